@@ -1,0 +1,200 @@
+"""Reproducible build of the hand models: PyPI wheel -> pinned TFLite files -> ONNX, cached.
+
+``build(cache_dir)`` downloads ``mediapipe==0.10.21`` with ``pip download --no-deps`` (the wheel is kept
+in ``cache_dir/wheels`` so later rebuilds are offline), extracts the four hand ``.tflite`` files, checks
+their sha256 against the pinned values, converts them with :mod:`hand_tracking.tflite_to_onnx` and writes
+``<name>.onnx`` plus ``<name>.tflite`` into ``cache_dir/hands``. A ``manifest.json`` records the source
+hashes; a second call with matching hashes does no work.
+
+``load_sessions(cache_dir)`` opens the ONNX models with onnxruntime (CPU by default, CUDA if asked and
+available) with ``session.intra_op.allow_spinning = 0`` so idle worker threads do not starve the rest of
+the pipeline on small machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MODELS", "WHEEL", "build", "model_paths", "load_sessions", "make_session", "HandModels"]
+
+WHEEL_REQ = "mediapipe==0.10.21"
+WHEEL = "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl"
+
+#: member path inside the wheel -> sha256 of its bytes
+MODELS: dict[str, str] = {
+    "mediapipe/modules/hand_landmark/hand_landmark_full.tflite":
+        "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3",
+    "mediapipe/modules/hand_landmark/hand_landmark_lite.tflite":
+        "048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6",
+    "mediapipe/modules/palm_detection/palm_detection_full.tflite":
+        "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54",
+    "mediapipe/modules/palm_detection/palm_detection_lite.tflite":
+        "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18",
+}
+CONVERTER_VERSION = 1
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _stem(member: str) -> str:
+    return Path(member).stem
+
+
+def model_paths(cache_dir: Path) -> dict[str, Path]:
+    """Map model stem (e.g. ``palm_detection_full``) -> ONNX path under ``cache_dir/hands``."""
+    return {_stem(m): Path(cache_dir) / "hands" / f"{_stem(m)}.onnx" for m in MODELS}
+
+
+def _is_built(out_dir: Path) -> bool:
+    manifest = out_dir / "manifest.json"
+    if not manifest.exists():
+        return False
+    try:
+        info = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return False
+    if info.get("converter_version") != CONVERTER_VERSION:
+        return False
+    for member, sha in MODELS.items():
+        stem = _stem(member)
+        if info.get("sources", {}).get(stem) != sha:
+            return False
+        tfl = out_dir / f"{stem}.tflite"
+        onx = out_dir / f"{stem}.onnx"
+        if not (tfl.exists() and onx.exists()) or _sha256(tfl.read_bytes()) != sha:
+            return False
+        if info.get("onnx", {}).get(stem) != _sha256(onx.read_bytes()):
+            return False
+    return True
+
+
+def _download_wheel(wheel_dir: Path) -> Path:
+    wheel_dir.mkdir(parents=True, exist_ok=True)
+    cached = sorted(wheel_dir.glob("mediapipe-0.10.21-*.whl"))
+    if cached:
+        return cached[0]
+    with tempfile.TemporaryDirectory(dir=wheel_dir) as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", "--implementation", "cp",
+               WHEEL_REQ, "-d", tmp]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = sorted(Path(tmp).glob("mediapipe-*.whl"))
+        if proc.returncode != 0 or not wheels:
+            last = (proc.stderr or proc.stdout).strip().splitlines()
+            detail = last[-1] if last else f"exit status {proc.returncode}"
+            raise RuntimeError(f"could not download {WHEEL_REQ} from the package index "
+                               f"(needed once to build the hand models): {detail}")
+        dst = wheel_dir / wheels[0].name
+        wheels[0].replace(dst)
+        return dst
+
+
+def build(cache_dir: Path | str, *, force: bool = False, log=None) -> list[Path]:
+    """Build (or reuse) the four hand ONNX models in ``cache_dir/hands``; returns their paths.
+
+    Args:
+        cache_dir: root cache directory (e.g. :func:`passthrough.cache.model_dir`).
+        force: rebuild even if a valid build exists.
+        log: optional ``callable(str)`` for progress lines.
+
+    Raises:
+        RuntimeError: the wheel cannot be downloaded, or a model's sha256 does not match the pin.
+    """
+    from .tflite_to_onnx import convert_file
+
+    say = log or (lambda s: None)
+    cache_dir = Path(cache_dir)
+    out_dir = cache_dir / "hands"
+    paths = model_paths(cache_dir)
+    if not force and _is_built(out_dir):
+        say(f"hand models up to date in {out_dir}")
+        return [paths[_stem(m)] for m in MODELS]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wheel = _download_wheel(cache_dir / "wheels")
+    say(f"using {wheel}")
+    try:
+        zf = zipfile.ZipFile(wheel)
+    except zipfile.BadZipFile as exc:
+        wheel.unlink(missing_ok=True)
+        raise RuntimeError(f"{wheel}: corrupt wheel ({exc}); removed it, run the build again") from exc
+    manifest = {"wheel": wheel.name, "converter_version": CONVERTER_VERSION, "sources": {}, "onnx": {}}
+    with zf:
+        for member, sha in MODELS.items():
+            data = zf.read(member)
+            got = _sha256(data)
+            if got != sha:
+                raise RuntimeError(f"{wheel.name}:{member}: sha256 {got} does not match the pinned {sha}")
+            stem = _stem(member)
+            tfl = out_dir / f"{stem}.tflite"
+            tfl.write_bytes(data)
+            convert_file(tfl, paths[stem])
+            manifest["sources"][stem] = sha
+            manifest["onnx"][stem] = _sha256(paths[stem].read_bytes())
+            say(f"converted {stem} -> {paths[stem]}")
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return [paths[_stem(m)] for m in MODELS]
+
+
+def make_session(path: Path | str, *, threads: int = 1, device: str = "cpu"):
+    """onnxruntime ``InferenceSession`` with spinning disabled.
+
+    Args:
+        path: ONNX file.
+        threads: intra-op threads (1 = the pipeline's "one core" budget).
+        device: ``"cpu"``, ``"cuda"`` (falls back to CPU if CUDA is unavailable) or ``"auto"``.
+    """
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    providers = ["CPUExecutionProvider"]
+    if device in ("cuda", "auto") and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ort.InferenceSession(str(path), so, providers=providers)
+
+
+@dataclass
+class HandModels:
+    """Open onnxruntime sessions: ``palm`` (input float32 (1,192,192,3) RGB in [0,1]; outputs boxes
+    (1,2016,18) and logits (1,2016,1)) and ``landmark`` (input float32 (1,224,224,3) RGB in [0,1];
+    outputs 21x3 crop-pixel landmarks (1,63), presence (1,1), handedness (1,1), world landmarks (1,63))."""
+
+    palm: object
+    landmark: object
+    variant: str
+
+
+def load_sessions(cache_dir: Path | str | None = None, *, variant: str = "full", threads: int = 1,
+                  device: str = "cpu", build_if_missing: bool = True) -> HandModels:
+    """Open the palm detector and landmark model (``variant`` ``"full"`` or ``"lite"``).
+
+    ``cache_dir`` defaults to :func:`passthrough.cache.model_dir`. Builds the models first if they are
+    missing and ``build_if_missing`` (this may download the wheel once).
+    """
+    if cache_dir is None:
+        from passthrough.cache import model_dir
+
+        cache_dir = model_dir()
+    if variant not in ("full", "lite"):
+        raise ValueError(f"variant must be 'full' or 'lite', got {variant!r}")
+    paths = model_paths(Path(cache_dir))
+    palm, lm = paths[f"palm_detection_{variant}"], paths[f"hand_landmark_{variant}"]
+    if not (palm.exists() and lm.exists()):
+        if not build_if_missing:
+            raise RuntimeError(f"hand models missing in {Path(cache_dir) / 'hands'}: run `passthrough build-models`")
+        build(cache_dir)
+    return HandModels(make_session(palm, threads=threads, device=device),
+                      make_session(lm, threads=threads, device=device), variant)
