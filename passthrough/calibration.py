@@ -1,0 +1,267 @@
+"""Camera and stereo-rig calibration: intrinsics, distortion, extrinsics and rectification.
+
+Conventions (see :mod:`passthrough.geometry`): camera frames use OpenCV axes (+x right, +y down,
++z forward); extrinsics are 4x4 ``T_head_from_camera`` (float64) in metres; image sizes are
+``(width, height)`` in pixels; ``K`` is the 3x3 pinhole matrix ``[[fx, 0, cx], [0, fy, cy], [0, 0, 1]]``.
+
+Distortion models
+-----------------
+* ``"pinhole"``: no distortion (``dist`` empty).
+* ``"radtan"``: OpenCV / Kalibr radial-tangential ``(k1, k2, p1, p2[, k3])``.
+* ``"fisheye"``: equidistant (Kalibr ``equidistant``, OpenCV ``cv2.fisheye``) ``(k1, k2, k3, k4)``.
+
+Rectification is computed once per rig (``cv2.stereoRectify`` or ``cv2.fisheye.stereoRectify``) and
+cached as fixed-point remap tables. After rectification both cameras share the rotation of the
+*rectified left* frame, rows correspond, and a pixel ``(x, y)`` in the left rectified image matches
+``(x - d, y)`` in the right one, with depth ``z = focal * baseline / (d + doffs)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+import cv2
+import numpy as np
+
+from .geometry import invert_T, make_T
+
+DISTORTION_MODELS = ("pinhole", "radtan", "fisheye")
+
+
+@dataclass
+class CameraModel:
+    """One camera's intrinsics.
+
+    Attributes:
+        K: (3, 3) float64 pinhole matrix in pixels.
+        dist: (N,) float64 distortion coefficients for ``model`` (empty for ``"pinhole"``).
+        model: one of ``"pinhole"``, ``"radtan"``, ``"fisheye"``.
+        size: ``(width, height)`` in pixels.
+    """
+
+    K: np.ndarray
+    dist: np.ndarray
+    model: str
+    size: Tuple[int, int]
+
+    def __post_init__(self) -> None:
+        self.K = np.asarray(self.K, dtype=np.float64).reshape(3, 3)
+        self.dist = np.asarray(self.dist, dtype=np.float64).reshape(-1)
+        if self.model not in DISTORTION_MODELS:
+            raise ValueError(f"unknown distortion model {self.model!r} (expected one of {DISTORTION_MODELS})")
+        if self.model == "fisheye" and self.dist.size != 4:
+            raise ValueError(f"fisheye distortion needs 4 coefficients, got {self.dist.size}")
+        if self.model == "radtan" and self.dist.size not in (4, 5, 8):
+            raise ValueError(f"radial-tangential distortion needs 4, 5 or 8 coefficients, got {self.dist.size}")
+        self.size = (int(self.size[0]), int(self.size[1]))
+
+    @property
+    def distorted(self) -> bool:
+        return self.model != "pinhole" and bool(np.any(self.dist != 0))
+
+    @classmethod
+    def pinhole(cls, fx: float, fy: float, cx: float, cy: float, size) -> "CameraModel":
+        """Undistorted camera from focal lengths and principal point (pixels)."""
+        return cls(np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]]), np.zeros(0), "pinhole", size)
+
+    def to_dict(self) -> dict:
+        return {"K": self.K.tolist(), "dist": self.dist.tolist(), "model": self.model, "size": list(self.size)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CameraModel":
+        return cls(np.array(d["K"]), np.array(d["dist"]), d["model"], tuple(d["size"]))
+
+
+@dataclass
+class StereoRig:
+    """A calibrated stereo pair mounted on a head (or body) frame.
+
+    Attributes:
+        left, right: :class:`CameraModel` of each camera.
+        T_head_from_left, T_head_from_right: (4, 4) float64 camera poses in the head frame, metres,
+            OpenCV camera axes.
+        doffs_px: for rigs that are already rectified with different principal points (Middlebury's
+            ``doffs = cx1 - cx0``): disparity offset added before converting to depth. Recomputed as 0
+            when the rig is rectified here (``cv2.CALIB_ZERO_DISPARITY``).
+        name: free text used in summaries.
+        calibrated: False when the source had no calibration and nominal values stand in for it.
+
+    The rig is *already rectified* when both cameras are undistorted pinholes with equal ``fx, fy, cy``,
+    and the right camera is a pure +x translation of the left; then :meth:`rectify` returns the
+    images unchanged (no resampling).
+    """
+
+    left: CameraModel
+    right: CameraModel
+    T_head_from_left: np.ndarray = field(default_factory=lambda: np.eye(4))
+    T_head_from_right: np.ndarray = field(default_factory=lambda: np.eye(4))
+    doffs_px: float = 0.0
+    name: str = ""
+    calibrated: bool = True
+    _rect: Optional[dict] = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.T_head_from_left = np.asarray(self.T_head_from_left, dtype=np.float64)
+        self.T_head_from_right = np.asarray(self.T_head_from_right, dtype=np.float64)
+        if self.left.size != self.right.size:
+            raise ValueError(f"left and right cameras differ in size: {self.left.size} vs {self.right.size}")
+
+    # ----------------------------------------------------------------------------------------- extrinsics
+    @property
+    def T_right_from_left(self) -> np.ndarray:
+        """(4, 4) pose mapping left-camera points to the right camera."""
+        return invert_T(self.T_head_from_right) @ self.T_head_from_left
+
+    @property
+    def is_prerectified(self) -> bool:
+        """True if images from this rig need no resampling to be row-aligned."""
+        L, R = self.left, self.right
+        if L.distorted or R.distorted:
+            return False
+        T = self.T_right_from_left
+        same_rows = np.allclose([L.K[0, 0], L.K[1, 1], L.K[1, 2]], [R.K[0, 0], R.K[1, 1], R.K[1, 2]], rtol=1e-6)
+        pure_x = np.allclose(T[:3, :3], np.eye(3), atol=1e-9) and np.allclose(T[1:3, 3], 0, atol=1e-9) and T[0, 3] < 0
+        return bool(same_rows and pure_x)
+
+    # ------------------------------------------------------------------------------------- rectification
+    def _rectification(self) -> dict:
+        if self._rect is not None:
+            return self._rect
+        size = self.left.size
+        if self.is_prerectified:
+            K = self.left.K.copy()
+            R1 = np.eye(3)
+            baseline = -float(self.T_right_from_left[0, 3])
+            doffs = float(self.right.K[0, 2] - self.left.K[0, 2]) if self.doffs_px == 0 else self.doffs_px
+            self._rect = {"K": K, "R1": R1, "baseline": baseline, "doffs": doffs, "maps": None}
+            return self._rect
+        T = self.T_right_from_left
+        R, t = T[:3, :3].copy(), T[:3, 3].reshape(3, 1).copy()
+        L, Rc = self.left, self.right
+        if L.model == "fisheye" or Rc.model == "fisheye":
+            if L.model != Rc.model:
+                raise ValueError("mixed fisheye / non-fisheye rigs are not supported")
+            R1, R2, P1, P2, _Q = cv2.fisheye.stereoRectify(
+                L.K, L.dist, Rc.K, Rc.dist, size, R, t, flags=cv2.fisheye.CALIB_ZERO_DISPARITY,
+                newImageSize=size, balance=0.0, fov_scale=1.0,
+            )
+            init = cv2.fisheye.initUndistortRectifyMap
+        else:
+            R1, R2, P1, P2, _Q, _r1, _r2 = cv2.stereoRectify(
+                L.K, L.dist, Rc.K, Rc.dist, size, R, t, flags=cv2.CALIB_ZERO_DISPARITY, alpha=0
+            )
+            init = cv2.initUndistortRectifyMap
+        maps = []
+        for cam, Ri, Pi in ((L, R1, P1), (Rc, R2, P2)):
+            m1, m2 = init(cam.K, cam.dist, Ri, Pi[:3, :3], size, cv2.CV_16SC2)
+            maps.append((m1, m2))
+        baseline = -float(P2[0, 3]) / float(P2[0, 0])
+        self._rect = {"K": P1[:3, :3].copy(), "R1": R1, "baseline": baseline, "doffs": 0.0, "maps": maps}
+        return self._rect
+
+    def rectify(self, left: np.ndarray, right: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Rectify a raw pair (uint8 (H, W) or (H, W, 3), each of this rig's size). Returns new arrays
+        (or the inputs themselves for a pre-rectified rig). Uses cached fixed-point remap tables."""
+        for img, cam, side in ((left, self.left, "left"), (right, self.right, "right")):
+            if (img.shape[1], img.shape[0]) != cam.size:
+                raise ValueError(f"{side} image is {img.shape[1]}x{img.shape[0]}, calibration says {cam.size[0]}x{cam.size[1]}")
+        rect = self._rectification()
+        if rect["maps"] is None:
+            return left, right
+        (l1, l2), (r1, r2) = rect["maps"]
+        return (
+            cv2.remap(left, l1, l2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT),
+            cv2.remap(right, r1, r2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT),
+        )
+
+    @property
+    def K_rect(self) -> np.ndarray:
+        """(3, 3) intrinsics of the rectified left camera (pixels)."""
+        return self._rectification()["K"].copy()
+
+    @property
+    def focal_px(self) -> float:
+        """Rectified focal length fx in pixels."""
+        return float(self._rectification()["K"][0, 0])
+
+    @property
+    def baseline_m(self) -> float:
+        """Distance between the rectified camera centres, metres (positive)."""
+        return float(self._rectification()["baseline"])
+
+    @property
+    def doffs(self) -> float:
+        """Disparity offset in pixels (``cx_right - cx_left`` of the rectified pair)."""
+        return float(self._rectification()["doffs"])
+
+    @property
+    def rectified_size(self) -> Tuple[int, int]:
+        """``(width, height)`` of rectified images."""
+        return self.left.size
+
+    @property
+    def T_head_from_left_rect(self) -> np.ndarray:
+        """(4, 4) pose of the rectified left camera in the head frame (OpenCV axes)."""
+        R1 = self._rectification()["R1"]
+        return self.T_head_from_left @ make_T(R1.T, np.zeros(3))
+
+    @property
+    def T_head_from_right_rect(self) -> np.ndarray:
+        """(4, 4) pose of the rectified right camera: the rectified left shifted by +baseline along x."""
+        return self.T_head_from_left_rect @ make_T(np.eye(3), [self.baseline_m, 0.0, 0.0])
+
+    # ------------------------------------------------------------------------------ disparity <-> depth
+    def disparity_to_depth(self, disparity: np.ndarray) -> np.ndarray:
+        """Disparity (float, pixels, left rectified image) -> depth z in metres along the left rectified
+        optical axis. Pixels with non-finite disparity or ``d + doffs <= 0`` get NaN. Returns float32."""
+        d = np.asarray(disparity, dtype=np.float32) + np.float32(self.doffs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.float32(self.focal_px * self.baseline_m) / d
+        z[~(d > 0)] = np.nan
+        return z
+
+    def depth_to_disparity(self, depth_m: np.ndarray) -> np.ndarray:
+        """Depth z (metres, left rectified frame) -> disparity in pixels; NaN where depth is not > 0."""
+        z = np.asarray(depth_m, dtype=np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.float32(self.focal_px * self.baseline_m) / z - np.float32(self.doffs)
+        d[~(z > 0)] = np.nan
+        return d
+
+    # ------------------------------------------------------------------------------------------ summary
+    def summary(self) -> str:
+        """One line: size, focal, baseline, distortion model."""
+        w, h = self.left.size
+        return (
+            f"{w}x{h}, focal {self.focal_px:.1f} px, baseline {self.baseline_m * 1000:.1f} mm, "
+            f"distortion {self.left.model}{'' if self.is_prerectified else ' (rectified on load)'}"
+            + (f", doffs {self.doffs:.2f} px" if self.doffs else "")
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "left": self.left.to_dict(),
+            "right": self.right.to_dict(),
+            "T_head_from_left": self.T_head_from_left.tolist(),
+            "T_head_from_right": self.T_head_from_right.tolist(),
+            "doffs_px": self.doffs_px,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StereoRig":
+        return cls(
+            CameraModel.from_dict(d["left"]), CameraModel.from_dict(d["right"]),
+            np.array(d["T_head_from_left"]), np.array(d["T_head_from_right"]), float(d.get("doffs_px", 0.0)),
+            d.get("name", ""),
+        )
+
+    @classmethod
+    def rectified_pair(cls, fx: float, fy: float, cx0: float, cx1: float, cy: float, size, baseline_m: float,
+                       name: str = "") -> "StereoRig":
+        """A rig whose images are already rectified (Middlebury, KITTI, OAK-D). ``cx1 - cx0`` is ``doffs``."""
+        left = CameraModel.pinhole(fx, fy, cx0, cy, size)
+        right = CameraModel.pinhole(fx, fy, cx1, cy, size)
+        T_right = make_T(np.eye(3), [baseline_m, 0.0, 0.0])
+        return cls(left, right, np.eye(4), T_right, doffs_px=float(cx1 - cx0), name=name)

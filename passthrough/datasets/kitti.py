@@ -1,0 +1,213 @@
+"""KITTI readers: the 2015 stereo benchmark layout and the odometry layout.
+
+KITTI 2015 (``image_2/`` left, ``image_3/`` right, ``disp_occ_0/`` and ``disp_noc_0/`` uint16 PNG ground
+truth = disparity * 256, 0 = unknown; ``calib_cam_to_cam/*.txt`` with ``P_rect_02``/``P_rect_03``).
+Only frames ``*_10.png`` have ground truth.
+
+KITTI odometry (``image_0|image_l`` left, ``image_1|image_r`` right, ``calib.txt`` with rows ``P0: ...``
+and ``P1: ...`` (3x4 row-major; some redistributions drop the labels), optional ``times.txt`` (seconds)
+and ``poses.txt`` (3x4 row-major ``T_world_from_cam0`` per frame)). Images are rectified already:
+baseline = ``-P1[0, 3] / P1[0, 0]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import numpy as np
+
+from ..calibration import StereoRig
+from ..errors import InputError
+from ..frames import StereoFrame
+from ..io.images import read_image
+from .base import FrameSource, check_monotonic, nominal_timestamps
+
+KITTI_RATE_HZ = 10.0
+
+
+def _first_dir(root: Path, names) -> Optional[Path]:
+    for n in names:
+        if (root / n).is_dir():
+            return root / n
+    return None
+
+
+def is_kitti_odometry(path: Path) -> bool:
+    return _first_dir(path, ("image_0", "image_l")) is not None and _first_dir(path, ("image_1", "image_r")) is not None
+
+
+def is_kitti2015(path: Path) -> bool:
+    return (path / "image_2").is_dir() and (path / "image_3").is_dir()
+
+
+def parse_projection_rows(path: Path) -> dict:
+    """Read a KITTI calib file into ``{label: (3, 4) array}``. Unlabelled rows get ``P0``, ``P1``, ...
+    in order (the redistributed odometry excerpt stores P0 and P1 without labels)."""
+    out = {}
+    try:
+        lines = [l.strip() for l in path.read_text().splitlines() if l.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read calibration ({exc})") from None
+    for n, line in enumerate(lines):
+        label = None
+        if ":" in line:
+            label, line = (s.strip() for s in line.split(":", 1))
+        try:
+            vals = np.array(line.split(), dtype=np.float64)
+        except ValueError:
+            raise InputError(path, f"line {n + 1}: not numbers") from None
+        if label is None:
+            label = f"P{n}"
+        if vals.size == 12:
+            out[label] = vals.reshape(3, 4)
+        else:
+            out[label] = vals
+    return out
+
+
+def read_poses_kitti(path: Path) -> np.ndarray:
+    """``poses.txt``: one 3x4 row-major ``T_world_from_cam0`` per line -> (N, 4, 4) float64."""
+    try:
+        data = np.loadtxt(path, dtype=np.float64, ndmin=2)
+    except ValueError as exc:
+        raise InputError(path, f"bad pose file ({exc})") from None
+    if data.shape[1] != 12:
+        raise InputError(path, f"expected 12 numbers per line, got {data.shape[1]}")
+    T = np.tile(np.eye(4), (data.shape[0], 1, 1))
+    T[:, :3, :4] = data.reshape(-1, 3, 4)
+    return T
+
+
+def _rig_from_P(P_left: np.ndarray, P_right: np.ndarray, size, name: str) -> StereoRig:
+    fx, fy, cx0, cy = P_left[0, 0], P_left[1, 1], P_left[0, 2], P_left[1, 2]
+    # P_right[0, 3] = -fx * baseline (relative to P_left's own translation)
+    baseline = -(P_right[0, 3] - P_left[0, 3]) / P_right[0, 0]
+    return StereoRig.rectified_pair(fx, fy, cx0, P_right[0, 2], cy, size, baseline, name=name)
+
+
+class KittiOdometrySource(FrameSource):
+    """KITTI odometry sequence folder."""
+
+    format = "kitti-odometry"
+    rate_hz = KITTI_RATE_HZ
+
+    def __init__(self, path):
+        path = Path(path)
+        self.left_dir = _first_dir(path, ("image_0", "image_l"))
+        self.right_dir = _first_dir(path, ("image_1", "image_r"))
+        self.left_files = sorted(self.left_dir.glob("*.png"))
+        if not self.left_files:
+            raise InputError(self.left_dir, "no PNG frames")
+        first = read_image(self.left_files[0])
+        size = (first.shape[1], first.shape[0])
+        missing: List[str] = []
+        calib = path / "calib.txt"
+        if calib.is_file():
+            P = parse_projection_rows(calib)
+            if "P0" not in P or "P1" not in P or np.asarray(P["P0"]).shape != (3, 4):
+                raise InputError(calib, "missing P0/P1 projection rows")
+            rig = _rig_from_P(P["P0"], P["P1"], size, path.name)
+        else:
+            missing.append("calib.txt")
+            rig = StereoRig.rectified_pair(718.856, 718.856, size[0] / 2, size[0] / 2, size[1] / 2, size, 0.54, path.name)
+            rig.calibrated = False
+        super().__init__(path, rig)
+        self.missing = missing
+        n = len(self.left_files)
+        times = path / "times.txt"
+        if times.is_file():
+            t = np.loadtxt(times, ndmin=1)
+            if t.size != n:
+                raise InputError(times, f"{t.size} timestamps for {n} frames")
+            self.timestamps = np.round(t * 1e9).astype(np.int64)
+            check_monotonic(self.timestamps, times)
+        else:
+            self.timestamps = nominal_timestamps(n, KITTI_RATE_HZ)
+            self.notes.append("no times.txt: nominal 10 Hz timestamps")
+        self.poses = None
+        if (path / "poses.txt").is_file():
+            self.poses = read_poses_kitti(path / "poses.txt")
+            self.ground_truth.append("poses")
+            if len(self.poses) < n:
+                raise InputError(path / "poses.txt", f"{len(self.poses)} poses for {n} frames")
+
+    def __len__(self) -> int:
+        return len(self.left_files)
+
+    def __iter__(self) -> Iterator[StereoFrame]:
+        for i, lf in enumerate(self.left_files):
+            rf = self.right_dir / lf.name
+            if not rf.is_file():
+                raise InputError(rf, "right frame missing")
+            left, right = read_image(lf), read_image(rf)
+            if left.shape[:2] != right.shape[:2]:
+                raise InputError(rf, f"size {right.shape[1]}x{right.shape[0]} differs from left {left.shape[1]}x{left.shape[0]}")
+            t = int(self.timestamps[i])
+            T = self.poses[i] if self.poses is not None else None  # cam0 = head for KITTI
+            yield StereoFrame(left, right, t, t, i, self.rig, T_world_from_head=T, name=lf.stem)
+
+
+class Kitti2015Source(FrameSource):
+    """KITTI 2015 stereo benchmark folder (training layout)."""
+
+    format = "kitti2015"
+
+    def __init__(self, path):
+        path = Path(path)
+        self.left_files = sorted((path / "image_2").glob("*_10.png")) or sorted((path / "image_2").glob("*.png"))
+        if not self.left_files:
+            raise InputError(path / "image_2", "no PNG frames")
+        first = read_image(self.left_files[0])
+        size = (first.shape[1], first.shape[0])
+        missing = []
+        calib_dir = path / "calib_cam_to_cam"
+        self._calibs = {}
+        if calib_dir.is_dir():
+            for f in sorted(calib_dir.glob("*.txt")):
+                self._calibs[f.stem] = f
+        else:
+            missing.append("calib_cam_to_cam/ (nominal focal 721 px, baseline 0.54 m used)")
+        rig = self._rig_for(self.left_files[0].stem.split("_")[0], size)
+        super().__init__(path, rig)
+        self.missing = missing
+        self.gt_dir = _first_dir(path, ("disp_occ_0", "disp_occ"))
+        self.noc_dir = _first_dir(path, ("disp_noc_0", "disp_noc"))
+        if self.gt_dir is not None:
+            self.ground_truth.append("disparity")
+        else:
+            self.missing.append("disp_occ_0/")
+        if self.noc_dir is not None:
+            self.ground_truth.append("nonocc_mask")
+
+    def _rig_for(self, scene: str, size) -> StereoRig:
+        f = self._calibs.get(scene)
+        if f is None:
+            rig = StereoRig.rectified_pair(721.5377, 721.5377, 609.5593, 609.5593, 172.854, size, 0.5372, scene)
+            rig.calibrated = False
+            return rig
+        P = parse_projection_rows(f)
+        if "P_rect_02" not in P or "P_rect_03" not in P:
+            raise InputError(f, "missing P_rect_02/P_rect_03")
+        return _rig_from_P(P["P_rect_02"], P["P_rect_03"], size, scene)
+
+    def __len__(self) -> int:
+        return len(self.left_files)
+
+    def __iter__(self) -> Iterator[StereoFrame]:
+        for i, lf in enumerate(self.left_files):
+            rf = self.path / "image_3" / lf.name
+            if not rf.is_file():
+                raise InputError(rf, "right frame missing")
+            left, right = read_image(lf), read_image(rf)
+            if left.shape[:2] != right.shape[:2]:
+                raise InputError(rf, "left/right size mismatch")
+            gt = mask = None
+            if self.gt_dir is not None and (self.gt_dir / lf.name).is_file():
+                raw = read_image(self.gt_dir / lf.name)
+                gt = np.where(raw > 0, raw.astype(np.float32) / 256.0, np.nan).astype(np.float32)
+                if self.noc_dir is not None and (self.noc_dir / lf.name).is_file():
+                    mask = read_image(self.noc_dir / lf.name) > 0
+            rig = self._rig_for(lf.stem.split("_")[0], (left.shape[1], left.shape[0]))
+            t = int(nominal_timestamps(i + 1)[-1])
+            yield StereoFrame(left, right, t, t, i, rig, gt_disparity=gt, gt_mask_nonocc=mask, name=lf.stem)

@@ -1,0 +1,50 @@
+"""Image reading with clear errors (a corrupt or truncated file names itself, never a cv2 traceback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+
+
+def read_image(path, grayscale: bool = False) -> np.ndarray:
+    """Read an image file. Returns uint8 (H, W) grayscale or (H, W, 3) BGR (OpenCV order); 16-bit files
+    keep uint16. Raises :class:`InputError` for a missing, unreadable, corrupt or truncated file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size == 0:
+        raise InputError(path, "empty image file")
+    if _looks_truncated(path, data):
+        raise InputError(path, "truncated or corrupt image")
+    flags = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_UNCHANGED
+    img = cv2.imdecode(data, flags)
+    if img is None:
+        raise InputError(path, "corrupt or unsupported image")
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    return img
+
+
+def _looks_truncated(path: Path, data: np.ndarray) -> bool:
+    """OpenCV decodes truncated PNG/JPEG files silently (grey fill); check the end markers instead."""
+    head = data[:8].tobytes()
+    if head.startswith(b"\x89PNG"):
+        return b"IEND" not in data[-16:].tobytes()
+    if head.startswith(b"\xff\xd8"):
+        return b"\xff\xd9" not in data[-64:].tobytes()
+    return False
+
+
+def to_gray(img: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) BGR -> uint8 (H, W)."""
+    return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+
+
+def to_bgr(img: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) -> (H, W, 3) BGR."""
+    return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img
