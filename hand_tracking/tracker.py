@@ -1,0 +1,261 @@
+"""Single-camera hand tracker: palm detection when needed, landmarks on rotated crops, tracking from the
+previous frame's landmarks, up to two hands, left/right label and confidence, grayscale support.
+
+Image convention: numpy images as read by OpenCV: uint8 (H, W) grayscale or (H, W, 3) BGR. Output
+landmarks are float32 (21, 3) in image pixels (+x right, +y down) plus MediaPipe's relative depth z.
+Handedness is the anatomical hand as seen in the un-mirrored camera image.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .landmarks import LandmarkResult, landmarks_to_roi, run_landmarks
+from .palm import Roi, detect_palms, palm_to_roi
+
+__all__ = ["Hand", "HandFrame", "HandTracker", "to_rgb", "normalize_contrast", "landmark_box_iou"]
+
+
+@dataclass
+class Hand:
+    """One tracked hand in one camera image.
+
+    landmarks: float32 (21, 3) px (x, y) + relative depth z; handedness: ``"left"``/``"right"``;
+    handedness_score: confidence of that label in [0.5, 1]; score: hand-presence confidence in [0, 1];
+    roi: the crop the landmarks came from; track_id: stable id while tracked; detected: True when this
+    frame's ROI came from the palm detector (False: tracked from the previous landmarks).
+    """
+
+    landmarks: np.ndarray
+    handedness: str
+    handedness_score: float
+    score: float
+    roi: Roi
+    track_id: int = 0
+    detected: bool = True
+    world: np.ndarray | None = None
+
+    @property
+    def bbox(self) -> np.ndarray:
+        """float32 (4,) x0, y0, x1, y1 px of the landmarks."""
+        xy = self.landmarks[:, :2]
+        return np.concatenate([xy.min(0), xy.max(0)]).astype(np.float32)
+
+
+@dataclass
+class HandFrame:
+    """Result for one image: ``hands`` (at most ``max_hands``), the capture timestamp it belongs to
+    (``t_capture_ns``, None if not given), processing time ``ms`` and whether the detector ran."""
+
+    hands: list[Hand] = field(default_factory=list)
+    t_capture_ns: int | None = None
+    ms: float = 0.0
+    ran_detector: bool = False
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """uint8 RGB (H, W, 3) from a uint8 grayscale (H, W) / (H, W, 1) or BGR (H, W, 3) image."""
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        g = image.reshape(image.shape[:2])
+        return np.repeat(g[:, :, None], 3, axis=2)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    raise ValueError(f"expected a (H, W) or (H, W, 3) image, got shape {image.shape}")
+
+
+def is_gray(rgb: np.ndarray) -> bool:
+    """True if all three channels of a uint8 (H, W, 3) image are equal (a grayscale camera)."""
+    sub = rgb[::8, ::8]
+    return bool(np.array_equal(sub[..., 0], sub[..., 1]) and np.array_equal(sub[..., 1], sub[..., 2]))
+
+
+def normalize_contrast(rgb: np.ndarray, clip_limit: float = 2.0, tiles: int = 8) -> np.ndarray:
+    """Local contrast normalisation (CLAHE on the luminance), uint8 (H, W, 3) -> uint8 (H, W, 3).
+    Helps the palm detector on dim/low-contrast monochrome tracking-camera images."""
+    clahe = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles))
+    if is_gray(rgb):
+        g = clahe.apply(np.ascontiguousarray(rgb[..., 0]))
+        return np.repeat(g[:, :, None], 3, axis=2)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    lab[..., 0] = clahe.apply(lab[..., 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def pad_image(rgb: np.ndarray, factor: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """Centre ``rgb`` (H, W, 3) on a black canvas ``factor`` times larger; returns it and the (x, y) offset
+    of the original image in it (px)."""
+    h, w = rgb.shape[:2]
+    hh, ww = int(round(h * factor)), int(round(w * factor))
+    ox, oy = (ww - w) // 2, (hh - h) // 2
+    canvas = np.zeros((hh, ww, 3), np.uint8)
+    canvas[oy:oy + h, ox:ox + w] = rgb
+    return canvas, (ox, oy)
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def landmark_box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of the axis-aligned boxes of two (21, >=2) landmark arrays."""
+    ba = np.concatenate([a[:, :2].min(0), a[:, :2].max(0)])
+    bb = np.concatenate([b[:, :2].min(0), b[:, :2].max(0)])
+    return _box_iou(ba, bb)
+
+
+class HandTracker:
+    """Per-camera hand tracker (not thread-safe; use one per camera / worker).
+
+    Args:
+        models: :class:`hand_tracking.models.HandModels` (default: :func:`load_sessions` from the cache).
+        max_hands: at most this many hands are reported.
+        min_palm_score: palm detector threshold.
+        min_presence: landmark-model presence threshold to keep / keep tracking a hand.
+        detect_every: while fewer than ``max_hands`` are tracked, re-run the detector every this many frames
+            (it always runs when no hand is tracked).
+        enhance_gray: on grayscale images, also try a contrast-normalised copy when the detector finds
+            fewer than ``max_hands`` palms.
+        refine: extra landmark passes on a freshly detected hand (ROI from its own landmarks); improves the
+            first frame / still images.
+    """
+
+    def __init__(self, models=None, *, max_hands: int = 2, min_palm_score: float = 0.5,
+                 min_presence: float = 0.5, detect_every: int = 5, enhance_gray: bool = True, refine: int = 1,
+                 handedness_smoothing: float = 0.7):
+        if models is None:
+            from .models import load_sessions
+
+            models = load_sessions()
+        self.models = models
+        self.max_hands = max_hands
+        self.min_palm_score = min_palm_score
+        self.min_presence = min_presence
+        self.detect_every = detect_every
+        self.enhance_gray = enhance_gray
+        self.refine = refine
+        self.handedness_smoothing = handedness_smoothing
+        self._tracks: list[Hand] = []
+        self._since_detect = 0
+        self._next_id = 1
+        self._detect_calls = 0
+
+    def reset(self) -> None:
+        """Forget all tracked hands (the next frame runs the detector)."""
+        self._tracks = []
+        self._since_detect = 0
+
+    # ------------------------------------------------------------------ building blocks
+    def _landmarks(self, rgb: np.ndarray, roi: Roi) -> LandmarkResult:
+        return run_landmarks(self.models.landmark, rgb, roi)
+
+    def _views(self, rgb: np.ndarray) -> list[str]:
+        views = ["plain", "zoom_out"]
+        if self.enhance_gray and is_gray(rgb):
+            views.append("contrast")
+        return views
+
+    def _palms_in_view(self, rgb: np.ndarray, view: str):
+        if view == "plain":
+            return detect_palms(self.models.palm, rgb, self.min_palm_score, max_palms=2 * self.max_hands)
+        if view == "contrast":
+            return detect_palms(self.models.palm, normalize_contrast(rgb), self.min_palm_score,
+                                max_palms=2 * self.max_hands)
+        if view == "zoom_out":  # hands filling the frame are too big for the 192-px detector: pad 1.5x
+            padded, (ox, oy) = pad_image(rgb, 1.5)
+            palms = detect_palms(self.models.palm, padded, self.min_palm_score, max_palms=2 * self.max_hands)
+            for p in palms:
+                p.box = p.box - np.array([ox, oy, ox, oy], np.float32)
+                p.keypoints = p.keypoints - np.array([ox, oy], np.float32)
+            return palms
+        raise ValueError(view)
+
+    def _palms(self, rgb: np.ndarray, views: list[str]):
+        """Palm detections over the given image views, de-duplicated (best score first per view)."""
+        palms = []
+        for view in views:
+            for p in self._palms_in_view(rgb, view):
+                if all(_box_iou(p.box, q.box) < 0.3 for q in palms):
+                    palms.append(p)
+            if len(palms) >= 2 * self.max_hands:
+                break
+        return palms
+
+    def _hand_from(self, res: LandmarkResult, roi: Roi, detected: bool, track_id: int = 0) -> Hand:
+        right = res.right_score >= 0.5
+        return Hand(res.landmarks, "right" if right else "left", res.right_score if right else 1 - res.right_score,
+                    res.presence, roi, track_id, detected, res.world)
+
+    def _detect_new(self, rgb: np.ndarray, existing: list[Hand], views: list[str]) -> list[Hand]:
+        new: list[Hand] = []
+        for palm in self._palms(rgb, views):
+            if len(existing) + len(new) >= self.max_hands:
+                break
+            roi = palm_to_roi(palm)
+            res = self._landmarks(rgb, roi)
+            if res.presence < self.min_presence:
+                continue
+            for _ in range(self.refine):
+                roi2 = landmarks_to_roi(res.landmarks)
+                res2 = self._landmarks(rgb, roi2)
+                if res2.presence < self.min_presence:
+                    break
+                roi, res = roi2, res2
+            if any(landmark_box_iou(res.landmarks, h.landmarks) > 0.4 for h in existing + new):
+                continue
+            new.append(self._hand_from(res, roi, True))
+        return new
+
+    # ------------------------------------------------------------------ public API
+    def detect(self, image: np.ndarray) -> list[Hand]:
+        """Still-image mode: detect and landmark up to ``max_hands`` hands, no temporal state.
+        ``image``: uint8 (H, W) gray or (H, W, 3) BGR."""
+        rgb = to_rgb(image)
+        return self._detect_new(rgb, [], self._views(rgb))
+
+    def process(self, image: np.ndarray, t_capture_ns: int | None = None) -> HandFrame:
+        """Video mode: track hands from the previous frame, detect new ones when needed.
+
+        Args:
+            image: uint8 (H, W) gray or (H, W, 3) BGR.
+            t_capture_ns: capture timestamp, copied to the result.
+        """
+        t0 = time.perf_counter()
+        rgb = to_rgb(image)
+        tracked: list[Hand] = []
+        for prev in self._tracks:
+            roi = landmarks_to_roi(prev.landmarks)
+            res = self._landmarks(rgb, roi)
+            if res.presence < self.min_presence:
+                continue
+            a = self.handedness_smoothing
+            prev_right = prev.handedness_score if prev.handedness == "right" else 1 - prev.handedness_score
+            res.right_score = a * prev_right + (1 - a) * res.right_score
+            hand = self._hand_from(res, roi, False, prev.track_id)
+            if any(landmark_box_iou(hand.landmarks, h.landmarks) > 0.4 for h in tracked):
+                continue  # two tracks collapsed onto one hand
+            tracked.append(hand)
+        ran = False
+        self._since_detect += 1
+        if len(tracked) < self.max_hands and (not tracked or self._since_detect >= self.detect_every):
+            ran = True
+            self._since_detect = 0
+            # the plain view every time, plus one of the extra views in turn (bounded cost per frame)
+            extra = self._views(rgb)[1:]
+            views = ["plain"] + ([extra[self._detect_calls % len(extra)]] if extra else [])
+            self._detect_calls += 1
+            for hand in self._detect_new(rgb, tracked, views):
+                hand.track_id = self._next_id
+                self._next_id += 1
+                tracked.append(hand)
+        self._tracks = tracked
+        return HandFrame(list(tracked), t_capture_ns, (time.perf_counter() - t0) * 1e3, ran)
