@@ -159,7 +159,7 @@ class HandTracker:
         return run_landmarks(self.models.landmark, rgb, roi)
 
     def _views(self, rgb: np.ndarray) -> list[str]:
-        views = ["plain", "zoom_out"]
+        views = ["plain", "tiles", "zoom_out"]
         if self.enhance_gray and is_gray(rgb):
             views.append("contrast")
         return views
@@ -170,6 +170,20 @@ class HandTracker:
         if view == "contrast":
             return detect_palms(self.models.palm, normalize_contrast(rgb), self.min_palm_score,
                                 max_palms=2 * self.max_hands)
+        if view == "tiles":  # two overlapping crops along the long side: 1.6x larger hands for the detector
+            h, w = rgb.shape[:2]
+            palms = []
+            long_side = max(h, w)
+            span = int(round(0.625 * long_side))
+            for start in (0, long_side - span):
+                crop = rgb[:, start:start + span] if w >= h else rgb[start:start + span]
+                off = np.array([start, 0] if w >= h else [0, start], np.float32)
+                for p in detect_palms(self.models.palm, np.ascontiguousarray(crop), self.min_palm_score,
+                                      max_palms=2 * self.max_hands):
+                    p.box = p.box + np.tile(off, 2)
+                    p.keypoints = p.keypoints + off
+                    palms.append(p)
+            return palms
         if view == "zoom_out":  # hands filling the frame are too big for the 192-px detector: pad 1.5x
             padded, (ox, oy) = pad_image(rgb, 1.5)
             palms = detect_palms(self.models.palm, padded, self.min_palm_score, max_palms=2 * self.max_hands)
