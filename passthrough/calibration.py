@@ -235,7 +235,8 @@ class StereoRig:
         w, h = self.left.size
         return (
             f"{w}x{h}, focal {self.focal_px:.1f} px, baseline {self.baseline_m * 1000:.1f} mm, "
-            f"distortion {self.left.model}{'' if self.is_prerectified else ' (rectified on load)'}"
+            f"distortion {self.left.model if self.left.distorted else 'none'}"
+            f"{'' if self.is_prerectified else ' (rectified on load)'}"
             + (f", doffs {self.doffs:.2f} px" if self.doffs else "")
         )
 

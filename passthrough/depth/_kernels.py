@@ -65,7 +65,7 @@ def census_transform(img, radius_y, radius_x):
 
 @njit(cache=True, nogil=True)
 def census_cost_volume(cl, cr, num_disp, border_cost):
-    """Hamming-distance cost volume between left and right census codes.
+    """Hamming-distance cost volume between left and right census codes, disparity-major layout.
 
     Args:
         cl, cr: uint64 (H, W) census codes of the left and right rectified images.
@@ -73,206 +73,216 @@ def census_cost_volume(cl, cr, num_disp, border_cost):
         border_cost: cost (uint8) used where ``x - d`` falls outside the right image.
 
     Returns:
-        uint8 (H, W, D) cost volume, ``C[y, x, d] = popcount(cl[y, x] ^ cr[y, x - d])``.
+        uint8 (D, H, W) cost volume, ``C[d, y, x] = popcount(cl[y, x] ^ cr[y, x - d])`` (one plane per
+        disparity so the loops over x vectorise).
     """
     h, w = cl.shape
-    cost = np.empty((h, w, num_disp), dtype=np.uint8)
-    for y in range(h):
-        for x in range(w):
-            a = cl[y, x]
-            dmax = min(num_disp, x + 1)
-            for d in range(dmax):
-                cost[y, x, d] = np.uint8(_popcount64(a ^ cr[y, x - d]))
-            for d in range(dmax, num_disp):
-                cost[y, x, d] = border_cost
+    cost = np.empty((num_disp, h, w), dtype=np.uint8)
+    for d in range(num_disp):
+        for y in range(h):
+            a = cl[y]
+            b = cr[y]
+            out = cost[d, y]
+            for x in range(min(d, w)):
+                out[x] = border_cost
+            for x in range(d, w):
+                out[x] = np.uint8(_popcount64(a[x] ^ b[x - d]))
     return cost
 
 
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _path_step(c, prev, prev_min, out, ndisp, p1, p2):
-    """One SGM recursion step: ``out[d] = c[d] + min(prev[d], prev[d±1] + P1, min(prev) + P2) - min(prev)``.
+@njit(cache=True, nogil=True)
+def census_cost_volume_transposed(cl_t, cr_t, num_disp, border_cost):
+    """Same cost as :func:`census_cost_volume` laid out ``(D, W, H)`` (image columns as rows).
 
-    ``prev``/``out`` are float32 buffers of length D + 2 with large sentinels at index 0 and D + 1;
-    disparity d is stored at index d + 1 (float32 holds these small integers exactly and vectorises
-    16-wide). Returns ``min(out)``.
+    Args:
+        cl_t, cr_t: uint64 (W, H) *transposed* census codes (``cl.T`` made contiguous).
+
+    Returns:
+        uint8 (D, W, H), ``Ct[d, x, y] = C[d, y, x]``; used to run the horizontal SGM paths as
+        row sweeps vectorised over y.
     """
-    base = prev_min + p2
-    m = np.float32(1e30)
-    for d in range(ndisp):
-        v = min(min(prev[d + 1], base), min(prev[d], prev[d + 2]) + p1)
-        r = np.float32(c[d]) + (v - prev_min)
-        out[d + 1] = r
-        m = min(m, r)
-    return m
-
-
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _path_start(c, out, ndisp):
-    """First pixel of a path: ``out[d + 1] = c[d]``; returns ``min(c)``."""
-    m = np.float32(1e30)
-    for d in range(ndisp):
-        r = np.float32(c[d])
-        out[d + 1] = r
-        m = min(m, r)
-    return m
-
-
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _adaptive_p2(i0, i1, p1, p2):
-    """Intensity-adaptive large-jump penalty: ``max(P1 + 1, P2 * 16 / (16 + |i0 - i1|))``."""
-    g = abs(np.float32(i0) - np.float32(i1))
-    return max(p1 + np.float32(1.0), p2 * np.float32(16.0) / (np.float32(16.0) + g))
+    w, h = cl_t.shape
+    cost = np.empty((num_disp, w, h), dtype=np.uint8)
+    for d in range(num_disp):
+        for x in range(w):
+            out = cost[d, x]
+            if x < d:
+                for y in range(h):
+                    out[y] = border_cost
+                continue
+            a = cl_t[x]
+            b = cr_t[x - d]
+            for y in range(h):
+                out[y] = np.uint8(_popcount64(a[y] ^ b[y]))
+    return cost
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def sgm_aggregate(cost, img, p1, p2, num_paths):
-    """Semi-global aggregation of a cost volume along 4 or 8 scanline directions.
+def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate):
+    """SGM paths that run along the row axis (axis 1) of a ``(D, R, C)`` cost volume.
+
+    One sweep over the rows (top to bottom when ``forward``, else bottom to top) computes the
+    vertical path and, with ``diagonals``, the two diagonal paths arriving from the previous row
+    (from x - 1 and from x + 1). All inner loops run over the last axis (x) on 1-D views, which
+    LLVM vectorises. Recursion per path r: ``L(p, d) = C(p, d) + min(L(p-r, d), L(p-r, d±1) + P1,
+    min_k L(p-r, k) + P2') - min_k L(p-r, k)`` with ``P2' = max(P1 + 1, P2 * 16 / (16 + |I(p) - I(p-r)|))``.
 
     Args:
-        cost: uint8 (H, W, D) matching cost.
-        img: uint8 (H, W) left image; P2 is divided by ``1 + |I(p) - I(p - r)| / 16`` along each path
-            (intensity-adaptive penalty: large jumps are cheaper across image edges).
-        p1: penalty for a disparity change of 1 px.
-        p2: penalty for larger disparity changes (before intensity adaptation), ``p2 > p1``.
-        num_paths: 4 (horizontal + vertical) or 8 (also the diagonals).
-
-    Returns:
-        uint16 (H, W, D) aggregated cost (sum over paths).
+        cost: uint8 (D, R, C) matching cost.
+        img: uint8 (R, C) guide image (the left image, transposed when ``cost`` is).
+        p1, p2: penalties (float).
+        diagonals: also run the two diagonal paths.
+        total: uint16 (D, R, C) output; the path costs are added into it (``accumulate``) or
+            written over it.
+        forward: sweep direction.
+        accumulate: add into ``total`` instead of overwriting it.
     """
-    h, w, nd = cost.shape
-    p1 = np.float32(p1)
-    p2 = np.float32(p2)
+    nd, nr, nc = cost.shape
+    fp1 = np.float32(p1)
+    fp2 = np.float32(p2)
     big = np.float32(1e6)
-    acc = np.empty((w, nd), dtype=np.float32)
-    total = np.empty((h, w, nd), dtype=np.uint16)
-    hbuf = np.full((2, nd + 2), big, dtype=np.float32)
-    vrow = np.full((2, w, nd + 2), big, dtype=np.float32)
-    vmin = np.zeros((2, w), dtype=np.float32)
-    d1 = np.full((2, w, nd + 2), big, dtype=np.float32)
-    d1min = np.zeros((2, w), dtype=np.float32)
-    d2 = np.full((2, w, nd + 2), big, dtype=np.float32)
-    d2min = np.zeros((2, w), dtype=np.float32)
-    for direction in range(2):
-        forward = direction == 0
-        for y0 in range(h):
-            y = y0 if forward else h - 1 - y0
-            yp = y - 1 if forward else y + 1
-            cur = y0 & 1
-            prv = 1 - cur
-            first_row = y0 == 0
-            if forward:
-                for x in range(w):
-                    for d in range(nd):
-                        acc[x, d] = 0.0
+    npath = 3 if diagonals else 1
+    # buffers: [path, parity, d + 1, x + 1]; d sentinels = big, x sentinels = 0 (path restarts there)
+    buf = np.zeros((npath, 2, nd + 2, nc + 2), dtype=np.float32)
+    for k in range(npath):
+        for par in range(2):
+            for x in range(nc + 2):
+                buf[k, par, 0, x] = big
+                buf[k, par, nd + 1, x] = big
+    pmin = np.zeros((npath, nc + 2), dtype=np.float32)
+    cmin = np.empty(nc, dtype=np.float32)
+    thr = np.empty(nc, dtype=np.float32)
+    mrow = np.empty(nc, dtype=np.float32)
+    acc = np.empty(nc, dtype=np.float32)
+    for r0 in range(nr):
+        r = r0 if forward else nr - 1 - r0
+        rp = r - 1 if forward else r + 1
+        cur = r0 & 1
+        prv = 1 - cur
+        irow = img[r]
+        iprev = img[rp] if r0 > 0 else img[r]
+        for k in range(npath):
+            # k = 0: vertical (shift 0); k = 1: from x - 1; k = 2: from x + 1
+            shift = 0 if k == 0 else (-1 if k == 1 else 1)
+            o = 1 + shift
+            pm = pmin[k, o:o + nc]
+            for x in range(nc):
+                cmin[x] = np.float32(1e30)
+            if r0 == 0:
+                for x in range(nc):
+                    mrow[x] = np.float32(0.0)
+                    thr[x] = np.float32(0.0)
             else:
-                for x in range(w):
-                    t = total[y, x]
-                    for d in range(nd):
-                        acc[x, d] = np.float32(t[d])
-            # horizontal path: left->right in the forward sweep, right->left in the backward sweep
-            hmin = np.float32(0.0)
-            for x0 in range(w):
-                x = x0 if forward else w - 1 - x0
-                hc = x0 & 1
-                if x0 == 0:
-                    hmin = _path_start(cost[y, x], hbuf[hc], nd)
+                ip = iprev[max(0, shift):nc + min(0, shift)]
+                lo = max(0, -shift)
+                hi = nc - max(0, shift)
+                for x in range(nc):
+                    mrow[x] = pm[x]
+                    thr[x] = pm[x] + fp2
+                # adaptive P2 where the previous pixel is inside the image
+                ir = irow[lo:hi]
+                m2 = mrow[lo:hi]
+                t2 = thr[lo:hi]
+                for x in range(hi - lo):
+                    g = abs(np.float32(ir[x]) - np.float32(ip[x]))
+                    t2[x] = m2[x] + max(fp1 + np.float32(1.0), fp2 * np.float32(16.0) / (np.float32(16.0) + g))
+            for d in range(nd):
+                c = cost[d, r]
+                out = buf[k, cur, d + 1, 1:nc + 1]
+                if r0 == 0:
+                    for x in range(nc):
+                        v = np.float32(c[x])
+                        out[x] = v
+                        cmin[x] = min(cmin[x], v)
                 else:
-                    xp = x - 1 if forward else x + 1
-                    pp2 = _adaptive_p2(img[y, x], img[y, xp], p1, p2)
-                    hmin = _path_step(cost[y, x], hbuf[1 - hc], hmin, hbuf[hc], nd, p1, pp2)
-                a = acc[x]
-                hb = hbuf[hc]
-                for d in range(nd):
-                    a[d] += hb[d + 1]
-            # vertical path: top->bottom forward, bottom->top backward
-            for x in range(w):
-                if first_row:
-                    vmin[cur, x] = _path_start(cost[y, x], vrow[cur, x], nd)
-                else:
-                    pp2 = _adaptive_p2(img[y, x], img[yp, x], p1, p2)
-                    vmin[cur, x] = _path_step(cost[y, x], vrow[prv, x], vmin[prv, x], vrow[cur, x], nd, p1, pp2)
-                a = acc[x]
-                vb = vrow[cur, x]
-                for d in range(nd):
-                    a[d] += vb[d + 1]
-            if num_paths >= 8:
-                # diagonals: d1 comes from (yp, x-1) forward / (yp, x+1) backward; d2 is the mirror
-                for x in range(w):
-                    xs1 = x - 1 if forward else x + 1
-                    xs2 = x + 1 if forward else x - 1
-                    if first_row or xs1 < 0 or xs1 >= w:
-                        d1min[cur, x] = _path_start(cost[y, x], d1[cur, x], nd)
-                    else:
-                        pp2 = _adaptive_p2(img[y, x], img[yp, xs1], p1, p2)
-                        d1min[cur, x] = _path_step(cost[y, x], d1[prv, xs1], d1min[prv, xs1], d1[cur, x], nd, p1, pp2)
-                    if first_row or xs2 < 0 or xs2 >= w:
-                        d2min[cur, x] = _path_start(cost[y, x], d2[cur, x], nd)
-                    else:
-                        pp2 = _adaptive_p2(img[y, x], img[yp, xs2], p1, p2)
-                        d2min[cur, x] = _path_step(cost[y, x], d2[prv, xs2], d2min[prv, xs2], d2[cur, x], nd, p1, pp2)
-                    a = acc[x]
-                    b1 = d1[cur, x]
-                    b2 = d2[cur, x]
-                    for d in range(nd):
-                        a[d] += b1[d + 1] + b2[d + 1]
-            for x in range(w):
-                t = total[y, x]
-                a = acc[x]
-                for d in range(nd):
-                    t[d] = np.uint16(a[d])
-    return total
+                    a0 = buf[k, prv, d, o:o + nc]
+                    a1 = buf[k, prv, d + 1, o:o + nc]
+                    a2 = buf[k, prv, d + 2, o:o + nc]
+                    for x in range(nc):
+                        v = min(min(a1[x], thr[x]), min(a0[x], a2[x]) + fp1)
+                        v = np.float32(c[x]) + (v - mrow[x])
+                        out[x] = v
+                        cmin[x] = min(cmin[x], v)
+            pc = pmin[k, 1:nc + 1]
+            for x in range(nc):
+                pc[x] = cmin[x]
+        for d in range(nd):
+            t = total[d, r]
+            if accumulate:
+                for x in range(nc):
+                    acc[x] = np.float32(t[x])
+            else:
+                for x in range(nc):
+                    acc[x] = np.float32(0.0)
+            for k in range(npath):
+                row = buf[k, cur, d + 1, 1:nc + 1]
+                for x in range(nc):
+                    acc[x] += row[x]
+            for x in range(nc):
+                t[x] = np.uint16(acc[x])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def select_disparity(agg, uniqueness, subpixel_mode):
     """Winner-take-all on an aggregated cost volume with uniqueness test and sub-pixel refinement.
 
     Args:
-        agg: uint16 (H, W, D) aggregated cost.
+        agg: uint16 (D, H, W) aggregated cost.
         uniqueness: uniqueness ratio in percent (OpenCV convention): the best cost must beat every cost
             outside ``best ± 1`` by this margin, ``best * (100 + ratio) < other * 100``; else invalid.
         subpixel_mode: 0 none, 1 parabola, 2 equiangular (symmetric V) fit through best and neighbours.
 
     Returns:
         disp_left: float32 (H, W) left disparity in px, ``INVALID`` (-1) where not unique.
-        disp_right: int32 (H, W) integer right-image disparity (``min_d agg[y, xr + d, d]``), -1 where
+        disp_right: int32 (H, W) integer right-image disparity (``argmin_d agg[d, y, xr + d]``), -1 where
             no candidate exists, for the left-right check.
     """
-    h, w, nd = agg.shape
+    nd, h, w = agg.shape
     disp = np.empty((h, w), dtype=np.float32)
-    dright = np.full((h, w), -1, dtype=np.int32)
+    dright = np.empty((h, w), dtype=np.int32)
+    best = np.empty(w, dtype=np.int32)
+    bd = np.empty(w, dtype=np.int32)
+    sec = np.empty(w, dtype=np.int32)
     rbest = np.empty(w, dtype=np.int32)
+    rd = np.empty(w, dtype=np.int32)
+    scale_u = np.int32(100 + uniqueness)
     for y in range(h):
         for x in range(w):
+            best[x] = 1 << 30
+            bd[x] = 0
+            sec[x] = 1 << 30
             rbest[x] = 1 << 30
+            rd[x] = -1
+        for d in range(nd):
+            a = agg[d, y]
+            for x in range(w):
+                v = np.int32(a[x])
+                better = v < best[x]
+                best[x] = v if better else best[x]
+                bd[x] = d if better else bd[x]
+            # right image: pixel xr = x - d sees a[x]
+            for xr in range(w - d):
+                v = np.int32(a[xr + d])
+                better = v < rbest[xr]
+                rbest[xr] = v if better else rbest[xr]
+                rd[xr] = d if better else rd[xr]
+        for d in range(nd):
+            a = agg[d, y]
+            for x in range(w):
+                v = np.int32(a[x])
+                far = abs(d - bd[x]) > 1
+                sec[x] = min(sec[x], v) if far else sec[x]
         for x in range(w):
-            a = agg[y, x]
-            best = np.int32(1 << 30)
-            bd = 0
-            for d in range(nd):
-                v = np.int32(a[d])
-                if v < best:
-                    best = v
-                    bd = d
-            # right-image disparity: pixel xr = x - d sees cost a[d]
-            for d in range(min(nd, x + 1)):
-                v = np.int32(a[d])
-                xr = x - d
-                if v < rbest[xr]:
-                    rbest[xr] = v
-                    dright[y, xr] = d
-            second = np.int32(1 << 30)
-            for d in range(nd):
-                if d < bd - 1 or d > bd + 1:
-                    second = min(second, np.int32(a[d]))
-            if best * (100 + uniqueness) >= second * 100 and second < (1 << 30):
+            dright[y, x] = rd[x]
+            b = bd[x]
+            if sec[x] < (1 << 30) and best[x] * scale_u >= sec[x] * 100:
                 disp[y, x] = INVALID
                 continue
-            f = np.float32(bd)
-            if 0 < bd < nd - 1 and subpixel_mode > 0:
-                cm = np.float32(a[bd - 1])
-                c0 = np.float32(a[bd])
-                cp = np.float32(a[bd + 1])
+            f = np.float32(b)
+            if 0 < b < nd - 1 and subpixel_mode > 0:
+                cm = np.float32(agg[b - 1, y, x])
+                c0 = np.float32(agg[b, y, x])
+                cp = np.float32(agg[b + 1, y, x])
                 if subpixel_mode == 1:
                     den = cm - 2.0 * c0 + cp
                     if den > 0:

@@ -22,7 +22,12 @@ def read_image(path, grayscale: bool = False) -> np.ndarray:
     if _looks_truncated(path, data):
         raise InputError(path, "truncated or corrupt image")
     flags = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_UNCHANGED
-    img = cv2.imdecode(data, flags)
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our one-line error replaces its log
+    try:
+        img = cv2.imdecode(data, flags)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if img is None:
         raise InputError(path, "corrupt or unsupported image")
     if img.ndim == 3 and img.shape[2] == 4:

@@ -1,0 +1,62 @@
+"""Hand-keypoint photo sets (``hands.json`` + images), as in ``../shared/data/hands``.
+
+``hands.json`` is a list of ``{dataset, image, kp2d: [[x, y] or null] * 21, bbox_xyxy}`` with image
+paths relative to the folder; joints follow MediaPipe's 21-joint order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List
+
+from ..errors import InputError
+
+NUM_JOINTS = 21
+
+
+def is_hand_dataset(path: Path) -> bool:
+    path = Path(path)
+    return (path.is_dir() and (path / "hands.json").is_file()) or (path.is_file() and path.name == "hands.json")
+
+
+def load_hand_annotations(path) -> List[Dict]:
+    """Read and validate ``hands.json`` (folder or file). Returns the entries with ``image`` resolved to
+    an absolute :class:`Path`. Raises :class:`InputError` naming the file for malformed entries."""
+    path = Path(path)
+    jf = path if path.is_file() else path / "hands.json"
+    try:
+        entries = json.loads(jf.read_text())
+    except FileNotFoundError:
+        raise InputError(jf, "file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(jf, f"invalid JSON ({exc})") from None
+    if not isinstance(entries, list):
+        raise InputError(jf, "expected a list of annotations")
+    out = []
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or "image" not in e or "kp2d" not in e:
+            raise InputError(jf, f"entry {i}: needs 'image' and 'kp2d'")
+        if len(e["kp2d"]) != NUM_JOINTS:
+            raise InputError(jf, f"entry {i}: kp2d has {len(e['kp2d'])} joints, expected {NUM_JOINTS}")
+        img = jf.parent / e["image"]
+        if not img.is_file():
+            raise InputError(img, f"image named in {jf.name} entry {i} not found")
+        out.append({**e, "image": img})
+    return out
+
+
+def describe_hand_dataset(path) -> Dict[str, object]:
+    entries = load_hand_annotations(path)
+    per = {}
+    for e in entries:
+        per[e.get("dataset", "?")] = per.get(e.get("dataset", "?"), 0) + 1
+    images = {e["image"] for e in entries}
+    return {
+        "path": str(path),
+        "format": "hand-keypoints (hands.json)",
+        "frames": len(images),
+        "hands": len(entries),
+        "datasets": [f"{k}: {v}" for k, v in sorted(per.items())],
+        "ground_truth": ["2-D keypoints (21 joints, MediaPipe order)", "hand bounding boxes"],
+    }

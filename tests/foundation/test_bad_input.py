@@ -1,0 +1,109 @@
+"""Bad input: one clear line naming the file and the problem, exit code 2, input untouched."""
+
+import hashlib
+import os
+import shutil
+
+import cv2
+import pytest
+
+
+def _tree_digest(root):
+    h = hashlib.sha256()
+    for dirpath, _, files in sorted(os.walk(root)):
+        for f in sorted(files):
+            p = os.path.join(dirpath, f)
+            h.update(p.encode())
+            with open(p, "rb") as fh:
+                h.update(fh.read())
+    return h.hexdigest()
+
+
+def _assert_clean_error(result, *needles):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "Traceback" not in result.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def _euroc(copy_of):
+    return copy_of("sequences/euroc-MH_01_easy-first5")
+
+
+def _first_png(root):
+    return sorted((root / "mav0/cam0/data").glob("*.png"))[0]
+
+
+@pytest.mark.parametrize("command", ["info", "replay"])
+def test_truncated_image(cli, copy_of, tmp_path, command):
+    root = _euroc(copy_of)
+    png = sorted((root / "mav0/cam1/data").glob("*.png"))[2]
+    png.write_bytes(png.read_bytes()[: png.stat().st_size // 2])
+    before = _tree_digest(root)
+    args = [command, root] + (["--out", tmp_path / "out", "--no-progress"] if command == "replay" else [])
+    r = cli(*args)
+    if command == "info":  # info only reads calibration and indexes: it must still work
+        assert r.returncode == 0
+    else:
+        _assert_clean_error(r, png.name, "truncated")
+    assert _tree_digest(root) == before
+
+
+def test_corrupt_image(cli, copy_of, tmp_path):
+    root = copy_of("stereo/middlebury2014-Motorcycle-Q")
+    (root / "im1.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 100 + b"IEND\xaeB`\x82")
+    _assert_clean_error(cli("replay", root, "--out", tmp_path / "o", "--no-progress"), "im1.png", "corrupt")
+
+
+def test_missing_file_named_in_data_csv(cli, copy_of, tmp_path):
+    root = _euroc(copy_of)
+    missing = _first_png(root)
+    missing.unlink()
+    _assert_clean_error(cli("replay", root, "--out", tmp_path / "o", "--no-progress"), missing.name, "not found")
+
+
+def test_missing_calibration_key(cli, copy_of):
+    root = _euroc(copy_of)
+    y = root / "mav0/cam1/sensor.yaml"
+    y.write_text("\n".join(l for l in y.read_text().splitlines() if not l.startswith("intrinsics")))
+    _assert_clean_error(cli("info", root), "cam1/sensor.yaml", "intrinsics")
+
+
+def test_wrong_calibration_value(cli, copy_of):
+    root = _euroc(copy_of)
+    y = root / "mav0/cam0/sensor.yaml"
+    y.write_text(y.read_text().replace("distortion_model: radial-tangential", "distortion_model: banana"))
+    _assert_clean_error(cli("info", root), "cam0/sensor.yaml", "banana")
+
+
+def test_left_right_size_mismatch(cli, copy_of, tmp_path):
+    root = copy_of("stereo/middlebury2014-Motorcycle-Q")
+    im1 = cv2.imread(str(root / "im1.png"))
+    cv2.imwrite(str(root / "im1.png"), im1[:-10])
+    _assert_clean_error(cli("replay", root, "--out", tmp_path / "o", "--no-progress"), "im1.png", "differs")
+
+
+def test_non_monotonic_timestamps(cli, copy_of):
+    root = _euroc(copy_of)
+    csvp = root / "mav0/cam0/data.csv"
+    lines = csvp.read_text().splitlines()
+    lines[2], lines[3] = lines[3], lines[2]
+    csvp.write_text("\n".join(lines) + "\n")
+    _assert_clean_error(cli("info", root), "cam0/data.csv", "not increasing")
+
+
+def test_unknown_folder(cli, tmp_path):
+    (tmp_path / "random").mkdir()
+    (tmp_path / "random" / "notes.txt").write_text("hello")
+    _assert_clean_error(cli("info", tmp_path / "random"), "random", "unknown dataset layout")
+    _assert_clean_error(cli("info", tmp_path / "nope"), "nope", "no such file")
+
+
+def test_record_never_overwrites(cli, shared_data, tmp_path):
+    out = tmp_path / "rec"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    _assert_clean_error(cli("record", shared_data / "stereo/oakd-pairs", "--out", out), "not empty")
+    assert (out / "keep.txt").read_text() == "mine"

@@ -1,0 +1,44 @@
+"""The CLI: every subcommand documents itself with an example; info works on every shared folder."""
+
+import json
+
+import pytest
+
+from passthrough.cli import COMMANDS, EVAL_COMMANDS, _available
+
+
+def test_top_level_help_lists_commands(cli):
+    r = cli("--help")
+    assert r.returncode == 0
+    for name in ("info", "replay", "record", "eval"):
+        assert name in r.stdout
+
+
+@pytest.mark.parametrize("name", [n for n, c in COMMANDS.items() if _available(c[2])])
+def test_subcommand_help_has_example(cli, name):
+    r = cli(name, "--help")
+    assert r.returncode == 0, r.stderr
+    assert "example:" in r.stdout and f"passthrough {name}" in r.stdout
+
+
+@pytest.mark.parametrize("name", [n for n, c in EVAL_COMMANDS.items() if _available(c[2])])
+def test_eval_help_has_example(cli, name):
+    r = cli("eval", name, "--help")
+    assert r.returncode == 0, r.stderr
+    assert "example:" in r.stdout
+
+
+def _all_folders(root):
+    return [p for p in sorted(root.glob("*/*")) if p.is_dir()]
+
+
+def test_info_on_every_shared_folder(cli, shared_data):
+    folders = _all_folders(shared_data) + [shared_data / "hands"]
+    assert len(folders) >= 9
+    for folder in folders:
+        if folder.parent.name == "hands":
+            continue  # hands/images is the image folder of hands/hands.json
+        r = cli("info", folder, "--json")
+        assert r.returncode == 0, (folder, r.stderr)
+        facts = json.loads(r.stdout)
+        assert facts["frames"] >= 1 and facts["format"]
