@@ -1,0 +1,25 @@
+"""``python -m openxr_app run|xr-info ...``: the same as ``passthrough run`` / ``passthrough xr-info``."""
+
+import argparse
+import sys
+
+from passthrough.errors import InputError
+
+from .cli import add_run_arguments, add_xr_info_arguments, run_main, xr_info_main
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m openxr_app")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_run_arguments(sub.add_parser("run", help="run the display stage in an OpenXR session"))
+    add_xr_info_arguments(sub.add_parser("xr-info", help="print the OpenXR runtime's facts"))
+    args = parser.parse_args(argv)
+    try:
+        return run_main(args) if args.command == "run" else xr_info_main(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

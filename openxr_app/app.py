@@ -1,0 +1,261 @@
+"""The OpenXR frame loop: runtime-paced frames, eye poses in, composited frames out.
+
+Per frame: ``xrWaitFrame`` (the runtime paces us and predicts the display time) -> ``xrBeginFrame`` ->
+``xrLocateViews`` at the predicted display time -> the display stage renders one RGB-D image per eye ->
+:class:`~openxr_app.gl_render.EyeCompositor` uploads them into the acquired swapchain images and draws the
+holograms depth-tested against the real depth -> ``xrEndFrame`` with a projection layer (+ depth info).
+``shouldRender == False`` -> no work, ``xrEndFrame`` with no layers.
+
+Measured per frame: the wall-clock period between successive ``xrWaitFrame`` returns and the app's own work
+(from ``xrWaitFrame`` returning to ``xrEndFrame`` returning). A frame whose work exceeds the predicted
+display period is a deadline miss; it is counted and the loop goes on (the runtime then simply paces the
+next ``xrWaitFrame``), never blocks.
+
+Runtime death: any OpenXR call failing with instance/session loss or a runtime failure, or no progress for
+``stall_timeout_s`` (a watchdog thread: a dead IPC peer can block a call forever), ends the process with one
+line on stderr and exit status 3, without touching the runtime again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+import numpy as np
+
+from passthrough.geometry import xr_pose_to_T_world_from_eye_cv
+
+from .display import DisplayStage, EyeView, intrinsics_from_fov
+from .hologram import HologramScene
+from .session import XrRuntimeLostError, XrSession, is_runtime_loss
+
+EXIT_RUNTIME_LOST = 3
+
+
+@dataclass
+class RunStats:
+    """What one session measured (see :meth:`report`)."""
+
+    runtime: str = ""
+    system: str = ""
+    frames_submitted: int = 0
+    frames_skipped: int = 0  # shouldRender false or views not valid
+    wait_returns_s: List[float] = field(default_factory=list)
+    work_s: List[float] = field(default_factory=list)
+    periods_ns: List[int] = field(default_factory=list)
+    misses: int = 0
+    session_states: List[str] = field(default_factory=list)
+    eye_poses_first: Optional[List[List[float]]] = None
+    depth_layer: bool = False
+    eye_size: Optional[List[int]] = None
+
+    def report(self) -> dict:
+        """The run JSON: runtime, system, frames_submitted, frame_period_ms {p50, p99}, deadline_miss_rate,
+        session_states, eye_poses_first."""
+        periods = np.diff(np.asarray(self.wait_returns_s)) * 1000.0
+        p50 = float(np.percentile(periods, 50)) if len(periods) else None
+        p99 = float(np.percentile(periods, 99)) if len(periods) else None
+        rate = self.misses / len(self.work_s) if self.work_s else None
+        return {
+            "runtime": self.runtime,
+            "system": self.system,
+            "frames_submitted": self.frames_submitted,
+            "frame_period_ms": {"p50": p50, "p99": p99},
+            "deadline_miss_rate": rate,
+            "session_states": list(self.session_states),
+            "eye_poses_first": self.eye_poses_first,
+        }
+
+    def details(self) -> dict:
+        """Extra numbers for logs (not part of the run JSON)."""
+        work = np.asarray(self.work_s) * 1000.0
+        per = np.asarray(self.periods_ns) / 1e6
+        return {
+            "frames_skipped": self.frames_skipped,
+            "deadline_misses": self.misses,
+            "app_work_ms": {"p50": float(np.percentile(work, 50)), "p99": float(np.percentile(work, 99)),
+                            "max": float(work.max())} if len(work) else None,
+            "predicted_display_period_ms": float(np.median(per)) if len(per) else None,
+            "depth_layer": self.depth_layer,
+            "eye_size": self.eye_size,
+        }
+
+
+class Watchdog:
+    """Ends the process (one line, exit 3) when :meth:`beat` is not called for ``timeout_s`` seconds."""
+
+    def __init__(self, timeout_s: float, what: Callable[[], str]):
+        self.timeout_s = timeout_s
+        self.what = what
+        self.last = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="xr-watchdog", daemon=True)
+        self._thread.start()
+
+    def beat(self, timeout_s: Optional[float] = None) -> None:
+        if timeout_s is not None:
+            self.timeout_s = timeout_s
+        self.last = time.monotonic()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            idle = time.monotonic() - self.last
+            if idle > self.timeout_s:
+                die_runtime_lost(f"the OpenXR runtime stopped responding ({self.what()}, no progress for "
+                                 f"{idle:.1f} s)")
+
+
+def die_runtime_lost(message: str) -> None:
+    """Print ``error: <message>`` as one line and leave at once with status 3 (no OpenXR/GL teardown:
+    the runtime is gone and calls into it could block or crash)."""
+    try:
+        sys.stdout.flush()
+    except Exception:
+        pass
+    os.write(2, f"error: {message}\n".encode())
+    os._exit(EXIT_RUNTIME_LOST)
+
+
+def eye_views_from(poses, fovs, sizes) -> List[EyeView]:
+    """Build :class:`EyeView` s from OpenXR poses (7,), fovs and swapchain sizes ``(w, h)``."""
+    views = []
+    for i, (p, f, (w, h)) in enumerate(zip(poses, fovs, sizes)):
+        views.append(EyeView(index=i, T_world_from_eye=xr_pose_to_T_world_from_eye_cv(p[:3], p[3:]),
+                             K=intrinsics_from_fov(f, w, h), width=w, height=h, fov=f, pose_xr=p))
+    return views
+
+
+def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[HologramScene] = None,
+                frames: Optional[int] = None, eye_scale: float = 0.5, near: float = 0.05, far: float = 100.0,
+                stall_timeout_s: float = 5.0, startup_timeout_s: float = 30.0,
+                on_frame: Optional[Callable[[int, List[EyeView], list], None]] = None,
+                log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> RunStats:
+    """Run one OpenXR session until ``frames`` frames were submitted (None: until the runtime or SIGINT /
+    SIGTERM ends it), then exit cleanly (request exit, loop to EXITING, destroy).
+
+    Args:
+        stage_factory: called once (after the session exists) to make the :class:`DisplayStage`.
+        holograms: boxes drawn over the real images with a depth test, or None.
+        frames: number of frames to submit with a projection layer.
+        eye_scale: swapchain size as a fraction of the runtime's recommended size.
+        near, far: depth range (metres) for holograms and the submitted depth.
+        stall_timeout_s: watchdog limit for one loop iteration once frames flow.
+        on_frame: optional callback ``(frame_index, eye_views, eye_images)`` after each submitted frame.
+    Returns :class:`RunStats`. Raises :class:`~openxr_app.session.XrUnavailableError` when no runtime can be
+    used; ends the process (status 3) when the runtime dies mid-session.
+    """
+    from .gl_render import EyeCompositor
+
+    stats = RunStats()
+    phase = ["creating the session"]
+    dog = Watchdog(startup_timeout_s, lambda: phase[0])
+    stop_requested = [False]
+
+    def _on_signal(signum, _frame):
+        stop_requested[0] = True
+
+    old_handlers = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    sess = XrSession(eye_scale=eye_scale)
+    try:
+        sess.open()
+        stats.runtime = f"{sess.runtime_name}"
+        stats.system = sess.system_name
+        stats.depth_layer = sess.depth_layer
+        sizes = [(sc.width, sc.height) for sc in sess.color]
+        stats.eye_size = list(sizes[0])
+        compositor = EyeCompositor(near, far)
+        phase[0] = "making the display stage"
+        stage = stage_factory()
+        models, colors = [], []
+        exit_requested = False
+        t_last_wait = None
+        while True:
+            dog.beat()
+            phase[0] = f"in state {sess.state}"
+            sess.poll_events()
+            if sess.exiting:
+                break
+            if (stop_requested[0] or (frames is not None and stats.frames_submitted >= frames)) and not exit_requested:
+                sess.request_exit()
+                exit_requested = True
+            if not sess.running:
+                time.sleep(0.005)
+                continue
+            phase[0] = "in xrWaitFrame"
+            timing = sess.wait_frame()
+            t0 = time.perf_counter()
+            if t_last_wait is not None:
+                dog.beat(stall_timeout_s)
+            t_last_wait = t0
+            phase[0] = "in the frame"
+            sess.begin_frame()
+            submitted = False
+            if timing.should_render and not exit_requested:
+                valid, poses, fovs = sess.locate_views(timing.predicted_display_time)
+                if valid:
+                    views = eye_views_from(poses, fovs, sizes)
+                    if stats.eye_poses_first is None:
+                        stats.eye_poses_first = [[float(x) for x in p] for p in poses]
+                        if holograms is not None:
+                            from .stages import head_pose_from_eyes
+
+                            models = holograms.model_matrices(head_pose_from_eyes(views))
+                            colors = [b.rgb for b in holograms.boxes]
+                    images = stage.render(views, timing.predicted_display_time)
+                    for i, view in enumerate(views):
+                        color_tex, depth_tex = sess.acquire(i)
+                        try:
+                            compositor.compose(color_tex, depth_tex, view.width, view.height, images[i],
+                                               poses[i], fovs[i], models, colors)
+                        finally:
+                            sess.release(i)
+                    sess.end_frame(timing.predicted_display_time, poses, fovs, near, far)
+                    submitted = True
+                    if on_frame is not None:
+                        on_frame(stats.frames_submitted, views, images)
+            if not submitted:
+                sess.end_frame(timing.predicted_display_time)
+                stats.frames_skipped += 1
+            work = time.perf_counter() - t0
+            stats.wait_returns_s.append(t0)
+            stats.work_s.append(work)
+            stats.periods_ns.append(timing.predicted_display_period)
+            if submitted:
+                stats.frames_submitted += 1
+            if timing.predicted_display_period > 0 and work * 1e9 > timing.predicted_display_period:
+                stats.misses += 1
+        phase[0] = "destroying the session"
+        stats.session_states = list(sess.states)
+        dog.beat(startup_timeout_s)
+        compositor.destroy()
+        sess.close()
+    except Exception as exc:
+        if is_runtime_loss(exc) or isinstance(exc, XrRuntimeLostError):
+            die_runtime_lost(f"the OpenXR runtime was lost during the session ({type(exc).__name__}) after "
+                             f"{stats.frames_submitted} frames")
+        if sess.session is not None and _is_xr_error(exc):
+            die_runtime_lost(f"OpenXR call failed mid-session ({type(exc).__name__}: {exc}) after "
+                             f"{stats.frames_submitted} frames")
+        raise
+    finally:
+        dog.stop()
+        for s, h in old_handlers.items():
+            signal.signal(s, h)
+    stats.session_states = list(sess.states)
+    return stats
+
+
+def _is_xr_error(exc: BaseException) -> bool:
+    try:
+        import xr
+    except Exception:
+        return False
+    return isinstance(exc, xr.XrException)

@@ -1,0 +1,210 @@
+"""``passthrough run`` and ``passthrough xr-info``.
+
+``passthrough run --source PATH [--frames N] [--hologram FILE] [--json OUT]`` runs the display stage in an
+OpenXR session and writes the run JSON::
+
+    {"runtime", "system", "frames_submitted", "frame_period_ms": {"p50", "p99"}, "deadline_miss_rate",
+     "session_states": [...], "eye_poses_first": [[x, y, z, qx, qy, qz, qw] per eye]}
+
+``eye_poses_first`` are the first located eye poses in the session's reference space (OpenXR axes: +y up).
+
+``passthrough xr-info`` prints the runtime's facts: name and version, system, view configurations with
+recommended and maximum sizes, refresh rates, extensions (and, with a short session, the display period).
+
+Exit status: 0 ok; 2 bad input; 4 no usable runtime (the message says what to install or start);
+3 the runtime died mid-session (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_NO_RUNTIME = 4
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``passthrough run``."""
+    from .stages import STAGE_FACTORIES
+
+    parser.add_argument("--source", required=True,
+                        help="dataset path (any format passthrough.datasets reads) or 'camera'")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="submit this many frames, then exit cleanly (default: until stopped)")
+    parser.add_argument("--hologram", type=Path, default=None,
+                        help="hologram file (YAML/JSON boxes; see openxr_app/hologram.py)")
+    parser.add_argument("--json", type=Path, default=None, help="write the run JSON here")
+    parser.add_argument("--stage", default="projected", choices=sorted(STAGE_FACTORIES),
+                        help="display stage (default: projected = the source's first RGB-D frame reprojected)")
+    parser.add_argument("--eye-scale", type=float, default=0.5,
+                        help="swapchain size as a fraction of the runtime's recommended size (default 0.5)")
+    parser.add_argument("--near", type=float, default=0.05, help="near plane in metres (default 0.05)")
+    parser.add_argument("--far", type=float, default=100.0, help="far plane in metres (default 100)")
+    parser.add_argument("--stall-timeout", type=float, default=5.0,
+                        help="seconds without a frame before the runtime is declared dead (default 5)")
+    parser.add_argument("--dump-frame", type=int, default=None, metavar="N",
+                        help="save the stage's eye images of submitted frame N (with --dump-dir)")
+    parser.add_argument("--dump-dir", type=Path, default=None, help="folder for --dump-frame images (.npz)")
+
+
+def run_main(args: argparse.Namespace) -> int:
+    """``passthrough run``: see the module doc. Returns the exit status."""
+    from passthrough.errors import InputError
+
+    from .app import run_session
+    from .hologram import load_holograms
+    from .session import XrUnavailableError
+    from .stages import STAGE_FACTORIES
+
+    if args.frames is not None and args.frames < 1:
+        raise InputError(None, "--frames must be >= 1")
+    if not 0.05 <= args.eye_scale <= 4.0:
+        raise InputError(None, "--eye-scale must be within 0.05..4")
+    if args.dump_frame is not None and args.dump_dir is None:
+        raise InputError(None, "--dump-frame needs --dump-dir")
+    holograms = load_holograms(args.hologram) if args.hologram is not None else None
+    factory = STAGE_FACTORIES[args.stage]
+    source = args.source
+    if source != "camera" and not Path(source).exists():
+        raise InputError(Path(source), "no such file or folder")
+    # Build the stage before the session: bad input fails fast, and its one-time cost stays out of frames.
+    stage = factory(source)
+
+    on_frame = None
+    if args.dump_frame is not None:
+        import numpy as np
+
+        args.dump_dir.mkdir(parents=True, exist_ok=True)
+
+        def on_frame(i, views, images):
+            if i == args.dump_frame:
+                np.savez_compressed(args.dump_dir / f"frame{i:05d}.npz",
+                                    **{f"rgb{k}": im.rgb for k, im in enumerate(images)},
+                                    **{f"depth{k}": im.depth_m for k, im in enumerate(images)},
+                                    **{f"T_world_from_eye{k}": v.T_world_from_eye for k, v in enumerate(views)},
+                                    **{f"K{k}": v.K for k, v in enumerate(views)})
+
+    try:
+        stats = run_session(lambda: stage, holograms=holograms, frames=args.frames, eye_scale=args.eye_scale,
+                            near=args.near, far=args.far, stall_timeout_s=args.stall_timeout, on_frame=on_frame)
+    except XrUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NO_RUNTIME
+    report = stats.report()
+    details = stats.details()
+    fp = report["frame_period_ms"]
+    print(f"{report['runtime']} / {report['system']}: {report['frames_submitted']} frames submitted, "
+          f"frame period p50 {_ms(fp['p50'])} p99 {_ms(fp['p99'])}, deadline misses "
+          f"{details['deadline_misses']} ({_pct(report['deadline_miss_rate'])}), app work p50 "
+          f"{_ms((details['app_work_ms'] or {}).get('p50'))}, eye {details['eye_size']}, depth layer "
+          f"{'yes' if details['depth_layer'] else 'no'}, states {' > '.join(report['session_states'])}",
+          file=sys.stderr)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def _ms(v) -> str:
+    return "n/a" if v is None else f"{v:.2f} ms"
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f} %"
+
+
+def add_xr_info_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``passthrough xr-info``."""
+    parser.add_argument("--json", type=Path, default=None, help="also write the facts as JSON here")
+    parser.add_argument("--no-session", action="store_true",
+                        help="instance-level facts only (no session: no refresh rates or display period)")
+
+
+def xr_info_main(args: argparse.Namespace) -> int:
+    """``passthrough xr-info``: print the runtime's facts. Returns the exit status."""
+    from .session import XrUnavailableError, XrSession
+
+    sess = XrSession(app_name="passthrough-xr-info")
+    try:
+        sess.create_instance()
+        info = sess.info()
+        if not args.no_session:
+            info.update(_session_facts(sess))
+    except XrUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NO_RUNTIME
+    print(format_info(info))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(info, indent=2) + "\n")
+    return 0
+
+
+def _session_facts(sess) -> dict:
+    """Open a session, wait a few frames for the display period, exit cleanly. Closes ``sess``."""
+    import time
+
+    from .app import Watchdog, die_runtime_lost
+    from .session import is_runtime_loss
+
+    dog = Watchdog(30.0, lambda: f"xr-info session in state {sess.state}")
+    facts = {}
+    try:
+        sess.create_session()
+        facts["reference_space"] = sess.reference_space_name
+        facts["swapchain_formats"] = {"color": hex(sess.color[0].format),
+                                      "depth": hex(sess.depth[0].format) if sess.depth else None}
+        facts["refresh_rates_hz"] = sess.refresh_rates()
+        periods = []
+        requested = False
+        while not sess.exiting:
+            dog.beat()
+            sess.poll_events()
+            if sess.exiting:
+                break
+            if not sess.running:
+                time.sleep(0.005)
+                continue
+            t = sess.wait_frame()
+            sess.begin_frame()
+            sess.end_frame(t.predicted_display_time)
+            periods.append(t.predicted_display_period)
+            if len(periods) >= 10 and not requested:
+                facts["current_refresh_rate_hz"] = sess.current_refresh_rate()
+                sess.request_exit()
+                requested = True
+        facts["display_period_ms"] = float(sorted(periods)[len(periods) // 2]) / 1e6 if periods else None
+        facts["session_states"] = list(sess.states)
+        sess.close()
+    except Exception as exc:
+        if is_runtime_loss(exc):
+            die_runtime_lost(f"the OpenXR runtime was lost ({type(exc).__name__})")
+        raise
+    finally:
+        dog.stop()
+    return facts
+
+
+def format_info(info: dict) -> str:
+    """Human-readable lines of :func:`xr_info_main`'s facts."""
+    lines = [f"runtime:   {info['runtime']} (version {info['runtime_version']})",
+             f"system:    {info['system']} (vendor {info['vendor_id']}), max swapchain "
+             f"{info['max_swapchain_size'][0]}x{info['max_swapchain_size'][1]}, max layers {info['max_layer_count']}, "
+             f"tracking: orientation {'yes' if info['orientation_tracking'] else 'no'}, "
+             f"position {'yes' if info['position_tracking'] else 'no'}"]
+    for vc in info["view_configurations"]:
+        sizes = ", ".join(f"{v['recommended'][0]}x{v['recommended'][1]} (max {v['max'][0]}x{v['max'][1]})"
+                          for v in vc["views"])
+        lines.append(f"view configuration {vc['type']}: {len(vc['views'])} views: {sizes}; blend modes "
+                     f"{', '.join(vc['environment_blend_modes'])}")
+    if "refresh_rates_hz" in info:
+        rates = ", ".join(f"{r:g}" for r in info["refresh_rates_hz"]) or "not reported"
+        lines.append(f"refresh rates: {rates} Hz; current {info.get('current_refresh_rate_hz')}; display period "
+                     f"{info.get('display_period_ms'):.2f} ms" if info.get("display_period_ms") else
+                     f"refresh rates: {rates} Hz")
+        lines.append(f"reference space: {info.get('reference_space')}, swapchain formats: "
+                     f"{info.get('swapchain_formats')}")
+    lines.append(f"extensions ({len(info['extensions'])}): {' '.join(info['extensions'])}")
+    return "\n".join(lines)

@@ -1,0 +1,169 @@
+"""OpenGL side of a frame: upload the stage's eye images into the swapchain images, draw holograms.
+
+Per eye, :meth:`EyeCompositor.compose` writes the real-world colour into the colour swapchain texture and the
+real-world depth (converted to window depth for the ``near``/``far`` projection) into the depth swapchain
+texture with ``glTexSubImage2D``, then draws the hologram boxes into both through a framebuffer with a
+``GL_LESS`` depth test. So a hologram is hidden where the real scene is closer, and the depth image submitted
+with ``XrCompositionLayerDepthInfoKHR`` holds the nearer of both.
+
+OpenGL textures are bottom-up (row 0 = bottom of the view) and the project's images top-down, so uploads
+flip rows. Needs a current OpenGL >= 3.3 context (the session's EGL context).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Optional, Sequence
+
+import numpy as np
+
+from passthrough.geometry import invert_T, pose_to_T
+
+from .display import EyeImage, depth_m_to_window_depth, gl_projection_from_fov
+
+_VS = """
+#version 330
+layout(location = 0) in vec3 a_pos;
+layout(location = 1) in float a_shade;
+uniform mat4 u_mvp;
+out float v_shade;
+void main() { v_shade = a_shade; gl_Position = u_mvp * vec4(a_pos, 1.0); }
+"""
+_FS = """
+#version 330
+in float v_shade;
+uniform vec3 u_color;
+out vec4 frag;
+void main() { frag = vec4(u_color * v_shade, 1.0); }
+"""
+
+
+def unit_cube_vertices() -> np.ndarray:
+    """Unit cube [-0.5, 0.5]^3 as 36 vertices (12 triangles): float32 (36, 4) = x, y, z, shade.
+
+    Shade is 1.0 on the +-z faces, 0.8 on +-x, 0.9 on +-y (a flat, light-independent look: the +-z faces
+    keep the exact box colour).
+    """
+    faces = []
+    for axis, shade in ((2, 1.0), (0, 0.8), (1, 0.9)):
+        a, b = [i for i in range(3) if i != axis]
+        for sign in (-0.5, 0.5):
+            quad = []
+            for ua, ub in ((-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)):
+                p = [0.0, 0.0, 0.0]
+                p[axis], p[a], p[b] = sign, ua, ub
+                quad.append(p + [shade])
+            faces.extend(quad)
+    return np.asarray(faces, dtype=np.float32)
+
+
+class EyeCompositor:
+    """Uploads eye images and draws holograms into swapchain textures (one instance per session).
+
+    Args:
+        near, far: depth range in metres of the projection used for holograms and for the depth images.
+    """
+
+    def __init__(self, near: float = 0.05, far: float = 100.0):
+        from OpenGL import GL
+
+        self.GL = GL
+        self.near, self.far = float(near), float(far)
+        self.program = self._program()
+        self.u_mvp = GL.glGetUniformLocation(self.program, "u_mvp")
+        self.u_color = GL.glGetUniformLocation(self.program, "u_color")
+        verts = unit_cube_vertices()
+        self.n_vertices = len(verts)
+        self.vao = GL.glGenVertexArrays(1)
+        GL.glBindVertexArray(self.vao)
+        self.vbo = GL.glGenBuffers(1)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self.vbo)
+        GL.glBufferData(GL.GL_ARRAY_BUFFER, verts.nbytes, verts, GL.GL_STATIC_DRAW)
+        GL.glEnableVertexAttribArray(0)
+        GL.glVertexAttribPointer(0, 3, GL.GL_FLOAT, GL.GL_FALSE, 16, ctypes.c_void_p(0))
+        GL.glEnableVertexAttribArray(1)
+        GL.glVertexAttribPointer(1, 1, GL.GL_FLOAT, GL.GL_FALSE, 16, ctypes.c_void_p(12))
+        GL.glBindVertexArray(0)
+        self.fbo = GL.glGenFramebuffers(1)
+        self._own_depth = {}  # (w, h) -> texture, when the runtime gives no depth swapchain
+
+    def _program(self) -> int:
+        from OpenGL.GL import shaders
+
+        GL = self.GL
+        return shaders.compileProgram(shaders.compileShader(_VS, GL.GL_VERTEX_SHADER),
+                                      shaders.compileShader(_FS, GL.GL_FRAGMENT_SHADER), validate=False)
+
+    def _depth_texture(self, w: int, h: int) -> int:
+        GL = self.GL
+        if (w, h) not in self._own_depth:
+            tex = GL.glGenTextures(1)
+            GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+            GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_DEPTH_COMPONENT32F, w, h, 0, GL.GL_DEPTH_COMPONENT,
+                            GL.GL_FLOAT, None)
+            self._own_depth[(w, h)] = tex
+        return self._own_depth[(w, h)]
+
+    def compose(self, color_tex: int, depth_tex: Optional[int], width: int, height: int, image: EyeImage,
+                pose_xr: np.ndarray, fov, hologram_models: Sequence[np.ndarray],
+                hologram_colors: Sequence[tuple]) -> None:
+        """Write one eye: real colour + depth, then holograms depth-tested against them.
+
+        Args:
+            color_tex, depth_tex: GL texture names of the acquired swapchain images (``depth_tex`` None:
+                an internal depth texture is used and nothing is submitted as depth).
+            width, height: swapchain size; ``image`` must be (height, width).
+            image: the stage's :class:`EyeImage` (top-down rows).
+            pose_xr: (7,) the eye pose in the reference space, OpenXR axes (as passed to the layer).
+            fov: the eye's ``(left, right, up, down)`` radians (as passed to the layer).
+            hologram_models: 4x4 unit-cube -> world (reference space) matrices; hologram_colors: RGB uint8.
+        """
+        GL = self.GL
+        if image.rgb.shape[:2] != (height, width) or image.depth_m.shape != (height, width):
+            raise ValueError(f"eye image is {image.rgb.shape[:2]}, swapchain is {(height, width)}")
+        rgb = np.ascontiguousarray(image.rgb[::-1], dtype=np.uint8)
+        depth = np.ascontiguousarray(depth_m_to_window_depth(image.depth_m[::-1], self.near, self.far))
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, color_tex)
+        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE, rgb)
+        if depth_tex is None:
+            depth_tex = self._depth_texture(width, height)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, depth_tex)
+        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, depth)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        if not hologram_models:
+            return
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.fbo)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, color_tex, 0)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, depth_tex, 0)
+        GL.glViewport(0, 0, width, height)
+        GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)  # write colours as given (the textures hold sRGB-encoded data)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glDisable(GL.GL_CULL_FACE)
+        GL.glUseProgram(self.program)
+        GL.glBindVertexArray(self.vao)
+        P = gl_projection_from_fov(fov, self.near, self.far)
+        V = invert_T(pose_to_T(pose_xr[:3], pose_xr[3:]))  # world -> eye (OpenXR/OpenGL axes)
+        PV = P @ V
+        for M, rgb_c in zip(hologram_models, hologram_colors):
+            mvp = (PV @ M).astype(np.float32)
+            GL.glUniformMatrix4fv(self.u_mvp, 1, GL.GL_TRUE, mvp)
+            GL.glUniform3f(self.u_color, rgb_c[0] / 255.0, rgb_c[1] / 255.0, rgb_c[2] / 255.0)
+            GL.glDrawArrays(GL.GL_TRIANGLES, 0, self.n_vertices)
+        GL.glBindVertexArray(0)
+        GL.glUseProgram(0)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, 0, 0)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, 0, 0)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def destroy(self) -> None:
+        """Free the GL objects (context must be current)."""
+        GL = self.GL
+        GL.glDeleteFramebuffers(1, [self.fbo])
+        GL.glDeleteBuffers(1, [self.vbo])
+        GL.glDeleteVertexArrays(1, [self.vao])
+        for tex in self._own_depth.values():
+            GL.glDeleteTextures([tex])
+        GL.glDeleteProgram(self.program)

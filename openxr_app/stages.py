@@ -1,0 +1,187 @@
+"""Display stages for the OpenXR app.
+
+:class:`ProjectedImageStage` shows one fixed RGB-D image (a real photo with its real depth) as a 3-D point
+set placed in the world where the head was at the first frame, reprojected into each eye every frame with
+the eye's pose and a pinhole model. It is a complete, cheap stage for testing the XR path before the real
+pipeline stage is plugged in: eye poses from ``xrLocateViews`` change what each eye sees (parallax with the
+IPD, head motion), and the depth goes to the depth test of holograms.
+
+``STAGE_FACTORIES`` maps ``passthrough run --stage NAME`` to a factory ``f(source_path) -> DisplayStage``;
+the real pipeline registers itself there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from passthrough.errors import InputError
+from passthrough.geometry import transform_points
+
+from .display import DisplayStage, EyeImage, EyeView
+
+
+def head_pose_from_eyes(eye_views: Sequence[EyeView]) -> np.ndarray:
+    """Head pose ``T_world_from_head`` (4, 4, OpenCV axes): midpoint of the eyes, orientation of eye 0."""
+    T = np.array(eye_views[0].T_world_from_eye, dtype=np.float64)
+    T[:3, 3] = np.mean([v.T_world_from_eye[:3, 3] for v in eye_views], axis=0)
+    return T
+
+
+def backproject(depth_m: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pixels with finite positive depth -> 3-D points (N, 3) float64 in the camera frame (OpenCV axes).
+
+    Args:
+        depth_m: (H, W) depth along +z in metres; non-finite or <= 0 pixels are skipped.
+        K: (3, 3) intrinsics of that image.
+    Returns the points in row-major pixel order of the valid pixels.
+    """
+    h, w = depth_m.shape
+    v, u = np.mgrid[0:h, 0:w]
+    ok = np.isfinite(depth_m) & (depth_m > 0)
+    z = depth_m[ok].astype(np.float64)
+    x = (u[ok] - K[0, 2]) / K[0, 0] * z
+    y = (v[ok] - K[1, 2]) / K[1, 1] * z
+    return np.stack([x, y, z], axis=1)
+
+
+def splat(points_eye: np.ndarray, colors: np.ndarray, K: np.ndarray, width: int, height: int,
+          near: float = 0.05) -> EyeImage:
+    """Forward-project points into an image with painter's order (later points overwrite earlier ones).
+
+    Args:
+        points_eye: (N, 3) points in the eye frame (OpenCV axes), ordered far to near as seen from roughly
+            this viewpoint so that nearer points win where several land on one pixel.
+        colors: (N, 3) uint8 RGB per point.
+        K: (3, 3) eye intrinsics; width, height: eye image size.
+        near: points closer than this (metres) are dropped.
+    Returns an :class:`EyeImage`: black / ``inf`` where no point lands.
+    """
+    z = points_eye[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.floor(points_eye[:, 0] / z * K[0, 0] + K[0, 2] + 0.5)
+        v = np.floor(points_eye[:, 1] / z * K[1, 1] + K[1, 2] + 0.5)
+    ok = (z > near) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    lin = (v[ok] * width + u[ok]).astype(np.intp)
+    rgb = np.zeros((height * width, 3), np.uint8)
+    depth = np.full(height * width, np.inf, np.float32)
+    # NumPy assigns a 1-D fancy index in order, so the last (nearest) point per pixel is what remains.
+    rgb[lin] = colors[ok]
+    depth[lin] = z[ok]
+    return EyeImage(rgb.reshape(height, width, 3), depth.reshape(height, width))
+
+
+class ProjectedImageStage:
+    """A fixed RGB-D image reprojected to each eye with a pinhole model.
+
+    The image's camera is placed at the head pose of the first rendered frame (OpenCV axes: it looks where
+    the head looks). Every call projects the image's 3-D points into each eye with that eye's
+    ``T_world_from_eye`` and ``K``, so the two eyes differ by the runtime's IPD and follow head motion.
+
+    Args:
+        rgb: uint8 (H, W, 3) RGB image.
+        depth_m: float (H, W) depth along the camera's +z in metres; NaN/inf/<=0 = unknown (not drawn).
+        K: (3, 3) intrinsics of the image.
+        density: source points per eye pixel along each axis (the source is downsampled to about this many
+            times the eye's focal length, so that splatting leaves no holes but stays cheap).
+    """
+
+    def __init__(self, rgb: np.ndarray, depth_m: np.ndarray, K: np.ndarray, density: float = 1.5):
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError("rgb must be uint8 (H, W, 3)")
+        if depth_m.shape != rgb.shape[:2]:
+            raise ValueError("depth_m must be (H, W) like rgb")
+        self.rgb = rgb
+        self.depth_m = np.asarray(depth_m, dtype=np.float32)
+        self.K = np.asarray(K, dtype=np.float64)
+        self.density = float(density)
+        self.T_world_from_source: Optional[np.ndarray] = None
+        self._points_world: Optional[np.ndarray] = None
+        self._colors: Optional[np.ndarray] = None
+
+    def _prepare(self, eye_views: Sequence[EyeView]) -> None:
+        import cv2
+
+        f_eye = max(v.K[0, 0] for v in eye_views)
+        s = min(1.0, self.density * f_eye / self.K[0, 0])
+        h, w = self.depth_m.shape
+        ws, hs = max(2, int(round(w * s))), max(2, int(round(h * s)))
+        sx, sy = ws / w, hs / h
+        rgb = cv2.resize(self.rgb, (ws, hs), interpolation=cv2.INTER_AREA) if s < 1 else self.rgb
+        depth = cv2.resize(self.depth_m, (ws, hs), interpolation=cv2.INTER_NEAREST) if s < 1 else self.depth_m
+        K = self.K.copy()
+        K[0, 0] *= sx
+        K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
+        K[1, 1] *= sy
+        K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+        pts = backproject(depth, K)
+        ok = np.isfinite(depth) & (depth > 0)
+        cols = rgb[ok]
+        order = np.argsort(-pts[:, 2], kind="stable")  # far to near: nearer points are drawn last
+        self.T_world_from_source = head_pose_from_eyes(eye_views)
+        self._points_world = transform_points(self.T_world_from_source, pts[order]).astype(np.float32)
+        self._colors = np.ascontiguousarray(cols[order])
+
+    def render(self, eye_views: Sequence[EyeView], t_display_ns: int) -> List[EyeImage]:
+        """One :class:`EyeImage` per eye view (sized like the view); see the class doc."""
+        if self._points_world is None:
+            self._prepare(eye_views)
+        out = []
+        for view in eye_views:
+            T = np.linalg.inv(view.T_world_from_eye).astype(np.float32)  # eye <- world
+            pts = self._points_world @ T[:3, :3].T + T[:3, 3]
+            out.append(splat(pts, self._colors, view.K, view.width, view.height))
+        return out
+
+    # ------------------------------------------------------------------------------------------ sources
+    @classmethod
+    def from_source(cls, source, density: float = 1.5) -> "ProjectedImageStage":
+        """The first frame of a dataset (``passthrough.datasets.open_source``) as an RGB-D image.
+
+        Colour: the rectified left image. Depth: the frame's ground-truth disparity where the dataset has
+        it, else OpenCV SGBM on the rectified pair; converted with the rig (``disparity_to_depth``).
+        Raises :class:`InputError` for a bad path or a live camera (which needs the real pipeline stage).
+        """
+        import cv2
+
+        from passthrough.datasets import open_source
+
+        if str(source) == "camera":
+            raise InputError(None, "--source camera needs the live pipeline stage; the 'projected' stage shows "
+                                   "a fixed image from a dataset path")
+        src = open_source(Path(source))
+        frame = next(iter(src), None)
+        if frame is None:
+            raise InputError(Path(source), "the source has no frames")
+        left, right = frame.rectified()
+        rgb = cv2.cvtColor(left, cv2.COLOR_GRAY2RGB) if left.ndim == 2 else cv2.cvtColor(left, cv2.COLOR_BGR2RGB)
+        disp = frame.gt_disparity
+        if disp is None or not np.isfinite(disp).any():
+            disp = sgbm_disparity(left, right)
+        depth = frame.rig.disparity_to_depth(disp)
+        if not np.isfinite(depth).any():
+            raise InputError(Path(source), "no valid depth in the first frame")
+        return cls(rgb, depth, frame.rig.K_rect, density=density)
+
+
+def sgbm_disparity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """OpenCV SGBM disparity (float32 (H, W) pixels, NaN = invalid) of a rectified pair (uint8, any channels)."""
+    import cv2
+
+    gl = left if left.ndim == 2 else cv2.cvtColor(left, cv2.COLOR_BGR2GRAY)
+    gr = right if right.ndim == 2 else cv2.cvtColor(right, cv2.COLOR_BGR2GRAY)
+    nd = max(16, (gl.shape[1] // 8) // 16 * 16)
+    sgbm = cv2.StereoSGBM_create(minDisparity=0, numDisparities=nd, blockSize=5, P1=8 * 25, P2=32 * 25,
+                                 uniquenessRatio=10, speckleWindowSize=100, speckleRange=2,
+                                 mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY)
+    d = sgbm.compute(gl, gr).astype(np.float32) / 16.0
+    d[d <= 0] = np.nan
+    return d
+
+
+#: ``passthrough run --stage NAME`` -> factory(source_path) -> DisplayStage. The pipeline adds its own.
+STAGE_FACTORIES: Dict[str, Callable[[str], DisplayStage]] = {
+    "projected": ProjectedImageStage.from_source,
+}
