@@ -1,0 +1,414 @@
+"""Build the reprojection ONNX graph (camera RGB-D views -> per-eye images) with ``onnx.helper``.
+
+Approach: *backward warp through per-eye inverse warp fields computed at low resolution*
+-----------------------------------------------------------------------------------------
+Per eye, the graph:
+
+1. **Forward-splats depth only** (not colour) of both cameras into a low-resolution eye z-buffer
+   (cells of ``stride`` x ``stride`` pixels) with ``ScatterElements(reduction="min")``: nearest surface
+   wins, and both cameras' geometry is fused into one buffer. Source pixels are taken every
+   ``stride // 2`` pixels so that surfaces do not crack.
+2. **Fills empty cells from the background side**: a few 3x3 max-pools of depth (farthest neighbour
+   wins), so disocclusions get the depth of the surface behind, never of the occluder.
+3. **Back-projects every cell** at its eye depth into both cameras (the inverse warp field), samples
+   each camera's own depth there (nearest) and keeps the camera if the depths agree (visibility test).
+   The *best* camera per cell is the one whose centre is nearest to the eye; the other fills cells the
+   first cannot see. Cells no camera sees (``eye_holes``) copy the camera coordinates of their farthest
+   already-seen neighbour (max-pool with indices + row gather): the hole repeats background pixels
+   instead of smearing the occluder.
+4. Upsamples the two cameras' warp fields bilinearly (``Resize``, NHWC) and the per-cell camera choice
+   with nearest, builds one sampling grid per eye into the two camera images stacked vertically, and
+   resamples colour once per eye with a single bilinear ``GridSample`` for both eyes.
+
+Why not forward-splat colour (NeuralPassthrough-like)? A full-resolution colour splat needs a z-buffer
+scatter *and* a second scatter of colour per camera and eye (4x 307 k scattered pixels at 640x480, plus
+crack filling at full resolution) and gives nearest-pixel resampling, i.e. no sub-pixel accuracy, which
+costs PSNR on textured scenes. The backward warp samples colour bilinearly at sub-pixel positions, does
+all visibility / fusion / hole logic on ``stride**2`` times fewer cells, and its one full-resolution
+gather is a single ``GridSample`` per eye. The price: depth edges are resolved per cell (a foreground
+edge can be up to one cell too wide); ``stride`` trades that against time (1, 2 and 4 are built).
+Passthrough+'s coarse mesh is the same trade with rasterised triangles; ONNX has no rasteriser.
+
+Cost measured on this project's 2-core AMD EPYC machine, one thread (``passthrough eval reprojection``
+prints it per run): onnxruntime's CPU ``GridSample`` alone costs ~8 ms for a 640x480x3 output, so the
+whole graph is dominated by that one op (see ``reprojection/runtime.py`` and the report in the docs).
+
+Conventions: OpenCV camera axes (+x right, +y down, +z forward); pixel centres at integer coordinates;
+``T_eye_from_camera`` maps camera-frame points to the eye frame (4x4, any rotation and translation,
+translation in the same unit as depth). Depth is the z coordinate (not the ray length).
+
+Inputs (``E`` eyes, normally 2; images of all cameras and eyes share one size ``H x W``):
+
+=====================  =================  ==========================================================
+name                   shape / dtype      meaning
+=====================  =================  ==========================================================
+left_image             [1,3,H,W] float32  left rectified camera image (any value range, e.g. 0..255)
+right_image            [1,3,H,W] float32  right rectified camera image
+left_depth             [1,1,H,W] float32  z-depth of each left pixel (> 0)
+right_depth            [1,1,H,W] float32  z-depth of each right pixel
+left_valid             [1,1,H,W] bool     True where ``left_depth`` is usable
+right_valid            [1,1,H,W] bool     True where ``right_depth`` is usable
+K_left, K_right        [3,3] float32      camera intrinsics (pixels, upper triangular)
+K_eyes                 [E,3,3] float32    intrinsics of each eye's rendered view (E = 2)
+T_eye_from_left        [E,4,4] float32    pose of the left camera in each eye frame
+T_eye_from_right       [E,4,4] float32    pose of the right camera in each eye frame
+=====================  =================  ==========================================================
+
+Outputs: ``eye_images`` [E,3,H,W] float32 (same range as the input images), ``eye_depth`` [E,1,H,W]
+float32 (z in each eye frame, 0 where unknown), ``eye_holes`` [E,1,H,W] bool (True where no camera saw
+the surface; those pixels are filled from the background side).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+#: Version of the graph's maths; bump when the graph changes (it is part of the file name).
+MODEL_VERSION = 1
+OPSET = 18
+IR_VERSION = 8
+#: Strides built by :func:`build` (warp-field cell size in pixels).
+STRIDES = (1, 2, 4)
+INPUT_NAMES = ("left_image", "right_image", "left_depth", "right_depth", "left_valid", "right_valid",
+               "K_left", "K_right", "K_eyes", "T_eye_from_left", "T_eye_from_right")
+OUTPUT_NAMES = ("eye_images", "eye_depth", "eye_holes")
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Build-time constants of one model variant (shared with :mod:`reprojection.reference`).
+
+    Attributes:
+        stride: warp-field cell size in pixels (1, 2 or 4).
+        fill_px: how far (pixels) empty eye cells get background depth from their neighbours.
+        tau: relative depth tolerance of the visibility test ``|z_cam - z_expected| <= tau * z``.
+        near: points closer than this (depth unit) to an eye or camera are dropped.
+        gap: zero rows between the two stacked camera images.
+        bands: the colour resampling runs in this many row bands per eye (onnxruntime's ``GridSample``
+            is ~3x faster per pixel on cache-sized bands than on a whole 640x480 grid).
+    """
+
+    stride: int = 4
+    fill_px: int = 32
+    tau: float = 0.04
+    near: float = 1e-3
+    gap: int = 2
+    bands: int = 4
+
+    @property
+    def source_step(self) -> int:
+        """Source pixels are splatted every ``source_step`` pixels (half a cell: no cracks)."""
+        return max(1, self.stride // 2)
+
+    @property
+    def fill_passes(self) -> int:
+        """3x3 max-pool passes that give empty cells background depth."""
+        return max(1, -(-self.fill_px // self.stride))
+
+    @property
+    def hole_passes(self) -> int:
+        """3x3 passes that propagate camera coordinates into cells no camera sees."""
+        return self.fill_passes
+
+
+BIG = 1e30
+#: The graph renders exactly two eyes.
+N_EYES = 2
+
+
+def model_filename(stride: int) -> str:
+    """File name of the model variant with warp-field cell size ``stride``."""
+    return f"reprojection-v{MODEL_VERSION}-s{stride}.onnx"
+
+
+class _Graph:
+    """Tiny helper around onnx.helper: unique deterministic names, constants as initializers."""
+
+    def __init__(self) -> None:
+        self.nodes: List[onnx.NodeProto] = []
+        self.inits: List[onnx.TensorProto] = []
+        self.count = 0
+
+    def _name(self, hint: str) -> str:
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def const(self, value, dtype=np.float32) -> str:
+        arr = np.asarray(value, dtype=dtype)
+        name = self._name("c")
+        self.inits.append(numpy_helper.from_array(arr, name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, outputs: int = 1, name: str = None, **attrs):
+        outs = [name] if name is not None else [self._name(op_type.lower()) for _ in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=self._name("n_" + op_type), **attrs))
+        return outs[0] if outputs == 1 else outs
+
+    # --------------------------------------------------------------- shorthands
+    def add(self, a, b): return self.op("Add", a, b)
+    def sub(self, a, b): return self.op("Sub", a, b)
+    def mul(self, a, b): return self.op("Mul", a, b)
+    def div(self, a, b): return self.op("Div", a, b)
+    def where(self, c, a, b): return self.op("Where", c, a, b)
+    def and_(self, *xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = self.op("And", out, x)
+        return out
+    def or_(self, a, b): return self.op("Or", a, b)
+    def not_(self, a): return self.op("Not", a)
+    def f(self, x): return self.const(float(x))
+    def i64(self, xs): return self.const(list(xs), np.int64)
+    def reshape(self, x, shape) -> str:
+        return self.op("Reshape", x, shape if isinstance(shape, str) else self.i64(shape))
+    def slice(self, x, starts, ends, axes, steps=None) -> str:
+        ins = [x, self.i64(starts), self.i64(ends), self.i64(axes)]
+        if steps is not None:
+            ins.append(steps if isinstance(steps, str) else self.i64(steps))
+        return self.op("Slice", *ins)
+    def concat(self, xs, axis): return self.op("Concat", *xs, axis=axis)
+
+
+def _kinv(g: _Graph, K: str) -> str:
+    """Inverse of upper-triangular intrinsics ``K`` ([..., 3, 3] -> [N, 3, 3])."""
+    k = g.reshape(K, [-1, 9])
+    el = {i: g.slice(k, [i], [i + 1], [1]) for i in (0, 1, 2, 4, 5)}
+    fx, sk, cx, fy, cy = el[0], el[1], el[2], el[4], el[5]
+    fxfy = g.mul(fx, fy)
+    zero = g.mul(fx, g.f(0.0))
+    one = g.add(zero, g.f(1.0))
+    r = [g.div(g.f(1.0), fx), g.op("Neg", g.div(sk, fxfy)), g.div(g.sub(g.mul(sk, cy), g.mul(cx, fy)), fxfy),
+         zero, g.div(g.f(1.0), fy), g.op("Neg", g.div(cy, fy)), zero, zero, one]
+    return g.reshape(g.concat(r, 1), [-1, 3, 3])
+
+
+def _pixel_rows(g: _Graph, xs: str, ys: str) -> str:
+    """[3, len(ys)*len(xs)] homogeneous pixel coordinates (x fastest) from 1-D float coordinate lists."""
+    X = g.add(g.reshape(xs, [1, -1]), g.mul(g.reshape(ys, [-1, 1]), g.f(0.0)))
+    Y = g.add(g.reshape(ys, [-1, 1]), g.mul(g.reshape(xs, [1, -1]), g.f(0.0)))
+    X = g.reshape(X, [1, -1])
+    Y = g.reshape(Y, [1, -1])
+    return g.concat([X, Y, g.add(g.mul(X, g.f(0.0)), g.f(1.0))], 0)
+
+
+def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
+    """The reprojection graph for one parameter set (see the module docstring for inputs/outputs)."""
+    p = params
+    s = p.stride
+    g = _Graph()
+    f32, b = TensorProto.FLOAT, TensorProto.BOOL
+    inputs = [
+        helper.make_tensor_value_info("left_image", f32, [1, 3, "H", "W"]),
+        helper.make_tensor_value_info("right_image", f32, [1, 3, "H", "W"]),
+        helper.make_tensor_value_info("left_depth", f32, [1, 1, "H", "W"]),
+        helper.make_tensor_value_info("right_depth", f32, [1, 1, "H", "W"]),
+        helper.make_tensor_value_info("left_valid", b, [1, 1, "H", "W"]),
+        helper.make_tensor_value_info("right_valid", b, [1, 1, "H", "W"]),
+        helper.make_tensor_value_info("K_left", f32, [3, 3]),
+        helper.make_tensor_value_info("K_right", f32, [3, 3]),
+        helper.make_tensor_value_info("K_eyes", f32, ["E", 3, 3]),
+        helper.make_tensor_value_info("T_eye_from_left", f32, ["E", 4, 4]),
+        helper.make_tensor_value_info("T_eye_from_right", f32, ["E", 4, 4]),
+    ]
+    outputs = [
+        helper.make_tensor_value_info("eye_images", f32, ["E", 3, "H", "W"]),
+        helper.make_tensor_value_info("eye_depth", f32, ["E", 1, "H", "W"]),
+        helper.make_tensor_value_info("eye_holes", b, ["E", 1, "H", "W"]),
+    ]
+
+    # ---------------------------------------------------------------- sizes (dynamic H, W, E)
+    shp = g.op("Shape", "left_depth")
+    H = g.slice(shp, [2], [3], [0])
+    W = g.slice(shp, [3], [4], [0])
+    E = g.slice(g.op("Shape", "K_eyes"), [0], [1], [0])
+    Hl = g.div(g.add(H, g.i64([s - 1])), g.i64([s]))
+    Wl = g.div(g.add(W, g.i64([s - 1])), g.i64([s]))
+    Hf, Wf, Hlf, Wlf, Ef = (g.op("Cast", x, to=f32) for x in (H, W, Hl, Wl, E))
+    cells = g.mul(Hlf, Wlf)  # cells per eye (float)
+
+    # ---------------------------------------------------------------- matrices
+    Ke = "K_eyes"
+    Ke_inv = _kinv(g, Ke)
+    cams = {}
+    for c in ("left", "right"):
+        Kc = f"K_{c}"
+        T = f"T_eye_from_{c}"
+        R = g.slice(T, [0, 0], [3, 3], [1, 2])
+        t = g.slice(T, [0, 3], [3, 4], [1, 2])
+        Rt = g.op("Transpose", R, perm=[0, 2, 1])
+        cams[c] = dict(
+            A_ec=g.op("MatMul", g.op("MatMul", Ke, R), _kinv(g, Kc)),
+            b_ec=g.op("MatMul", Ke, t),
+            A_ce=g.op("MatMul", g.op("MatMul", Kc, Rt), Ke_inv),
+            b_ce=g.op("MatMul", Kc, g.op("Neg", g.op("MatMul", Rt, t))),
+            dist2=g.op("ReduceSumSquare", t, g.i64([1, 2]), keepdims=1),  # [E,1,1]
+            depth=g.where(g.and_(f"{c}_valid", g.op("Greater", f"{c}_depth", g.f(0.0))), f"{c}_depth", g.f(0.0)),
+        )
+
+    # ---------------------------------------------------------------- 1. splat depth into eye cells
+    ss = p.source_step
+    us = g.op("Range", g.f(0.0), Wf, g.f(ss))
+    vs = g.op("Range", g.f(0.0), Hf, g.f(ss))
+    pix_s = _pixel_rows(g, us, vs)  # [3, Ns]
+    eoff = g.reshape(g.mul(g.op("Range", g.f(0.0), Ef, g.f(1.0)), cells), [-1, 1, 1])  # [E,1,1]
+    dump = g.mul(Ef, cells)
+    idx_all, upd_all = [], []
+    for c in ("left", "right"):
+        cm = cams[c]
+        zsrc = g.reshape(g.slice(cm["depth"], [0, 0], [2**62, 2**62], [2, 3], [ss, ss]), [1, 1, -1])
+        P = g.add(g.mul(g.op("MatMul", cm["A_ec"], pix_s), zsrc), cm["b_ec"])  # [E,3,Ns]
+        ze = g.slice(P, [2], [3], [1])
+        ue = g.div(g.slice(P, [0], [1], [1]), ze)
+        ve = g.div(g.slice(P, [1], [2], [1]), ze)
+        cx = g.op("Floor", g.mul(g.add(ue, g.f(0.5)), g.div(Wlf, Wf)))
+        cy = g.op("Floor", g.mul(g.add(ve, g.f(0.5)), g.div(Hlf, Hf)))
+        ok = g.and_(g.op("Greater", zsrc, g.f(0.0)), g.op("Greater", ze, g.f(p.near)),
+                    g.op("GreaterOrEqual", cx, g.f(0.0)), g.op("Less", cx, Wlf),
+                    g.op("GreaterOrEqual", cy, g.f(0.0)), g.op("Less", cy, Hlf))
+        idx = g.where(ok, g.add(eoff, g.add(g.mul(cy, Wlf), cx)), dump)
+        idx_all.append(g.reshape(g.op("Cast", idx, to=TensorProto.INT64), [-1]))
+        upd_all.append(g.reshape(g.where(ok, ze, g.f(BIG)), [-1]))
+    nbuf = g.op("Cast", g.add(dump, g.f(1.0)), to=TensorProto.INT64)
+    zbuf = g.op("ScatterElements", g.op("Expand", g.f(BIG), nbuf), g.concat(idx_all, 0), g.concat(upd_all, 0),
+                axis=0, reduction="min")
+    grid4 = g.concat([g.i64([-1, 1]), Hl, Wl], 0)  # [E,1,Hl,Wl]
+    Zl = g.reshape(g.slice(zbuf, [0], [-1], [0]), grid4)
+
+    # ---------------------------------------------------------------- 2. background-side depth fill
+    Z = g.where(g.op("Less", Zl, g.f(BIG / 2)), Zl, g.f(-1.0))
+    for _ in range(p.fill_passes):
+        m = g.op("MaxPool", Z, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+        Z = g.where(g.op("Greater", Z, g.f(0.0)), Z, m)
+    covered = g.op("Greater", Z, g.f(0.0))  # [E,1,Hl,Wl]
+
+    # ---------------------------------------------------------------- 3. inverse warp + visibility
+    uc = g.sub(g.mul(g.add(g.op("Range", g.f(0.0), Wlf, g.f(1.0)), g.f(0.5)), g.div(Wf, Wlf)), g.f(0.5))
+    vc = g.sub(g.mul(g.add(g.op("Range", g.f(0.0), Hlf, g.f(1.0)), g.f(0.5)), g.div(Hf, Hlf)), g.f(0.5))
+    pix_c = _pixel_rows(g, uc, vc)  # [3, Nl]
+    uc_row = g.slice(pix_c, [0], [1], [0])  # [1, Nl]
+    vc_row = g.slice(pix_c, [1], [2], [0])
+    zflat = g.reshape(Z, [0, 1, -1])  # [E,1,Nl]
+    cov_flat = g.reshape(covered, [0, 1, -1])
+    vis, xy = {}, {}
+    for c in ("left", "right"):
+        cm = cams[c]
+        P = g.add(g.mul(g.op("MatMul", cm["A_ce"], pix_c), zflat), cm["b_ce"])  # [E,3,Nl]
+        zc = g.slice(P, [2], [3], [1])
+        good = g.and_(cov_flat, g.op("Greater", zc, g.f(p.near)))
+        xc = g.where(good, g.div(g.slice(P, [0], [1], [1]), zc), uc_row)
+        yc = g.where(good, g.div(g.slice(P, [1], [2], [1]), zc), vc_row)
+        inb = g.and_(good, g.op("GreaterOrEqual", xc, g.f(-0.5)), g.op("LessOrEqual", xc, g.sub(Wf, g.f(0.5))),
+                     g.op("GreaterOrEqual", yc, g.f(-0.5)), g.op("LessOrEqual", yc, g.sub(Hf, g.f(0.5))))
+        gx = g.where(inb, g.sub(g.div(g.add(g.mul(xc, g.f(2.0)), g.f(1.0)), Wf), g.f(1.0)), g.f(-2.0))
+        gy = g.where(inb, g.sub(g.div(g.add(g.mul(yc, g.f(2.0)), g.f(1.0)), Hf), g.f(1.0)), g.f(-2.0))
+        grid = g.reshape(g.concat([g.reshape(gx, [0, -1, 1]), g.reshape(gy, [0, -1, 1])], 2), [1, 0, -1, 2])
+        zs = g.reshape(g.op("GridSample", cm["depth"], grid, mode="nearest", padding_mode="zeros",
+                            align_corners=0), [-1, 1, 0])  # [E,1,Nl]
+        zs = g.reshape(zs, g.op("Shape", zc))
+        vis[c] = g.and_(inb, g.op("Greater", zs, g.f(0.0)),
+                        g.op("LessOrEqual", g.op("Abs", g.sub(zs, zc)), g.mul(zc, g.f(p.tau))))
+        xy[c] = (g.op("Min", g.op("Max", xc, g.f(0.0)), g.sub(Wf, g.f(1.0))),
+                 g.op("Min", g.op("Max", yc, g.f(0.0)), g.sub(Hf, g.f(1.0))))
+
+    prefL = g.op("LessOrEqual", cams["left"]["dist2"], cams["right"]["dist2"])  # [E,1,1]
+    visL, visR = vis["left"], vis["right"]
+    seen = g.or_(visL, visR)  # [E,1,Nl]
+    selL = g.or_(g.and_(visL, g.or_(prefL, g.not_(visR))), g.and_(g.not_(seen), prefL))
+    table = g.concat([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], g.op("Cast", selL, to=f32)], 1)
+    table = g.reshape(g.op("Transpose", table, perm=[0, 2, 1]), [-1, 5])  # [E*Nl, 5]
+    holes = g.not_(seen)
+    seen_k = g.reshape(seen, [-1, 1])  # [E*Nl, 1]
+    Zsrc4 = Z
+    for _ in range(p.hole_passes):
+        src = g.where(g.reshape(seen_k, grid4), Zsrc4, g.f(-1.0))
+        m, ind = g.op("MaxPool", src, outputs=2, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+        take = g.and_(g.not_(seen_k), g.reshape(g.op("Greater", m, g.f(0.0)), [-1, 1]))
+        rows = g.op("Gather", table, g.reshape(ind, [-1]), axis=0)
+        table = g.where(take, rows, table)
+        seen_k = g.or_(seen_k, take)
+
+    # ---------------------------------------------------------------- 4. full-resolution grid + sampling
+    Hs = g.add(g.mul(Hf, g.f(2.0)), g.f(p.gap))
+    off_r = g.add(Hf, g.f(p.gap))
+    cols = [g.slice(table, [i], [i + 1], [1]) for i in range(5)]
+    ucol = g.reshape(g.op("Expand", uc_row, g.concat([E, g.i64([1])], 0)), [-1, 1])  # [E*Nl,1]
+    vcol = g.reshape(g.op("Expand", vc_row, g.concat([E, g.i64([1])], 0)), [-1, 1])
+    sx, sy = g.div(g.f(2.0), Wf), g.div(g.f(2.0), Hs)
+    low = g.concat([g.mul(g.sub(cols[0], ucol), sx), g.mul(g.sub(cols[1], vcol), sy),
+                    g.mul(g.sub(cols[2], ucol), sx), g.mul(g.add(g.sub(cols[3], vcol), off_r), sy),
+                    cols[4], g.op("Cast", g.reshape(holes, [-1, 1]), to=f32)], 1)  # [E*Nl, 6]
+    low = g.reshape(g.op("Transpose", g.reshape(low, g.concat([E, g.i64([-1, 6])], 0)), perm=[0, 2, 1]),
+                    g.concat([E, g.i64([6]), Hl, Wl], 0))  # [E,6,Hl,Wl] NCHW
+    fld = g.slice(low, [0], [4], [1])
+    F = g.op("Resize", fld, "", "", g.concat([E, g.i64([4]), H, W], 0), mode="linear",
+             coordinate_transformation_mode="half_pixel")  # [E,4,H,W]
+    SH = g.op("Resize", g.slice(low, [4], [6], [1]), "", "", g.concat([E, g.i64([2]), H, W], 0), mode="nearest",
+              coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # [E,2,H,W] (choice, holes)
+    g.op("Greater", g.slice(SH, [1], [2], [1]), g.f(0.5), name="eye_holes")
+    FL = g.slice(F, [0], [2], [1])
+    FR = g.slice(F, [2], [4], [1])
+    gsel = g.add(FR, g.mul(g.slice(SH, [0], [1], [1]), g.sub(FL, FR)))  # [E,2,H,W]
+    bx = g.sub(g.div(g.add(g.mul(g.op("Range", g.f(0.0), Wf, g.f(1.0)), g.f(2.0)), g.f(1.0)), Wf), g.f(1.0))
+    by = g.sub(g.div(g.add(g.mul(g.op("Range", g.f(0.0), Hf, g.f(1.0)), g.f(2.0)), g.f(1.0)), Hs), g.f(1.0))
+    hw = g.concat([g.i64([1, 1]), H, W], 0)
+    base = g.concat([g.op("Expand", g.reshape(bx, [1, 1, 1, -1]), hw), g.op("Expand", g.reshape(by, [1, 1, -1, 1]), hw)], 1)
+    grid = g.op("Transpose", g.add(gsel, base), perm=[0, 2, 3, 1])  # [E,H,W,2]
+    gapimg = g.op("ConstantOfShape", g.concat([g.i64([1, 3, p.gap]), W], 0),
+                  value=numpy_helper.from_array(np.zeros(1, np.float32)))
+    stacked = g.concat(["left_image", gapimg, "right_image"], 2)
+    eyes = []
+    for eg in g.op("Split", grid, outputs=N_EYES, axis=0, num_outputs=N_EYES):
+        bands = g.op("Split", eg, outputs=p.bands, axis=1, num_outputs=p.bands) if p.bands > 1 else [eg]
+        outs = [g.op("GridSample", stacked, bg, mode="bilinear", padding_mode="zeros", align_corners=0) for bg in bands]
+        eyes.append(g.concat(outs, 2) if len(outs) > 1 else outs[0])
+    g.op("Concat", *eyes, axis=0, name="eye_images")
+
+    # ---------------------------------------------------------------- eye depth (inverse depth is linear)
+    winv = g.where(covered, g.div(g.f(1.0), Z), g.f(0.0))
+    wU = g.op("Resize", winv, "", "", g.concat([E, g.i64([1]), H, W], 0), mode="linear",
+              coordinate_transformation_mode="half_pixel")
+    pos = g.op("Greater", wU, g.f(0.0))
+    g.op("Where", pos, g.div(g.f(1.0), g.where(pos, wU, g.f(1.0))), g.f(0.0), name="eye_depth")
+
+    graph = helper.make_graph(g.nodes, f"reprojection_v{MODEL_VERSION}_s{s}", inputs, outputs, initializer=g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="passthrough.reprojection", producer_version=str(MODEL_VERSION),
+                              ir_version=IR_VERSION)
+    model.doc_string = f"reprojection v{MODEL_VERSION}: {p}"
+    onnx.checker.check_model(model)
+    return model
+
+
+def model_bytes(stride: int = 4) -> bytes:
+    """Serialized model for ``stride`` (deterministic: same bytes on every call and machine)."""
+    return make_model(ModelParams(stride=stride)).SerializeToString(deterministic=True)
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def build(cache_dir) -> List[Path]:
+    """Write every model variant (``reprojection-v{MODEL_VERSION}-s{stride}.onnx``) into ``cache_dir``.
+
+    Returns the written paths. Files are rewritten only if their bytes differ (atomic replace).
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for s in STRIDES:
+        data = model_bytes(s)
+        path = cache_dir / model_filename(s)
+        if not path.is_file() or path.read_bytes() != data:
+            tmp = path.with_suffix(".onnx.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        paths.append(path)
+    return paths

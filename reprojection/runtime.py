@@ -1,0 +1,142 @@
+"""Load the reprojection ONNX model (hash-checked) and run it with onnxruntime.
+
+``Reprojector(stride=4)`` loads ``reprojection-v{N}-s{stride}.onnx`` from the model cache
+(:func:`passthrough.cache.model_dir`, filled by ``passthrough build-models``; built on first use if
+absent), checks its sha256 against a fresh deterministic build of the same graph and refuses a file
+that differs (:class:`ModelIntegrityError`). Provider: ``"auto"`` picks CUDA when onnxruntime-gpu and a
+GPU are present, else CPU; ``"cpu"`` / ``"cuda"`` force one. Session options are chosen for latency on
+small core counts: one intra-op thread by default, thread spinning off, full graph optimisation.
+
+Images are uint8 (H, W, 3) BGR or (H, W) gray as read; depth maps float32 (H, W) z-depth in the unit of
+the poses' translations; poses ``T_eye_from_camera`` (4, 4) OpenCV axes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from passthrough.errors import InputError
+
+from .build import ModelParams, build, model_bytes, model_filename
+
+
+class ModelIntegrityError(InputError):
+    """The model file on disk is not the one this code builds (tampered, truncated or stale)."""
+
+
+def expected_sha256(stride: int) -> str:
+    """sha256 of a fresh deterministic build of the model with ``stride``."""
+    return hashlib.sha256(model_bytes(stride)).hexdigest()
+
+
+def verify_model(path, stride: int) -> bytes:
+    """Read ``path`` and return its bytes if its sha256 matches a fresh build, else raise
+    :class:`ModelIntegrityError` naming the file and both hashes."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "reprojection model not found (run `passthrough build-models`)")
+    data = path.read_bytes()
+    got, want = hashlib.sha256(data).hexdigest(), expected_sha256(stride)
+    if got != want:
+        raise ModelIntegrityError(path, f"model hash mismatch: file sha256 {got[:16]}..., expected {want[:16]}... "
+                                        "(file modified or built by other code; rebuild with `passthrough build-models`)")
+    return data
+
+
+def select_providers(provider: str = "auto") -> list:
+    """onnxruntime execution providers for ``"auto"``, ``"cpu"`` or ``"cuda"``."""
+    import onnxruntime as ort
+
+    avail = ort.get_available_providers()
+    if provider == "cpu":
+        return ["CPUExecutionProvider"]
+    if provider == "cuda":
+        if "CUDAExecutionProvider" not in avail:
+            raise InputError(None, "CUDA requested but onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)")
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if provider != "auto":
+        raise InputError(None, f"unknown provider {provider!r} (auto, cpu, cuda)")
+    return (["CUDAExecutionProvider", "CPUExecutionProvider"] if "CUDAExecutionProvider" in avail
+            else ["CPUExecutionProvider"])
+
+
+def to_chw(img: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) -> float32 (1, 3, H, W), values 0..255 (channel order kept)."""
+    a = np.asarray(img)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    return np.ascontiguousarray(a.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+class Reprojector:
+    """The hash-checked reprojection model in an onnxruntime session.
+
+    Args:
+        stride: warp-field cell size (1, 2 or 4; 4 for 640x480 at display rate).
+        cache_dir: model folder (default :func:`passthrough.cache.model_dir`).
+        provider: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        threads: onnxruntime intra-op threads (1 keeps other stages' cores free).
+    """
+
+    def __init__(self, stride: int = 4, cache_dir=None, provider: str = "auto", threads: int = 1):
+        import onnxruntime as ort
+
+        from passthrough.cache import model_dir
+
+        self.stride = int(stride)
+        self.params = ModelParams(stride=self.stride)
+        cache = Path(cache_dir) if cache_dir is not None else model_dir()
+        self.path = cache / model_filename(self.stride)
+        if not self.path.is_file():
+            build(cache)
+        data = verify_model(self.path, self.stride)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = int(threads)
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        so.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        self.providers = select_providers(provider)
+        self.session = ort.InferenceSession(data, so, providers=self.providers)
+        self.last_ms = float("nan")
+
+    @staticmethod
+    def feeds(left_image, right_image, left_depth, right_depth, K_left, K_right, K_eyes,
+              T_eye_from_left: Sequence[np.ndarray], T_eye_from_right: Sequence[np.ndarray],
+              left_valid=None, right_valid=None) -> dict:
+        """Model inputs from numpy arrays (see the class docstring for units and shapes)."""
+        ld = np.asarray(left_depth, np.float32)
+        rd = np.asarray(right_depth, np.float32)
+        lv = np.isfinite(ld) & (ld > 0) if left_valid is None else np.asarray(left_valid, bool)
+        rv = np.isfinite(rd) & (rd > 0) if right_valid is None else np.asarray(right_valid, bool)
+        return {
+            "left_image": to_chw(left_image), "right_image": to_chw(right_image),
+            "left_depth": np.nan_to_num(ld, nan=0.0, posinf=0.0, neginf=0.0)[None, None],
+            "right_depth": np.nan_to_num(rd, nan=0.0, posinf=0.0, neginf=0.0)[None, None],
+            "left_valid": lv[None, None], "right_valid": rv[None, None],
+            "K_left": np.asarray(K_left, np.float32), "K_right": np.asarray(K_right, np.float32),
+            "K_eyes": np.asarray(K_eyes, np.float32).reshape(2, 3, 3),
+            "T_eye_from_left": np.asarray(T_eye_from_left, np.float32).reshape(2, 4, 4),
+            "T_eye_from_right": np.asarray(T_eye_from_right, np.float32).reshape(2, 4, 4),
+        }
+
+    def run_feeds(self, feeds: dict):
+        """Run on prepared feeds; returns ``(eye_images [2,3,H,W], eye_depth [2,1,H,W], eye_holes [2,1,H,W])``
+        and stores the wall time of the call in ``last_ms``."""
+        t0 = time.perf_counter()
+        out = self.session.run(None, feeds)
+        self.last_ms = (time.perf_counter() - t0) * 1e3
+        return tuple(out)
+
+    def render(self, *args, **kwargs):
+        """Like :meth:`feeds` + :meth:`run_feeds`, returning ``(images uint8 [2,H,W,3] in the input channel
+        order, depth float32 [2,H,W], holes bool [2,H,W])``."""
+        imgs, depth, holes = self.run_feeds(self.feeds(*args, **kwargs))
+        out = np.clip(np.rint(imgs.transpose(0, 2, 3, 1)), 0, 255).astype(np.uint8)
+        return out, depth[:, 0], holes[:, 0]
