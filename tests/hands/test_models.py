@@ -1,0 +1,63 @@
+"""Model build: pinned hashes, caching, and ONNX-vs-TFLite parity of the project's own converter."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from hand_tracking.models import MODELS, build, make_session, model_paths
+from passthrough.cache import model_dir
+
+
+def test_build_produces_four_onnx_models_from_pinned_tflite(hand_model_files):
+    assert len(hand_model_files) == 4
+    out = model_dir() / "hands"
+    for member, sha in MODELS.items():
+        stem = member.rsplit("/", 1)[-1][:-len(".tflite")]
+        assert hashlib.sha256((out / f"{stem}.tflite").read_bytes()).hexdigest() == sha
+        assert (out / f"{stem}.onnx").stat().st_size > 100_000
+    assert json.loads((out / "manifest.json").read_text())["sources"]["palm_detection_full"] == \
+        MODELS["mediapipe/modules/palm_detection/palm_detection_full.tflite"]
+
+
+def test_second_build_is_a_no_op(hand_model_files):
+    before = {p: p.stat().st_mtime_ns for p in hand_model_files}
+    assert build(model_dir()) == hand_model_files
+    assert {p: p.stat().st_mtime_ns for p in hand_model_files} == before
+
+
+def test_converted_palm_model_has_no_prelu_op(hand_model_files):
+    import onnx
+
+    model = onnx.load(str(model_paths(model_dir())["palm_detection_full"]))
+    ops = {n.op_type for n in model.graph.node}
+    assert "PRelu" not in ops and {"Relu", "Min", "Conv", "Resize"} <= ops
+
+
+@pytest.mark.parametrize("stem", ["palm_detection_full", "palm_detection_lite", "hand_landmark_full",
+                                  "hand_landmark_lite"])
+def test_onnx_matches_tflite_reference(hand_model_files, stem):
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    onnx_path = model_paths(model_dir())[stem]
+    interp = litert.Interpreter(model_path=str(onnx_path.with_suffix(".tflite")), num_threads=1)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    sess = make_session(onnx_path)
+    rng = np.random.default_rng(7)
+    # fixed inputs: uniform noise, a smooth gradient and a constant grey image
+    h, w = inp["shape"][1:3]
+    gy, gx = np.mgrid[0:h, 0:w] / max(h, w)
+    inputs = [rng.random(inp["shape"], dtype=np.float32),
+              np.stack([gx, gy, 1 - gx], -1)[None].astype(np.float32),
+              np.full(inp["shape"], 0.5, np.float32)]
+    for x in inputs:
+        interp.set_tensor(inp["index"], x)
+        interp.invoke()
+        got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {sess.get_inputs()[0].name: x})))
+        for od in interp.get_output_details():
+            ref = interp.get_tensor(od["index"])
+            out = got[od["name"]]
+            assert out.shape == ref.shape
+            scale = max(1.0, float(np.abs(ref).max()))
+            assert np.abs(out - ref).max() <= 1e-4 * scale + 1e-5, od["name"]

@@ -1,0 +1,93 @@
+"""Stereo hands on the first-person OAK-D pair pov_hands (rectified, grayscale 640x480)."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from hand_tracking.stereo import RectifiedStereo, StereoHandTracker, bone_lengths, match_hands, triangulate
+from passthrough.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def pov(oakd, hand_models):
+    cam = RectifiedStereo.from_stereodemo_json(oakd / "stereodemo_calibration.json")
+    left = cv2.imread(str(oakd / "pov_hands_left.png"), cv2.IMREAD_GRAYSCALE)
+    right = cv2.imread(str(oakd / "pov_hands_right.png"), cv2.IMREAD_GRAYSCALE)
+    frame = StereoHandTracker(cam, hand_models, smooth=False).process(left, right, 123)
+    return cam, left, right, frame
+
+
+def test_both_hands_found_in_both_views(pov):
+    _, _, _, frame = pov
+    assert frame.t_capture_ns == 123
+    assert len(frame.hands) == 2
+    assert sorted(h.handedness for h in frame.hands) == ["left", "right"]
+    for h in frame.hands:
+        assert h.found_in == ["left", "right"]
+
+
+def test_triangulated_hands_have_human_size_at_arm_length(pov):
+    _, _, _, frame = pov
+    for h in frame.hands:
+        depth = float(np.median(h.joints_m[:, 2]))
+        palm = bone_lengths(h.joints_m)["wrist-middle_mcp"]
+        assert 0.2 <= depth <= 0.8
+        assert 0.07 <= palm <= 0.11, palm
+
+
+def test_left_hand_is_left_of_right_hand_in_first_person_view(pov):
+    _, _, _, frame = pov
+    x = {h.handedness: h.joints_m[0, 0] for h in frame.hands}
+    assert x["left"] < x["right"]
+
+
+def test_triangulate_recovers_a_synthetic_point():
+    cam = RectifiedStereo(450.0, 450.0, 300.0, 310.0, 250.0, 0.075)
+    P = np.array([[0.1, -0.05, 0.5], [-0.2, 0.1, 0.7]])
+    xl = cam.fx * P[:, 0] / P[:, 2] + cam.cx0
+    xr = cam.fx * (P[:, 0] - cam.baseline_m) / P[:, 2] + cam.cx1
+    y = cam.fy * P[:, 1] / P[:, 2] + cam.cy
+    got = triangulate(np.column_stack([xl, y]), np.column_stack([xr, y]), cam, outlier_ratio=10)
+    np.testing.assert_allclose(got, P, atol=1e-9)
+
+
+def test_matching_pairs_hands_by_row_and_positive_disparity(pov):
+    cam, _, _, frame = pov
+    lh = [h.left for h in frame.hands]
+    rh = [h.right for h in frame.hands][::-1]
+    pairs = match_hands(lh, rh, cam)
+    assert sorted(pairs) == [(0, 1), (1, 0)]
+
+
+def test_bad_calibration_file_is_a_one_line_input_error(tmp_path):
+    bad = tmp_path / "calib.json"
+    bad.write_text(json.dumps({"fx": 1.0}))
+    with pytest.raises(InputError, match="calib.json"):
+        RectifiedStereo.from_stereodemo_json(bad)
+    with pytest.raises(InputError, match="not found"):
+        RectifiedStereo.from_stereodemo_json(tmp_path / "missing.json")
+
+
+def test_eval_hands_stereo_command_writes_json_and_overlay(oakd, tmp_path, hand_model_files):
+    import argparse
+
+    from hand_tracking import evaluate
+
+    p = argparse.ArgumentParser()
+    evaluate.add_arguments(p)
+    out = tmp_path / "pov.json"
+    args = p.parse_args(["--stereo", str(oakd / "pov_hands_left.png"), str(oakd / "pov_hands_right.png"),
+                         "--calibration", str(oakd / "stereodemo_calibration.json"), "--json", str(out),
+                         "--repeat", "1"])
+    assert evaluate.main(args) == 0
+    res = json.loads(out.read_text())
+    assert isinstance(res["ms_median"], float)
+    assert len(res["hands"]) == 2
+    for h in res["hands"]:
+        assert h["handedness"] in ("left", "right")
+        assert np.asarray(h["joints_m"]).shape == (21, 3)
+        assert h["found_in"] == ["left", "right"]
+    overlay = cv2.imread(res["overlay"])
+    assert overlay.shape == (480, 1280, 3)
