@@ -22,7 +22,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MODELS", "WHEEL", "build", "model_paths", "load_sessions", "make_session", "HandModels"]
+from passthrough.errors import InputError
+
+__all__ = ["MODELS", "WHEEL", "ModelBuildError", "build", "model_paths", "load_sessions", "make_session", "HandModels"]
 
 WHEEL_REQ = "mediapipe==0.10.21"
 WHEEL = "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl"
@@ -39,6 +41,11 @@ MODELS: dict[str, str] = {
         "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18",
 }
 CONVERTER_VERSION = 1
+
+
+class ModelBuildError(InputError, RuntimeError):
+    """The hand models cannot be built (download failed, hash mismatch). The CLI prints it as one line
+    ``error: <path>: <message>``; it is also a ``RuntimeError`` for library callers."""
 
 
 def _sha256(data: bytes) -> str:
@@ -91,8 +98,8 @@ def _download_wheel(wheel_dir: Path) -> Path:
         if proc.returncode != 0 or not wheels:
             last = (proc.stderr or proc.stdout).strip().splitlines()
             detail = last[-1] if last else f"exit status {proc.returncode}"
-            raise RuntimeError(f"could not download {WHEEL_REQ} from the package index "
-                               f"(needed once to build the hand models): {detail}")
+            raise ModelBuildError(wheel_dir, f"could not download {WHEEL_REQ} from the package index "
+                                             f"(needed once to build the hand models): {detail}")
         dst = wheel_dir / wheels[0].name
         wheels[0].replace(dst)
         return dst
@@ -107,7 +114,8 @@ def build(cache_dir: Path | str, *, force: bool = False, log=None) -> list[Path]
         log: optional ``callable(str)`` for progress lines.
 
     Raises:
-        RuntimeError: the wheel cannot be downloaded, or a model's sha256 does not match the pin.
+        ModelBuildError (an InputError and a RuntimeError): the wheel cannot be downloaded, is corrupt, or a
+        model's sha256 does not match the pin.
     """
     from .tflite_to_onnx import convert_file
 
@@ -125,14 +133,14 @@ def build(cache_dir: Path | str, *, force: bool = False, log=None) -> list[Path]
         zf = zipfile.ZipFile(wheel)
     except zipfile.BadZipFile as exc:
         wheel.unlink(missing_ok=True)
-        raise RuntimeError(f"{wheel}: corrupt wheel ({exc}); removed it, run the build again") from exc
+        raise ModelBuildError(wheel, f"corrupt wheel ({exc}); removed it, run the build again") from exc
     manifest = {"wheel": wheel.name, "converter_version": CONVERTER_VERSION, "sources": {}, "onnx": {}}
     with zf:
         for member, sha in MODELS.items():
             data = zf.read(member)
             got = _sha256(data)
             if got != sha:
-                raise RuntimeError(f"{wheel.name}:{member}: sha256 {got} does not match the pinned {sha}")
+                raise ModelBuildError(wheel, f"{member}: sha256 {got} does not match the pinned {sha}")
             stem = _stem(member)
             tfl = out_dir / f"{stem}.tflite"
             tfl.write_bytes(data)
@@ -194,7 +202,7 @@ def load_sessions(cache_dir: Path | str | None = None, *, variant: str = "full",
     palm, lm = paths[f"palm_detection_{variant}"], paths[f"hand_landmark_{variant}"]
     if not (palm.exists() and lm.exists()):
         if not build_if_missing:
-            raise RuntimeError(f"hand models missing in {Path(cache_dir) / 'hands'}: run `passthrough build-models`")
+            raise ModelBuildError(Path(cache_dir) / "hands", "hand models missing: run `passthrough build-models`")
         build(cache_dir)
     return HandModels(make_session(palm, threads=threads, device=device),
                       make_session(lm, threads=threads, device=device), variant)

@@ -61,3 +61,28 @@ def test_onnx_matches_tflite_reference(hand_model_files, stem):
             assert out.shape == ref.shape
             scale = max(1.0, float(np.abs(ref).max()))
             assert np.abs(out - ref).max() <= 1e-4 * scale + 1e-5, od["name"]
+
+
+def test_download_failure_is_a_one_line_error(tmp_path, monkeypatch):
+    from hand_tracking.models import ModelBuildError
+    from passthrough.errors import InputError
+
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # no package index reachable
+    with pytest.raises(ModelBuildError) as info:
+        build(tmp_path / "cache")
+    assert isinstance(info.value, InputError) and isinstance(info.value, RuntimeError)
+    msg = str(info.value)
+    assert "mediapipe==0.10.21" in msg and "\n" not in msg
+
+
+def test_rebuild_from_the_cached_wheel_needs_no_network(hand_model_files, tmp_path, monkeypatch):
+    import shutil
+
+    wheel = next((model_dir() / "wheels").glob("mediapipe-0.10.21-*.whl"))
+    (tmp_path / "wheels").mkdir()
+    shutil.copy(wheel, tmp_path / "wheels" / wheel.name)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    paths = build(tmp_path)
+    assert [p.name for p in paths] == [p.name for p in hand_model_files]
+    for new, ref in zip(paths, hand_model_files):
+        assert new.read_bytes() == ref.read_bytes()  # the conversion is deterministic
