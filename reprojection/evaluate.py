@@ -1,0 +1,278 @@
+"""``passthrough eval reprojection``: render every target view of rig-v1 sets and score it.
+
+For each set: depth of both input views is estimated from the two inputs (the depth stage's default
+method when :mod:`passthrough.depth` provides one, else OpenCV StereoSGBM with a left-right check),
+each ``targets`` camera is rendered by the ONNX reprojection model (the target pose as the eye pose),
+and compared with the real photo at that view.
+
+Metrics (``../shared/data/README.md``): PSNR and SSIM (Gaussian 11x11, sigma 1.5, per colour channel,
+data range 255) over the *evaluation region*: target pixels that both input views can see (the
+rendered target depth back-projects inside both input images) minus a border crop of ``--crop``
+pixels (default 8) on every side. The same region scores every method of a target. ``filled`` is the
+share of all target pixels the model filled with real camera data (not a hole). ``ms_per_eye`` is the
+median wall time of one onnxruntime call rendering two eyes, divided by two (one intra-op thread).
+
+Baselines in the same run: ``baseline_camera_psnr`` shows the input camera nearest to the target
+as-is; ``baseline_splat_psnr`` forward-splats the nearest input's pixels with its StereoSGBM depth
+(rounded to the nearest pixel, nearer points drawn last) and fills holes with ``cv2.inpaint``.
+
+Writes per target ``<out>/<set>/<target>_{rendered,real,diff}.png`` (diff: |rendered - real| x 4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from passthrough.datasets.rigv1 import RigV1Source, find_rig_sets
+from passthrough.errors import InputError
+
+JSON_KEYS = ("dataset", "target", "psnr", "ssim", "filled", "ms_per_eye", "baseline_camera_psnr", "baseline_splat_psnr")
+
+
+# ------------------------------------------------------------------------------------------ depth
+def sgbm_disparity(left: np.ndarray, right: np.ndarray, num_disp: int, lr_check: bool = True) -> np.ndarray:
+    """Left-view disparity (float32 px, NaN invalid) of a rectified pair with StereoSGBM and (if
+    ``lr_check``) a left-right consistency check (1 px). Images uint8 gray or BGR, (H, W[, 3])."""
+    gl = left if left.ndim == 2 else cv2.cvtColor(left, cv2.COLOR_BGR2GRAY)
+    gr = right if right.ndim == 2 else cv2.cvtColor(right, cv2.COLOR_BGR2GRAY)
+    bs = 5
+    m = cv2.StereoSGBM_create(0, num_disp, bs, P1=8 * bs * bs, P2=32 * bs * bs, disp12MaxDiff=-1,
+                              uniquenessRatio=5, speckleWindowSize=100, speckleRange=2,
+                              mode=cv2.STEREO_SGBM_MODE_HH)
+    dl = m.compute(gl, gr).astype(np.float32) / 16.0
+    if not lr_check:
+        return np.where(dl > 0, dl, np.nan).astype(np.float32)
+    dr = np.fliplr(m.compute(np.ascontiguousarray(np.fliplr(gr)), np.ascontiguousarray(np.fliplr(gl)))).astype(np.float32) / 16.0
+    h, w = dl.shape
+    xs = np.arange(w)[None].repeat(h, 0)
+    xr = np.rint(xs - dl).astype(int)
+    ok = (dl > 0) & (xr >= 0)
+    back = np.where(ok, dr[np.arange(h)[:, None], xr.clip(0, w - 1)], -1)
+    ok &= np.abs(back - dl) <= 1.0
+    return np.where(ok, dl, np.nan).astype(np.float32)
+
+
+def fill_disparity_holes(d: np.ndarray) -> np.ndarray:
+    """Fill NaN disparities along each row with the smaller (farther) of the nearest valid values to the
+    left and right (occlusions belong to the background); rows without any valid value stay NaN."""
+    h, w = d.shape
+    idx = np.arange(w)[None].repeat(h, 0)
+    ok = np.isfinite(d)
+    left_i = np.maximum.accumulate(np.where(ok, idx, -1), axis=1)
+    right_i = np.fliplr(np.minimum.accumulate(np.fliplr(np.where(ok, idx, w)), axis=1))
+    rows = np.arange(h)[:, None]
+    lv = np.where(left_i >= 0, d[rows, left_i.clip(0, w - 1)], np.inf)
+    rv = np.where(right_i < w, d[rows, right_i.clip(0, w - 1)], np.inf)
+    fill = np.minimum(lv, rv)
+    return np.where(ok, d, np.where(np.isfinite(fill), fill, np.nan)).astype(np.float32)
+
+
+def _depth_stage_method():
+    """The depth stage's default estimator, or None while :mod:`passthrough.depth` offers none."""
+    try:
+        from passthrough.depth import default_estimator  # type: ignore
+    except Exception:
+        return None
+    return default_estimator
+
+
+def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline: float, num_disp: int):
+    """z-depth of both rectified input views: ``(depth_left, depth_right, method)``, float32 (H, W),
+    NaN where unknown, in the unit of ``baseline``."""
+    est = _depth_stage_method()
+    flip = lambda a: np.ascontiguousarray(np.fliplr(a))
+    if est is not None:
+        e = est()
+        dl = np.asarray(e(left, right, focal=focal, baseline=baseline).disparity, np.float32)
+        dr = np.fliplr(np.asarray(e(flip(right), flip(left), focal=focal, baseline=baseline).disparity, np.float32))
+        method = getattr(e, "name", "depth stage")
+    else:
+        dl = sgbm_disparity(left, right, num_disp)
+        dr = np.fliplr(sgbm_disparity(flip(right), flip(left), num_disp))
+        method = "sgbm"
+    dl, dr = fill_disparity_holes(dl), fill_disparity_holes(dr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zl = np.where(dl > 0, focal * baseline / dl, np.nan).astype(np.float32)
+        zr = np.where(dr > 0, focal * baseline / dr, np.nan).astype(np.float32)
+    return zl, zr, method
+
+
+# ------------------------------------------------------------------------------------------ metrics
+def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    """PSNR (dB, peak 255) of uint8 images over ``mask`` (H, W) bool, all channels."""
+    d = a.astype(np.float64)[mask] - b.astype(np.float64)[mask]
+    mse = float(np.mean(d * d)) if d.size else float("nan")
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    """Mean SSIM (Wang et al. 2004: Gaussian 11x11, sigma 1.5, K1 0.01, K2 0.03, range 255) of uint8
+    images, per channel, averaged over ``mask``."""
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    if a.ndim == 2:
+        a, b = a[..., None], b[..., None]
+    C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    blur = lambda x: cv2.GaussianBlur(x, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)
+    vals = []
+    for c in range(a.shape[2]):
+        x, y = a[..., c], b[..., c]
+        mx, my = blur(x), blur(y)
+        sxx, syy, sxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+        s = ((2 * mx * my + C1) * (2 * sxy + C2)) / ((mx * mx + my * my + C1) * (sxx + syy + C2))
+        vals.append(s[mask])
+    return float(np.mean(np.concatenate(vals))) if mask.any() else float("nan")
+
+
+# ------------------------------------------------------------------------------------------ baselines
+def forward_splat(image: np.ndarray, depth: np.ndarray, K_src: np.ndarray, K_dst: np.ndarray,
+                  T_dst_from_src: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Naive forward splat: every source pixel with finite depth goes to its rounded target pixel,
+    nearer points drawn last. Returns ``(image, holes bool)`` of the source's size."""
+    h, w = depth.shape
+    v, u = np.nonzero(np.isfinite(depth) & (depth > 0))
+    z = depth[v, u].astype(np.float64)
+    X = np.linalg.inv(K_src) @ np.stack([u, v, np.ones_like(u)]).astype(np.float64) * z
+    Xd = T_dst_from_src[:3, :3] @ X + T_dst_from_src[:3, 3:4]
+    p = K_dst @ Xd
+    ok = p[2] > 1e-6
+    ud = np.rint(p[0][ok] / p[2][ok]).astype(int)
+    vd = np.rint(p[1][ok] / p[2][ok]).astype(int)
+    zd = p[2][ok]
+    src = image[v[ok], u[ok]]
+    inb = (ud >= 0) & (ud < w) & (vd >= 0) & (vd < h)
+    ud, vd, zd, src = ud[inb], vd[inb], zd[inb], src[inb]
+    order = np.argsort(-zd, kind="stable")  # far first, near overwrites
+    out = np.zeros_like(image)
+    hit = np.zeros((h, w), bool)
+    out[vd[order], ud[order]] = src[order]
+    hit[vd[order], ud[order]] = True
+    return out, ~hit
+
+
+def splat_baseline(image, depth, K_src, K_dst, T_dst_from_src) -> np.ndarray:
+    """Forward splat + ``cv2.inpaint`` (Telea, radius 3) of the holes."""
+    out, holes = forward_splat(image, depth, K_src, K_dst, T_dst_from_src)
+    return cv2.inpaint(out, holes.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+
+
+# ------------------------------------------------------------------------------------------ evaluation
+def eval_region(src: RigV1Source, target: str, eye_depth: np.ndarray, crop: int) -> np.ndarray:
+    """Target pixels whose rendered depth back-projects inside both input images, minus ``crop``."""
+    h, w = eye_depth.shape
+    K = src.cameras[target].K
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    z = eye_depth.astype(np.float64)
+    X = np.linalg.inv(K) @ np.stack([u.ravel(), v.ravel(), np.ones(u.size)]) * z.ravel()
+    ok = (z > 0).ravel()
+    for name in src.inputs:
+        T = src.T_a_from_b(name, target)
+        p = src.cameras[name].K @ (T[:3, :3] @ X + T[:3, 3:4])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x, y = p[0] / p[2], p[1] / p[2]
+        ok &= (p[2] > 0) & (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
+    m = ok.reshape(h, w)
+    if crop > 0:
+        m[:crop] = m[-crop:] = False
+        m[:, :crop] = m[:, -crop:] = False
+    return m
+
+
+def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, repeats: int = 5,
+                 log=print) -> List[Dict[str, object]]:
+    """Score every target of the rig-v1 set at ``path``; returns one JSON row per target."""
+    src = RigV1Source(path)
+    if not src.inputs_rectified:
+        raise InputError(path / "rig.json", "inputs must be a rectified horizontal pair (same K and rotation, "
+                                            "right camera along +x of the left)")
+    ln, rn = src.inputs
+    left, right = src.read(ln), src.read(rn)
+    if left.ndim == 2:
+        left, right = cv2.cvtColor(left, cv2.COLOR_GRAY2BGR), cv2.cvtColor(right, cv2.COLOR_GRAY2BGR)
+    KL, KR = src.cameras[ln].K, src.cameras[rn].K
+    baseline = float(src.T_a_from_b(ln, rn)[0, 3])
+    w = src.size[0]
+    num_disp = int(min(256, max(32, 16 * int(np.ceil(w / 4 / 16)))))
+    zl, zr, method = estimate_depths(left, right, float(KL[0, 0]), baseline, num_disp)
+    # the naive baseline splats plain StereoSGBM output (no consistency check, no hole filling)
+    fl = lambda a: np.ascontiguousarray(np.fliplr(a))
+    raw_l = sgbm_disparity(left, right, num_disp, lr_check=False)
+    raw_r = np.fliplr(sgbm_disparity(fl(right), fl(left), num_disp, lr_check=False))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw_zl, raw_zr = (float(KL[0, 0]) * baseline / raw_l), (float(KL[0, 0]) * baseline / raw_r)
+    log(f"{path.name}: depth by {method}; valid {np.isfinite(zl).mean():.0%} left, {np.isfinite(zr).mean():.0%} right")
+    rows = []
+    for t in src.targets:
+        real = src.read(t)
+        if real.ndim == 2:
+            real = cv2.cvtColor(real, cv2.COLOR_GRAY2BGR)
+        Kt = src.cameras[t].K
+        TL, TR = src.T_a_from_b(t, ln), src.T_a_from_b(t, rn)
+        feeds = reprojector.feeds(left, right, zl, zr, KL, KR, np.stack([Kt, Kt]), np.stack([TL, TL]), np.stack([TR, TR]))
+        imgs, depth, holes = reprojector.run_feeds(feeds)
+        times = []
+        for _ in range(repeats):
+            reprojector.run_feeds(feeds)
+            times.append(reprojector.last_ms)
+        rendered = np.clip(np.rint(imgs[0].transpose(1, 2, 0)), 0, 255).astype(np.uint8)
+        region = eval_region(src, t, depth[0, 0], crop)
+        near = min(src.inputs, key=lambda n: np.linalg.norm(src.cameras[n].centre - src.cameras[t].centre))
+        near_img, near_z = (left, raw_zl) if near == ln else (right, raw_zr)
+        splat = splat_baseline(near_img, near_z, src.cameras[near].K, Kt, src.T_a_from_b(t, near))
+        row = {
+            "dataset": path.name, "target": t,
+            "psnr": round(psnr(rendered, real, region), 3),
+            "ssim": round(ssim(rendered, real, region), 4),
+            "filled": round(float(1.0 - holes[0, 0].mean()), 4),
+            "ms_per_eye": round(float(np.median(times)) / 2.0, 3),
+            "baseline_camera_psnr": round(psnr(near_img, real, region), 3),
+            "baseline_splat_psnr": round(psnr(splat, real, region), 3),
+        }
+        rows.append(row)
+        log(f"  {t}: PSNR {row['psnr']:.2f} dB (camera {row['baseline_camera_psnr']:.2f}, splat "
+            f"{row['baseline_splat_psnr']:.2f}), SSIM {row['ssim']:.3f}, filled {row['filled']:.1%}, "
+            f"{row['ms_per_eye']:.1f} ms/eye, region {region.mean():.0%} of pixels (crop {crop}px)")
+        if out_dir is not None:
+            d = out_dir / path.name
+            d.mkdir(parents=True, exist_ok=True)
+            stem = Path(t).stem
+            cv2.imwrite(str(d / f"{stem}_rendered.png"), rendered)
+            cv2.imwrite(str(d / f"{stem}_real.png"), real)
+            diff = np.clip(np.abs(rendered.astype(np.int16) - real.astype(np.int16)) * 4, 0, 255).astype(np.uint8)
+            cv2.imwrite(str(d / f"{stem}_diff.png"), diff)
+            cv2.imwrite(str(d / f"{stem}_baseline_splat.png"), splat)
+    return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help="a rig-v1 set (folder with rig.json) or a folder of them")
+    parser.add_argument("--json", type=Path, default=None, help="write {\"targets\": [...]} here")
+    parser.add_argument("--out", type=Path, default=Path("reprojection-eval"),
+                        help="folder for rendered/real/diff images (default ./reprojection-eval)")
+    parser.add_argument("--stride", type=int, default=2, choices=(1, 2, 4),
+                        help="warp-field cell size of the model (default 2; 4 = display-rate variant)")
+    parser.add_argument("--crop", type=int, default=8, help="border crop in pixels for PSNR/SSIM (default 8)")
+    parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (default 1)")
+
+
+def main(args) -> int:
+    from .runtime import Reprojector
+
+    sets = find_rig_sets(args.dataset)
+    rp = Reprojector(stride=args.stride, provider=args.provider, threads=args.threads)
+    print(f"reprojection model {rp.path.name} on {rp.providers[0]}; PSNR/SSIM over pixels both inputs see, "
+          f"border crop {args.crop}px")
+    rows = []
+    for s in sets:
+        rows += evaluate_set(s, rp, args.out, args.crop)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"targets": [{k: r[k] for k in JSON_KEYS} for r in rows]}, indent=2) + "\n")
+    return 0
