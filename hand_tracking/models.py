@@ -186,8 +186,10 @@ class HandModels:
 
 
 def load_sessions(cache_dir: Path | str | None = None, *, variant: str = "full", threads: int = 1,
-                  device: str = "cpu", build_if_missing: bool = True) -> HandModels:
-    """Open the palm detector and landmark model (``variant`` ``"full"`` or ``"lite"``).
+                  device: str = "cpu", build_if_missing: bool = True,
+                  landmark_variant: str | None = None) -> HandModels:
+    """Open the palm detector and landmark model (``variant`` ``"full"`` or ``"lite"``; ``landmark_variant``
+    overrides it for the landmark model, e.g. full detector + lite landmarks for faster tracking).
 
     ``cache_dir`` defaults to :func:`passthrough.cache.model_dir`. Builds the models first if they are
     missing and ``build_if_missing`` (this may download the wheel once).
@@ -196,13 +198,16 @@ def load_sessions(cache_dir: Path | str | None = None, *, variant: str = "full",
         from passthrough.cache import model_dir
 
         cache_dir = model_dir()
-    if variant not in ("full", "lite"):
-        raise ValueError(f"variant must be 'full' or 'lite', got {variant!r}")
+    landmark_variant = landmark_variant or variant
+    for v in (variant, landmark_variant):
+        if v not in ("full", "lite"):
+            raise ValueError(f"variant must be 'full' or 'lite', got {v!r}")
     paths = model_paths(Path(cache_dir))
-    palm, lm = paths[f"palm_detection_{variant}"], paths[f"hand_landmark_{variant}"]
+    palm, lm = paths[f"palm_detection_{variant}"], paths[f"hand_landmark_{landmark_variant}"]
     if not (palm.exists() and lm.exists()):
         if not build_if_missing:
             raise ModelBuildError(Path(cache_dir) / "hands", "hand models missing: run `passthrough build-models`")
         build(cache_dir)
     return HandModels(make_session(palm, threads=threads, device=device),
-                      make_session(lm, threads=threads, device=device), variant)
+                      make_session(lm, threads=threads, device=device),
+                      variant if landmark_variant == variant else f"{variant}+{landmark_variant}-landmarks")

@@ -163,9 +163,18 @@ class StereoHand:
 
 @dataclass
 class StereoHandFrame:
+    """Hands of one rectified pair, the capture timestamp they belong to and the processing time."""
+
     hands: list[StereoHand] = field(default_factory=list)
     t_capture_ns: int | None = None
     ms: float = 0.0
+
+    def masks(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 (H, W) hand masks (255 = hand) for the left and right rectified images of size ``shape``."""
+        from .mask import hand_mask
+
+        return (hand_mask(shape, [h.left.landmarks for h in self.hands if h.left is not None]),
+                hand_mask(shape, [h.right.landmarks for h in self.hands if h.right is not None]))
 
 
 class StereoHandTracker:
@@ -264,8 +273,12 @@ class StereoHandTracker:
                     used_l.add(len(lh) - 1)
                     used_r.add(j)
             # feed the transferred hands back so both trackers keep tracking them
-            self.left._tracks = lh[: self.left.max_hands]
-            self.right._tracks = rh[: self.right.max_hands]
+            for tr, hs in ((self.left, lh), (self.right, rh)):
+                for h in hs:
+                    if h.track_id == 0:
+                        h.track_id = tr._next_id
+                        tr._next_id += 1
+                tr._tracks = hs[: tr.max_hands]
         t_s = (t_capture_ns if t_capture_ns is not None else time.monotonic_ns()) * 1e-9
         hands: list[StereoHand] = []
         for a, b in pairs:

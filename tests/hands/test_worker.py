@@ -76,3 +76,19 @@ def test_real_tracker_on_the_worker_returns_the_capture_timestamp(hand_models, o
         assert _wait_for(lambda: w.latest() is not None, timeout=60)
         res = w.latest()
         assert res.t_capture_ns == 42_000 and len(res.hands) == 2
+
+
+def test_stereo_tracker_on_the_worker_gives_3d_hands_and_masks(hand_models, oakd):
+    from hand_tracking.stereo import RectifiedStereo, StereoHandTracker
+
+    cam = RectifiedStereo.from_stereodemo_json(oakd / "stereodemo_calibration.json")
+    left = cv2.imread(str(oakd / "pov_hands_left.png"), cv2.IMREAD_GRAYSCALE)
+    right = cv2.imread(str(oakd / "pov_hands_right.png"), cv2.IMREAD_GRAYSCALE)
+    with HandWorker(lambda: StereoHandTracker(cam, hand_models)) as w:
+        w.submit(left, right, t_capture_ns=7)
+        assert _wait_for(lambda: w.latest() is not None, timeout=60)
+        res = w.latest()
+    assert res.t_capture_ns == 7
+    assert [h.found_in for h in res.hands] == [["left", "right"]] * 2
+    ml, mr = res.masks(left.shape)
+    assert ml.shape == left.shape and 0.02 < (ml > 0).mean() < 0.25 and 0.02 < (mr > 0).mean() < 0.25
