@@ -1,0 +1,104 @@
+"""Hole filling and edge-aware upsampling of low-resolution disparity maps.
+
+All maps are left-rectified-camera disparity images (OpenCV pixel convention, rows top-down), float32
+(H, W), with negative values marking holes before filling.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from . import _kernels as K
+
+
+def fill_holes(disp: np.ndarray) -> np.ndarray:
+    """Fill holes (< 0) row by row with the farther (smaller) of the nearest valid disparities left and
+    right, the usual occlusion fill. Returns a new dense float32 (H, W) map."""
+    return K.fill_holes_scanline(np.ascontiguousarray(disp, dtype=np.float32))
+
+
+def box(img: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a ``(2r+1) x (2r+1)`` window (float32 (H, W)), borders reflected (cv2.boxFilter)."""
+    return cv2.boxFilter(img, cv2.CV_32F, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """He et al.'s guided filter with a grayscale guide, built from box filters.
+
+    Args:
+        guide: (H, W) guide image, float32 scaled to 0..1 (or uint8, scaled here).
+        src: float32 (H, W) image to filter.
+        radius: window half size in pixels.
+        eps: regularisation (guide intensity variance units, 0..1 scale): larger = smoother.
+
+    Returns:
+        float32 (H, W) filtered ``src``: locally ``a * guide + b``.
+    """
+    a, b = guided_coefficients(guide, src, radius, eps)
+    g = _as_unit_float(guide)
+    return a * g + b
+
+
+def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: float):
+    """Box-averaged linear coefficients ``(mean_a, mean_b)`` of the guided filter (float32 (H, W) each)."""
+    g = _as_unit_float(guide)
+    p = np.asarray(src, dtype=np.float32)
+    mean_g = box(g, radius)
+    mean_p = box(p, radius)
+    cov = box(g * p, radius) - mean_g * mean_p
+    var = box(g * g, radius) - mean_g * mean_g
+    a = cov / (var + np.float32(eps))
+    b = mean_p - a * mean_g
+    return box(a, radius), box(b, radius)
+
+
+def guided_upsample(disp_low: np.ndarray, guide_low: np.ndarray, guide_full: np.ndarray, radius: int = 2,
+                    eps: float = 1e-3) -> np.ndarray:
+    """Fast guided upsampling: guided-filter coefficients at low resolution, bilinearly upsampled and
+    applied to the full-resolution guide (He & Sun, "Fast guided filter", 2015).
+
+    Args:
+        disp_low: float32 (h, w) dense disparity (low-res pixel units).
+        guide_low, guide_full: uint8 (h, w) and (H, W) left images.
+        radius, eps: guided filter window half size (low-res px) and regularisation.
+
+    Returns:
+        float32 (H, W) disparity in low-res pixel units (multiply by the upscale factor).
+    """
+    a, b = guided_coefficients(guide_low, disp_low, radius, eps)
+    size = (guide_full.shape[1], guide_full.shape[0])
+    a = cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
+    b = cv2.resize(b, size, interpolation=cv2.INTER_LINEAR)
+    return a * _as_unit_float(guide_full) + b
+
+
+def range_lut(sigma_range: float) -> np.ndarray:
+    """float32 (256,) Gaussian weights ``exp(-k² / (2 sigma²))`` for intensity differences k = 0..255."""
+    k = np.arange(256, dtype=np.float32)
+    return np.exp(-(k * k) / np.float32(2.0 * sigma_range * sigma_range)).astype(np.float32) + np.float32(1e-6)
+
+
+def joint_bilateral_upsample(disp_low: np.ndarray, conf_low: np.ndarray, guide_low: np.ndarray,
+                             guide_full: np.ndarray, sigma_range: float = 10.0):
+    """Confidence-weighted joint bilateral upsampling over each pixel's 2x2 low-resolution cell.
+
+    Args:
+        disp_low: float32 (h, w) dense disparity (low-res pixel units).
+        conf_low: float32 (h, w) confidence 0..1 (filled pixels should be low).
+        guide_low, guide_full: uint8 (h, w) and (H, W) left images.
+        sigma_range: intensity sigma (0..255 units) of the range weight.
+
+    Returns:
+        (disp, conf): float32 (H, W) disparity in low-res pixel units and upsampled confidence.
+    """
+    return K.joint_bilateral_upsample(np.ascontiguousarray(disp_low, dtype=np.float32),
+                                      np.ascontiguousarray(conf_low, dtype=np.float32),
+                                      np.ascontiguousarray(guide_low, dtype=np.uint8),
+                                      np.ascontiguousarray(guide_full, dtype=np.uint8), range_lut(sigma_range))
+
+
+def _as_unit_float(img: np.ndarray) -> np.ndarray:
+    if img.dtype == np.uint8:
+        return img.astype(np.float32) * np.float32(1.0 / 255.0)
+    return np.asarray(img, dtype=np.float32)
