@@ -58,7 +58,15 @@ class HandFrame:
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
-    """uint8 RGB (H, W, 3) from a uint8 grayscale (H, W) / (H, W, 1) or BGR (H, W, 3) image."""
+    """uint8 RGB (H, W, 3) from a grayscale (H, W) / (H, W, 1) or BGR (H, W, 3) / BGRA image.
+    uint16 images are scaled by 1/257, float images are taken as [0, 1]."""
+    image = np.asarray(image)
+    if image.dtype == np.uint16:
+        image = (image // 257).astype(np.uint8)
+    elif image.dtype.kind == "f":
+        image = np.clip(np.nan_to_num(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise ValueError(f"unsupported image dtype {image.dtype}")
     if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
         g = image.reshape(image.shape[:2])
         return np.repeat(g[:, :, None], 3, axis=2)

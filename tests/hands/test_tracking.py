@@ -91,3 +91,17 @@ def test_hand_mask_covers_the_hands_only(hand_models, pov_left):
     share = (m > 0).mean()
     assert 0.02 < share < 0.25
     assert m[20, 20] == 0 and m[240, 320] == 0  # background: top-left corner, the chair between the hands
+
+
+def test_to_rgb_accepts_gray_bgr_16bit_and_float():
+    from hand_tracking.tracker import is_gray, to_rgb
+
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    assert to_rgb(gray).shape == (3, 4, 3) and is_gray(to_rgb(gray))
+    bgr = np.zeros((2, 2, 3), np.uint8)
+    bgr[..., 0] = 255  # blue
+    assert to_rgb(bgr)[0, 0].tolist() == [0, 0, 255]
+    np.testing.assert_array_equal(to_rgb(gray.astype(np.uint16) * 257), to_rgb(gray))
+    np.testing.assert_array_equal(to_rgb(gray / 255.0), to_rgb(gray))
+    with pytest.raises(ValueError):
+        to_rgb(np.zeros((2, 2, 5), np.uint8))
