@@ -11,7 +11,8 @@ Per eye, the graph:
 2. **Fills empty cells from the background side**: a few 3x3 max-pools of depth (farthest neighbour
    wins), so disocclusions get the depth of the surface behind, never of the occluder.
 3. **Back-projects every cell** at its eye depth into both cameras (the inverse warp field), samples
-   each camera's own depth there (nearest) and keeps the camera if the depths agree (visibility test).
+   each camera's own depth there (nearest) and keeps the camera unless something nearer occludes the
+   point in it (shadow-map style visibility test).
    The *best* camera per cell is the one whose centre is nearest to the eye; the other fills cells the
    first cannot see. Cells no camera sees (``eye_holes``) copy the camera coordinates of their farthest
    already-seen neighbour (max-pool with indices + row gather): the hole repeats background pixels
@@ -88,7 +89,8 @@ class ModelParams:
     Attributes:
         stride: warp-field cell size in pixels (1, 2 or 4).
         fill_px: how far (pixels) empty eye cells get background depth from their neighbours.
-        tau: relative depth tolerance of the visibility test ``|z_cam - z_expected| <= tau * z``.
+        tau: relative depth tolerance of the visibility (occlusion) test: a camera sees an eye point if
+            its own depth there is not nearer than ``(1 - tau)`` times the point's depth in that camera.
         near: points closer than this (depth unit) to an eye or camera are dropped.
         gap: zero rows between the two stacked camera images.
         bands: the colour resampling runs in this many row bands per eye (onnxruntime's ``GridSample``
@@ -313,7 +315,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
                             align_corners=0), [-1, 1, 0])  # [E,1,Nl]
         zs = g.reshape(zs, g.op("Shape", zc))
         vis[c] = g.and_(inb, g.op("Greater", zs, g.f(0.0)),
-                        g.op("LessOrEqual", g.op("Abs", g.sub(zs, zc)), g.mul(zc, g.f(p.tau))))
+                        g.op("GreaterOrEqual", zs, g.mul(zc, g.f(1.0 - p.tau))))
         xy[c] = (g.op("Min", g.op("Max", xc, g.f(0.0)), g.sub(Wf, g.f(1.0))),
                  g.op("Min", g.op("Max", yc, g.f(0.0)), g.sub(Hf, g.f(1.0))))
 

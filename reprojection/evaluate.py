@@ -260,6 +260,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crop", type=int, default=8, help="border crop in pixels for PSNR/SSIM (default 8)")
     parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (default 1)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed model runs per target (median reported)")
 
 
 def main(args) -> int:
@@ -271,7 +272,7 @@ def main(args) -> int:
           f"border crop {args.crop}px")
     rows = []
     for s in sets:
-        rows += evaluate_set(s, rp, args.out, args.crop)
+        rows += evaluate_set(s, rp, args.out, args.crop, repeats=args.repeats)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"targets": [{k: r[k] for k in JSON_KEYS} for r in rows]}, indent=2) + "\n")

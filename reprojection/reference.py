@@ -161,7 +161,7 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
             yc = np.where(good, P[:, 1:2] / zc, VC.ravel())
         inb = good & (xc >= -0.5) & (xc <= W - 0.5) & (yc >= -0.5) & (yc <= H - 0.5)
         zs = grid_sample(cm["depth"][None], np.where(inb, xc, -10), np.where(inb, yc, -10), "nearest")[0]
-        vis[c] = inb & (zs > 0) & (np.abs(zs - zc) <= zc * f32(p.tau))
+        vis[c] = inb & (zs > 0) & (zs >= zc * f32(1.0 - p.tau))
         xy[c] = (np.clip(xc, 0, W - 1), np.clip(yc, 0, H - 1))
     prefL = (cams["left"]["dist2"] <= cams["right"]["dist2"])[:, None, None]
     visL, visR = vis["left"], vis["right"]

@@ -1,0 +1,158 @@
+"""``passthrough synth``: render a headset-like rig-v1 set with exact ground truth.
+
+The scene is a room of textured rectangles (back wall, side walls, floor, ceiling, a panel in mid-room
+and a small object ~0.6 m in front of the cameras that causes disocclusions), textured with real photos
+from ``../shared/data`` (Middlebury 2014 images). It is ray-cast in numpy (each pixel's ray against each
+rectangle, nearest hit wins), rendered at 2x the output size and area-downscaled (anti-aliasing).
+
+Views (OpenCV axes, metres, world = the head frame): two cameras ``cam_left``/``cam_right`` 90 deg
+horizontal FOV, ``baseline`` apart (default 7 cm) on the x axis, looking +z; two eyes
+``eye_left``/``eye_right`` with IPD 63 mm, 9 cm behind the cameras, toed in by 1 deg each (any pose, not
+just a shift). Inputs are the cameras, targets the eyes; ``ground_truth_disparity`` is the exact
+disparity of ``cam_left`` (uint16 PNG, scale 64, for the camera baseline). ``depth_<view>.npy`` holds
+every view's exact z-depth (float32, metres) for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import cv2
+import numpy as np
+
+from passthrough.errors import InputError
+from passthrough.io.images import read_image
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+TEXTURE_SCENES = ("Adirondack", "Jadeplant", "Motorcycle", "Piano", "Pipes", "Playroom", "Recycle")
+
+#: (axis, value, (lo, hi) on the first other axis, (lo, hi) on the second, texture index, metres per texture)
+#: Other axes are in increasing order (axis 0 -> y, z; axis 1 -> x, z; axis 2 -> x, y).
+ROOM = [
+    (2, 3.2, (-1.6, 1.6), (-1.3, 1.2), 0, 2.0),    # back wall
+    (0, -1.6, (-1.3, 1.2), (0.0, 3.2), 1, 1.6),    # left wall
+    (0, 1.6, (-1.3, 1.2), (0.0, 3.2), 2, 1.6),     # right wall
+    (1, 1.2, (-1.6, 1.6), (0.0, 3.2), 3, 1.5),     # floor (+y is down)
+    (1, -1.3, (-1.6, 1.6), (0.0, 3.2), 4, 1.5),    # ceiling
+    (2, 1.7, (-0.9, -0.15), (-0.45, 0.55), 5, 0.8),  # panel in mid-room
+    (2, 0.6, (0.02, 0.26), (-0.14, 0.18), 6, 0.3),   # near object
+]
+
+
+def rot_y(deg: float) -> np.ndarray:
+    """(3, 3) rotation about +y (OpenCV: positive turns +z towards +x)."""
+    a = np.deg2rad(deg)
+    return np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+
+
+def make_views(width: int, height: int, baseline: float = 0.07, ipd: float = 0.063, eye_back: float = 0.09,
+               toe_in_deg: float = 1.0, fov_deg: float = 90.0) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
+    """Intrinsics (3, 3) shared by all views and ``T_world_from_camera`` per view name."""
+    f = (width / 2) / np.tan(np.deg2rad(fov_deg) / 2)
+    K = np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1.0]])
+    T = {}
+    for name, x, z, yaw in (("cam_left", -baseline / 2, 0.0, 0.0), ("cam_right", baseline / 2, 0.0, 0.0),
+                            ("eye_left", -ipd / 2, -eye_back, toe_in_deg), ("eye_right", ipd / 2, -eye_back, -toe_in_deg)):
+        M = np.eye(4)
+        M[:3, :3] = rot_y(yaw)
+        M[:3, 3] = [x, 0.0, z]
+        T[name] = M
+    return K, T
+
+
+def load_textures(data_dir: Path) -> List[np.ndarray]:
+    """Real photos used as textures (uint8 BGR)."""
+    root = Path(data_dir) / "stereo" / "middlebury2014-trainingQ-images"
+    out = []
+    for s in TEXTURE_SCENES:
+        p = root / s / "im0.png"
+        if not p.is_file():
+            raise InputError(p, "texture photo not found (synth needs ../shared/data or --data)")
+        out.append(read_image(p))
+    return out
+
+
+def raycast(K: np.ndarray, T_world_from_camera: np.ndarray, width: int, height: int,
+            textures: List[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """Render one view: ``(image uint8 (H, W, 3) BGR, z-depth float32 (H, W) metres)``."""
+    v, u = np.mgrid[0:height, 0:width].astype(np.float64)
+    d_cam = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1)
+    R, o = T_world_from_camera[:3, :3], T_world_from_camera[:3, 3]
+    d = d_cam @ R.T  # world directions; the camera-frame z of d_cam is 1, so t is the z-depth
+    best_t = np.full((height, width), np.inf)
+    img = np.zeros((height, width, 3), np.float32)
+    for axis, val, r1, r2, tex_i, metres in ROOM:
+        a1, a2 = [a for a in range(3) if a != axis]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (val - o[axis]) / d[..., axis]
+        p1 = o[a1] + t * d[..., a1]
+        p2 = o[a2] + t * d[..., a2]
+        hit = (t > 1e-6) & (p1 >= r1[0]) & (p1 <= r1[1]) & (p2 >= r2[0]) & (p2 <= r2[1]) & (t < best_t)
+        if not hit.any():
+            continue
+        tex = textures[tex_i % len(textures)]
+        th, tw = tex.shape[:2]
+        # texture coordinates: metres -> pixels, mirrored-repeat so large surfaces stay continuous
+        s1 = (p1 - r1[0]) / metres * tw
+        s2 = (p2 - r2[0]) / metres * tw
+        mx = np.abs(((s1 / (tw - 1)) + 1) % 2 - 1) * (tw - 1)
+        my = np.abs(((s2 / (th - 1)) + 1) % 2 - 1) * (th - 1)
+        sample = cv2.remap(tex, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR)
+        img[hit] = sample[hit]
+        best_t[hit] = t[hit]
+    depth = np.where(np.isfinite(best_t), best_t, 0).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8), depth
+
+
+def render_set(out: Path, width: int = 640, height: int = 512, supersample: int = 2, data_dir: Path = DEFAULT_DATA,
+               baseline: float = 0.07) -> Path:
+    """Write a rig-v1 set to ``out`` (images, ``rig.json``, GT disparity, depth .npy). Returns ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    textures = load_textures(data_dir)
+    Wb, Hb = width * supersample, height * supersample
+    Kb, T = make_views(Wb, Hb, baseline=baseline)
+    K, _ = make_views(width, height, baseline=baseline)
+    cams = {}
+    for name, M in T.items():
+        img, z = raycast(Kb, M, Wb, Hb, textures)
+        img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+        z = z.reshape(height, supersample, width, supersample).min(axis=(1, 3))  # nearest surface per pixel
+        cv2.imwrite(str(out / f"{name}.png"), img)
+        np.save(out / f"depth_{name}.npy", z)
+        cams[name] = {"image": f"{name}.png", "K": K.tolist(), "T_world_from_camera": M.tolist()}
+        if name == "cam_left":
+            zl = z
+    disp = np.where(zl > 0, K[0, 0] * baseline / np.maximum(zl, 1e-6), 0)
+    cv2.imwrite(str(out / "disp_cam_left.png"), np.clip(np.rint(disp * 64), 0, 65535).astype(np.uint16))
+    rig = {
+        "format": "rig-v1",
+        "note": "synthetic headset-like rig rendered by `passthrough synth` (metres); textures are Middlebury 2014 photos",
+        "width": width, "height": height, "cameras": cams,
+        "inputs": {"left": "cam_left", "right": "cam_right"},
+        "targets": ["eye_left", "eye_right"],
+        "ground_truth_disparity": {"image": "disp_cam_left.png", "view": "cam_left", "scale": 64,
+                                   "baseline": baseline, "invalid": 0},
+    }
+    (out / "rig.json").write_text(json.dumps(rig, indent=1) + "\n")
+    return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, help="folder to write the rig-v1 set into")
+    parser.add_argument("--width", type=int, default=640, help="output width (default 640)")
+    parser.add_argument("--height", type=int, default=512, help="output height (default 512)")
+    parser.add_argument("--supersample", type=int, default=2, help="render at this factor, then downscale (default 2)")
+    parser.add_argument("--baseline", type=float, default=0.07, help="camera baseline in metres (default 0.07)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder holding the texture photos")
+
+
+def main(args) -> int:
+    if args.width < 16 or args.height < 16 or args.supersample < 1:
+        raise InputError(None, "size must be at least 16x16 and --supersample >= 1")
+    out = render_set(args.out, args.width, args.height, args.supersample, args.data, args.baseline)
+    print(f"wrote rig-v1 set {out} ({args.width}x{args.height}, inputs cam_left+cam_right, targets eye_left, eye_right)")
+    return 0

@@ -1,0 +1,138 @@
+"""The ONNX reprojection model: deterministic build, hash check, parity with the numpy reference,
+identity pose, nearest-surface-wins and background-side hole filling."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+
+from passthrough.errors import InputError
+from reprojection.build import OPSET, ModelParams, build, model_bytes, model_filename
+from reprojection.reference import reproject
+from reprojection.runtime import ModelIntegrityError, Reprojector
+
+
+def _T(R=np.eye(3), t=(0, 0, 0)):
+    T = np.eye(4)
+    T[:3, :3] = R
+    T[:3, 3] = t
+    return T
+
+
+def test_build_is_deterministic_versioned_and_opset_18(tmp_path):
+    paths = build(tmp_path)
+    assert [p.name for p in paths] == [model_filename(s) for s in (1, 2, 4)]
+    assert paths[2].read_bytes() == model_bytes(4) == model_bytes(4)
+    m = onnx.load(str(paths[2]))
+    assert m.opset_import[0].version == OPSET >= 18
+    assert [i.name for i in m.graph.output] == ["eye_images", "eye_depth", "eye_holes"]
+
+
+def test_tampered_model_is_rejected_with_clear_error(tmp_path):
+    (path,) = [p for p in build(tmp_path) if p.name == model_filename(4)]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError) as e:
+        Reprojector(stride=4, cache_dir=tmp_path, provider="cpu")
+    assert isinstance(e.value, InputError)
+    assert "hash mismatch" in str(e.value) and path.name in str(e.value)
+
+
+def test_onnx_matches_numpy_reference_on_tsukuba(tsukuba, tsukuba_depth, model_cache):
+    left, right, zl, zr = tsukuba_depth
+    ln, rn = tsukuba.inputs
+    K = tsukuba.cameras[ln].K
+    Ts = [tsukuba.T_a_from_b(t, ln) for t in ("tsukuba2.png", "tsukuba4.png")]
+    Tr = [tsukuba.T_a_from_b(t, rn) for t in ("tsukuba2.png", "tsukuba4.png")]
+    for stride in (2, 4):
+        rp = Reprojector(stride=stride, cache_dir=model_cache, provider="cpu")
+        f = rp.feeds(left, right, zl, zr, K, K, np.stack([K, K]), np.stack(Ts), np.stack(Tr))
+        img, depth, holes = rp.run_feeds(f)
+        r_img, r_depth, r_holes = reproject(
+            {"left": f["left_image"][0], "right": f["right_image"][0]},
+            {"left": f["left_depth"][0, 0], "right": f["right_depth"][0, 0]},
+            {"left": f["left_valid"][0, 0], "right": f["right_valid"][0, 0]},
+            {"left": f["K_left"], "right": f["K_right"]}, f["K_eyes"],
+            {"left": f["T_eye_from_left"], "right": f["T_eye_from_right"]}, ModelParams(stride=stride))
+        diff = np.abs(img - r_img)
+        assert np.mean(diff > 1.0) < 0.002, f"stride {stride}: {np.mean(diff > 1.0):.4f} of values differ > 1"
+        assert np.mean(holes != r_holes) < 0.002
+        ok = (depth > 0) & (r_depth > 0)
+        assert np.median(np.abs(depth[ok] - r_depth[ok]) / r_depth[ok]) < 1e-4
+
+
+def test_identity_pose_reproduces_the_camera_image(tsukuba, tsukuba_depth, model_cache):
+    left, right, zl, zr = tsukuba_depth
+    ln, rn = tsukuba.inputs
+    K = tsukuba.cameras[ln].K
+    rp = Reprojector(stride=4, cache_dir=model_cache, provider="cpu")
+    T_r = tsukuba.T_a_from_b(ln, rn)
+    imgs, depth, holes = rp.render(left, right, zl, zr, K, K, np.stack([K, K]), np.stack([np.eye(4)] * 2),
+                                   np.stack([T_r] * 2))
+    diff = np.abs(imgs[0].astype(int) - left.astype(int)).max(axis=2)
+    assert np.mean(diff <= 1) > 0.995, "an eye at the left camera's pose must see the left image"
+    assert holes[0].mean() < 0.01
+    valid = np.isfinite(zl)
+    assert np.median(np.abs(depth[0][valid] - zl[valid]) / zl[valid]) < 0.02
+
+
+def _two_plane_scene(w=160, h=120, f=100.0, B=0.1, z_bg=4.0, z_fg=1.0):
+    """Rectified cameras at x=0 and x=B looking at a textured wall (z_bg) and a red square (z_fg)
+    centred in front of the midpoint. Returns images, depths, K and the square's x-extent."""
+    K = np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1.0]])
+    rng = np.random.default_rng(1)
+    wall = rng.integers(0, 120, (h, 4 * w, 3)).astype(np.uint8)  # dark random texture in world x
+    half = 0.15  # square half size (m)
+    imgs, depths = {}, {}
+    for name, cx in (("left", 0.0), ("right", B)):
+        v, u = np.mgrid[0:h, 0:w].astype(float)
+        x_fg = (u - K[0, 2]) / f * z_fg + cx
+        y_fg = (v - K[1, 2]) / f * z_fg
+        in_sq = (np.abs(x_fg - B / 2) < half) & (np.abs(y_fg) < half)
+        x_bg = (u - K[0, 2]) / f * z_bg + cx
+        wx = np.clip(np.rint(x_bg * f / z_bg + 2 * w).astype(int), 0, 4 * w - 1)
+        img = wall[v.astype(int), wx]
+        img[in_sq] = (0, 0, 255)  # BGR red
+        imgs[name] = img
+        depths[name] = np.where(in_sq, z_fg, z_bg).astype(np.float32)
+    return imgs, depths, K
+
+
+@pytest.mark.parametrize("stride", [1, 2, 4])
+def test_nearest_surface_wins_and_holes_fill_from_background(stride, model_cache):
+    B = 0.1
+    imgs, depths, K = _two_plane_scene(B=B)
+    rp = Reprojector(stride=stride, cache_dir=model_cache, provider="cpu")
+    # both eyes at the midpoint, 0.3 m behind (any pose: the right eye also yaws 2 degrees)
+    a = np.deg2rad(2.0)
+    R = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    T_world_from_eye = [_T(t=(B / 2, 0, -0.3)), _T(R, (B / 2, 0, -0.3))]
+    T_l = [np.linalg.inv(T) @ _T() for T in T_world_from_eye]
+    T_r = [np.linalg.inv(T) @ _T(t=(B, 0, 0)) for T in T_world_from_eye]
+    out, depth, holes = rp.render(imgs["left"], imgs["right"], depths["left"], depths["right"], K, K,
+                                  np.stack([K, K]), np.stack(T_l), np.stack(T_r))
+    h, w = depths["left"].shape
+    # eye 0: the square (z=1.3 from the eye) projects to the centre, |x| < 0.15/1.3*f px
+    half_px = 0.15 / 1.3 * K[0, 0]
+    c = (w - 1) / 2
+    inner = out[0][int(h / 2 - half_px) + 3:int(h / 2 + half_px) - 3, int(c - half_px) + 3:int(c + half_px) - 3]
+    red = (inner[..., 2] > 200) & (inner[..., 1] < 40) & (inner[..., 0] < 40)
+    assert red.mean() > 0.98, "the near square must cover the far wall (nearest surface wins)"
+    d_in = depth[0][int(h / 2) - 3:int(h / 2) + 3, int(c) - 3:int(c) + 3]
+    assert np.allclose(d_in, 1.3, rtol=0.02)
+    # outside the square (beyond one cell of its edge) nothing is red: no foreground smear
+    ring = np.ones((h, w), bool)
+    m = int(half_px) + stride + 2
+    ring[int(h / 2) - m:int(h / 2) + m + 1, int(c) - m:int(c) + m + 1] = False
+    o = out[0][ring]
+    assert np.mean((o[:, 2] > 200) & (o[:, 1] < 40)) < 0.001
+    # the wall behind keeps its depth (4.3 m), holes get the background's depth, never the square's
+    assert np.median(depth[0][ring]) == pytest.approx(4.3, rel=0.02)
+    if holes[0].any():
+        assert np.mean(depth[0][holes[0]] > 3.0) > 0.9
+    # the yawed eye also sees the square, shifted left by ~f*tan(2 deg) px
+    shift = K[0, 0] * np.tan(a)
+    col = int(round(c - shift))
+    assert (out[1][int(h / 2), col, 2] > 200) and (out[1][int(h / 2), col, 1] < 40)
