@@ -1,0 +1,309 @@
+"""One interface, several stereo methods chosen by name: :class:`DepthEstimator` and :class:`DepthResult`.
+
+Every method takes a rectified pair (left/right, uint8 (H, W) grayscale or (H, W, 3) BGR, equal size,
+OpenCV pixel convention) and returns a :class:`DepthResult` for the *left rectified camera* at the
+input's full resolution. Methods that match at reduced resolution bring the disparity back with
+confidence-weighted joint bilateral upsampling guided by the full-resolution left image, after filling
+holes (occlusions, left-right failures) so the map is dense; the confidence map is low where pixels
+were filled or failed the checks.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Dict, Optional
+
+import cv2
+import numpy as np
+
+from ..io.images import to_gray
+from . import opencv_methods as ocv
+from .sgm import SGMParams, census_sgm, warmup
+from .upsample import fill_holes, joint_bilateral_upsample
+
+
+@dataclass
+class DepthResult:
+    """Depth of the left rectified camera at full input resolution.
+
+    Attributes:
+        disparity: float32 (H, W) disparity in px (left image; right match at ``x - d``); NaN where the
+            method gave no estimate (only methods with ``fill=False``, e.g. ``opencv_sgbm_full``).
+        depth_m: float32 (H, W) depth z in metres along the left rectified optical axis,
+            ``z = f * B / (d + doffs)`` with the rig's focal (px), baseline (m) and doffs (px); NaN where
+            the disparity is unknown or ``d + doffs <= 0``; None when no rig was given.
+        confidence: float32 (H, W) in 0..1: ~1 where the match was unique and left-right consistent,
+            ~0 where the value was filled in (occlusion, inconsistent, not unique, no estimate).
+        timings: milliseconds per stage (``resize_ms``, ``match_ms``, ``fill_ms``, ``upsample_ms``,
+            ``temporal_ms``, ``total_ms``; own matcher also ``census_cost_ms``, ``aggregate_ms``,
+            ``select_ms``).
+        method: method name; scale: matching resolution / input resolution; num_disparities: search
+            range at full resolution (px).
+    """
+
+    disparity: np.ndarray
+    depth_m: Optional[np.ndarray]
+    confidence: np.ndarray
+    timings: Dict[str, float]
+    method: str
+    scale: float
+    num_disparities: int
+
+    @property
+    def valid(self) -> np.ndarray:
+        """bool (H, W): pixels with a disparity estimate."""
+        return np.isfinite(self.disparity)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A named configuration.
+
+    Attributes:
+        name: registry key.
+        kind: ``"census_sgm"`` (own numba matcher), ``"opencv_sgbm"`` or ``"opencv_bm"``.
+        scale: matching resolution relative to the input (0 < scale <= 1).
+        description: one line for ``--help``/reports.
+        sgm: parameters of the own matcher.
+        block_size: OpenCV block size (odd); for the own matcher the census window width.
+        sgbm_mode: ``cv2.STEREO_SGBM_MODE_*`` for OpenCV SGBM.
+        fill: fill holes and upsample edge-aware (dense output); False keeps invalid pixels as NaN.
+        sigma_range: intensity sigma of the joint bilateral upsampling.
+    """
+
+    name: str
+    kind: str
+    scale: float
+    description: str
+    sgm: SGMParams = SGMParams()
+    block_size: int = 7
+    sgbm_mode: int = cv2.STEREO_SGBM_MODE_SGBM
+    fill: bool = True
+    sigma_range: float = 10.0
+
+
+_SGM = SGMParams(census_radius=(2, 3), p1=6.0, p2=60.0, paths=6, uniqueness=5, lr_max_diff=1.0,
+                 subpixel="parabola")
+
+METHODS: Dict[str, MethodSpec] = {
+    m.name: m
+    for m in (
+        MethodSpec("sgm_half", "census_sgm", 0.5,
+                   "own census SGM (6 paths) at 1/2 resolution + joint bilateral upsampling", _SGM),
+        MethodSpec("sgm_half_8path", "census_sgm", 0.5,
+                   "own census SGM (8 paths) at 1/2 resolution + joint bilateral upsampling", replace(_SGM, paths=8)),
+        MethodSpec("sgm_third", "census_sgm", 1.0 / 3.0,
+                   "own census SGM (6 paths) at 1/3 resolution + joint bilateral upsampling", _SGM),
+        MethodSpec("sgm_quarter", "census_sgm", 0.25,
+                   "own census SGM (6 paths) at 1/4 resolution + joint bilateral upsampling",
+                   replace(_SGM, census_radius=(2, 2))),
+        MethodSpec("sgm_full", "census_sgm", 1.0, "own census SGM (8 paths) at full resolution",
+                   replace(_SGM, paths=8)),
+        MethodSpec("opencv_sgbm", "opencv_sgbm", 0.5,
+                   "OpenCV StereoSGBM at 1/2 resolution + hole filling + joint bilateral upsampling", block_size=5),
+        MethodSpec("opencv_bm", "opencv_bm", 0.5,
+                   "OpenCV StereoBM at 1/2 resolution + hole filling + joint bilateral upsampling", block_size=9),
+        MethodSpec("opencv_sgbm_full", "opencv_sgbm", 1.0,
+                   "reference: OpenCV StereoSGBM at full resolution, invalid pixels left invalid",
+                   block_size=5, fill=False),
+    )
+}
+
+#: The method with the best accuracy/speed trade-off measured (see docs/depth.md).
+DEFAULT_METHOD = "sgm_half"
+
+#: The reference every evaluation also runs.
+REFERENCE_METHOD = "opencv_sgbm_full"
+
+
+def get_method(name: str) -> MethodSpec:
+    """The :class:`MethodSpec` called ``name``; ValueError listing the known names otherwise."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise ValueError(f"unknown depth method {name!r}; known: {', '.join(METHODS)}") from None
+
+
+def default_num_disparities(width: int, focal_px: Optional[float] = None, baseline_m: Optional[float] = None,
+                            near_m: float = 0.5) -> int:
+    """Search range (full-resolution px) when the data does not state one: the disparity of a point
+    ``near_m`` metres away (``f * B / near_m``) when the rig is known, capped at ``width / 5``,
+    rounded up to a multiple of 16, at least 32."""
+    cap = width / 5.0
+    n = cap
+    if focal_px and baseline_m and focal_px > 0 and baseline_m > 0:
+        n = min(cap, focal_px * baseline_m / near_m)
+    return max(32, int(math.ceil(n / 16.0)) * 16)
+
+
+def census_radius_for_block(block_size: int):
+    """Census window ``(ry, rx)`` for an odd window width: ``rx = b // 2`` and the tallest
+    ``ry <= rx - 1`` (at least 1) that keeps the code within 64 bits."""
+    rx = block_size // 2
+    ry = max(1, rx - 1)
+    while ry > 0 and (2 * ry + 1) * (2 * rx + 1) - 1 > 64:
+        ry -= 1
+    return ry, rx
+
+
+class DepthEstimator:
+    """Stereo depth with a named method, optionally temporally filtered across calls.
+
+    Args:
+        method: a key of :data:`METHODS` (default :data:`DEFAULT_METHOD`).
+        num_disparities: search range in full-resolution px (disparities ``0 .. n-1``); None = from the
+            rig (see :func:`default_num_disparities`). Must be positive.
+        scale: override the method's matching resolution (0 < scale <= 1).
+        block_size: override the block size (odd; census window width for the own matcher).
+        temporal: apply a :class:`~passthrough.depth.temporal.TemporalFilter` across successive calls
+            (use for video; call :meth:`reset` between unrelated sequences).
+
+    Raises:
+        ValueError: unknown method, non-positive range, even block size, scale outside (0, 1].
+    """
+
+    def __init__(self, method: str = DEFAULT_METHOD, num_disparities: Optional[int] = None,
+                 scale: Optional[float] = None, block_size: Optional[int] = None, temporal: bool = False,
+                 sgm: Optional[SGMParams] = None):
+        spec = get_method(method)
+        if num_disparities is not None and (int(num_disparities) != num_disparities or num_disparities <= 0):
+            raise ValueError(f"disparity range must be a positive integer, got {num_disparities}")
+        if scale is not None:
+            if not (0.0 < scale <= 1.0):
+                raise ValueError(f"scale must be in (0, 1], got {scale}")
+            spec = replace(spec, scale=float(scale))
+        if block_size is not None:
+            ocv.check_block_size(block_size, 3)
+            spec = replace(spec, block_size=int(block_size))
+            if spec.kind == "census_sgm":
+                spec = replace(spec, sgm=replace(spec.sgm, census_radius=census_radius_for_block(int(block_size))))
+        if sgm is not None:
+            spec = replace(spec, sgm=sgm)
+        if spec.kind == "census_sgm":
+            spec.sgm.validate()
+        elif spec.kind == "opencv_bm":
+            ocv.check_block_size(spec.block_size, 5)
+        else:
+            ocv.check_block_size(spec.block_size, 1)
+        self.spec = spec
+        self.num_disparities = None if num_disparities is None else int(num_disparities)
+        self.temporal = None
+        if temporal:
+            from .temporal import TemporalFilter
+            self.temporal = TemporalFilter()
+        self.compile_ms = warmup() if spec.kind == "census_sgm" else 0.0
+
+    @property
+    def method(self) -> str:
+        return self.spec.name
+
+    def reset(self) -> None:
+        """Forget the temporal state (start of a new sequence)."""
+        if self.temporal is not None:
+            self.temporal.reset()
+
+    def compute_frame(self, frame) -> DepthResult:
+        """Depth for a :class:`~passthrough.frames.StereoFrame` (rectified with its rig first)."""
+        left, right = frame.rectified()
+        return self.compute(left, right, frame.rig)
+
+    def compute(self, left: np.ndarray, right: np.ndarray, rig=None) -> DepthResult:
+        """Depth for a rectified pair.
+
+        Args:
+            left, right: rectified uint8 (H, W) or (H, W, 3) BGR images of equal size.
+            rig: optional :class:`~passthrough.calibration.StereoRig` (focal, baseline, doffs) for
+                ``depth_m`` and the default search range.
+
+        Returns:
+            :class:`DepthResult` at the input resolution.
+
+        Raises:
+            ValueError: images of different size or not 8-bit.
+        """
+        left, right = np.asarray(left), np.asarray(right)
+        if left.shape[:2] != right.shape[:2]:
+            raise ValueError(f"left and right images differ in size ({left.shape[1]}x{left.shape[0]} vs "
+                             f"{right.shape[1]}x{right.shape[0]}); rectify them to equal size first")
+        if left.dtype != np.uint8 or right.dtype != np.uint8 or left.ndim not in (2, 3):
+            raise ValueError(f"expected uint8 (H, W) or (H, W, 3) images, got {left.dtype} {left.shape}")
+        h, w = left.shape[:2]
+        nd = self.num_disparities
+        if nd is None:
+            nd = default_num_disparities(w, rig.focal_px if rig is not None else None,
+                                         rig.baseline_m if rig is not None else None)
+        nd = int(min(nd, w))
+        spec = self.spec
+        t: Dict[str, float] = {}
+        t_start = time.perf_counter()
+
+        # ---- matching resolution
+        t0 = time.perf_counter()
+        if spec.kind == "opencv_sgbm":
+            lm, rm = left, right
+        else:
+            lm, rm = to_gray(left), to_gray(right)
+        lw = max(8, int(round(w * spec.scale)))
+        lh = max(8, int(round(h * spec.scale)))
+        if (lw, lh) != (w, h):
+            lm = cv2.resize(lm, (lw, lh), interpolation=cv2.INTER_AREA)
+            rm = cv2.resize(rm, (lw, lh), interpolation=cv2.INTER_AREA)
+        sx = w / lw
+        nd_low = min(lw, int(math.ceil(nd / sx)) + 1)
+        t["resize_ms"] = (time.perf_counter() - t0) * 1e3
+
+        # ---- matching
+        t0 = time.perf_counter()
+        if spec.kind == "census_sgm":
+            disp_low, _status = census_sgm(lm, rm, nd_low, spec.sgm, t)
+        elif spec.kind == "opencv_sgbm":
+            disp_low = ocv.sgbm_disparity(lm, rm, nd_low, spec.block_size, spec.sgbm_mode)
+        elif spec.kind == "opencv_bm":
+            disp_low = ocv.bm_disparity(lm, rm, nd_low, spec.block_size)
+        else:  # pragma: no cover - specs are fixed above
+            raise ValueError(f"unknown method kind {spec.kind!r}")
+        t["match_ms"] = (time.perf_counter() - t0) * 1e3
+        conf_low = (disp_low >= 0).astype(np.float32)
+
+        # ---- holes and resolution
+        if spec.fill:
+            t0 = time.perf_counter()
+            dense_low = fill_holes(disp_low)
+            t["fill_ms"] = (time.perf_counter() - t0) * 1e3
+            t0 = time.perf_counter()
+            if (lw, lh) != (w, h):
+                guide_low = lm if lm.ndim == 2 else to_gray(lm)
+                disp, conf = joint_bilateral_upsample(dense_low, conf_low, guide_low, to_gray(left),
+                                                      spec.sigma_range)
+                disp *= np.float32(sx)
+            else:
+                disp, conf = dense_low, conf_low
+            t["upsample_ms"] = (time.perf_counter() - t0) * 1e3
+        else:
+            t0 = time.perf_counter()
+            disp = np.where(disp_low >= 0, disp_low, np.nan).astype(np.float32)
+            conf = conf_low
+            if (lw, lh) != (w, h):
+                disp = cv2.resize(disp, (w, h), interpolation=cv2.INTER_NEAREST) * np.float32(sx)
+                conf = cv2.resize(conf, (w, h), interpolation=cv2.INTER_NEAREST)
+            t["upsample_ms"] = (time.perf_counter() - t0) * 1e3
+
+        # ---- temporal filtering
+        if self.temporal is not None:
+            t0 = time.perf_counter()
+            disp, conf = self.temporal.update(disp, conf)
+            t["temporal_ms"] = (time.perf_counter() - t0) * 1e3
+        t["total_ms"] = (time.perf_counter() - t_start) * 1e3
+
+        depth = rig.disparity_to_depth(disp) if rig is not None else None
+        return DepthResult(disparity=np.ascontiguousarray(disp, dtype=np.float32), depth_m=depth,
+                           confidence=np.clip(conf, 0.0, 1.0).astype(np.float32), timings=t,
+                           method=spec.name, scale=float(1.0 / sx), num_disparities=nd)
+
+
+def estimate_depth(left: np.ndarray, right: np.ndarray, rig=None, method: str = DEFAULT_METHOD,
+                   num_disparities: Optional[int] = None) -> DepthResult:
+    """One-shot convenience wrapper: ``DepthEstimator(method, num_disparities).compute(left, right, rig)``."""
+    return DepthEstimator(method, num_disparities).compute(left, right, rig)

@@ -1,0 +1,132 @@
+"""Temporal filtering of disparity maps from a video (left rectified camera, full resolution).
+
+Per pixel, the filter keeps a running estimate and a weight (the effective number of frames averaged).
+A new measurement within ``max(abs_tol, rel_tol * d)`` px of the estimate is averaged in
+(confidence-weighted, weight capped at ``max_weight``): a static scene settles and stops flickering.
+A measurement outside that band is a *change*: the estimate jumps to it at once (no lag behind real
+motion). The only exception: a low-confidence new value (hole-filled) contradicting a confident
+estimate is held back for at most ``hold_frames`` frames, which suppresses flicker of filled regions.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _update(state, weight, conf_state, held, disp, conf, abs_tol, rel_tol, max_weight, low_conf, hold_frames):
+    h, w = disp.shape
+    out = np.empty((h, w), dtype=np.float32)
+    cout = np.empty((h, w), dtype=np.float32)
+    for y in range(h):
+        for x in range(w):
+            d = disp[y, x]
+            c = conf[y, x]
+            s = state[y, x]
+            if not np.isfinite(d):
+                # no measurement: keep the old estimate (it ages out of confidence)
+                out[y, x] = s
+                conf_state[y, x] *= np.float32(0.5)
+                cout[y, x] = conf_state[y, x]
+                continue
+            if not np.isfinite(s):
+                state[y, x] = d
+                weight[y, x] = max(c, np.float32(0.05))
+                conf_state[y, x] = c
+                held[y, x] = 0
+                out[y, x] = d
+                cout[y, x] = c
+                continue
+            tol = max(abs_tol, rel_tol * abs(d))
+            wn = max(c, np.float32(0.05))
+            if abs(d - s) <= tol:
+                wo = weight[y, x]
+                s = (wo * s + wn * d) / (wo + wn)
+                state[y, x] = s
+                weight[y, x] = min(wo + wn, max_weight)
+                conf_state[y, x] = max(c, conf_state[y, x])
+                held[y, x] = 0
+            elif c < low_conf and conf_state[y, x] >= low_conf and held[y, x] < hold_frames:
+                held[y, x] += 1
+                conf_state[y, x] *= np.float32(0.5)
+            else:
+                state[y, x] = d
+                weight[y, x] = wn
+                conf_state[y, x] = c
+                held[y, x] = 0
+            out[y, x] = state[y, x]
+            cout[y, x] = conf_state[y, x]
+    return out, cout
+
+
+class TemporalFilter:
+    """Stateful per-pixel confidence-weighted temporal filter with a change test.
+
+    Args:
+        abs_tol: change threshold in px (differences above ``max(abs_tol, rel_tol * d)`` reset).
+        rel_tol: relative part of the change threshold.
+        max_weight: cap of the accumulated weight (≈ frames averaged on a static scene).
+        low_conf: confidence below which a contradicting new value may be held back.
+        hold_frames: how many frames such a value is held back at most.
+    """
+
+    def __init__(self, abs_tol: float = 1.0, rel_tol: float = 0.04, max_weight: float = 6.0,
+                 low_conf: float = 0.5, hold_frames: int = 1):
+        if abs_tol < 0 or rel_tol < 0 or max_weight <= 0:
+            raise ValueError("temporal filter tolerances must be >= 0 and max_weight > 0")
+        self.abs_tol = float(abs_tol)
+        self.rel_tol = float(rel_tol)
+        self.max_weight = float(max_weight)
+        self.low_conf = float(low_conf)
+        self.hold_frames = int(hold_frames)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history."""
+        self._state: Optional[np.ndarray] = None
+
+    def update(self, disparity: np.ndarray, confidence: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """Feed one frame.
+
+        Args:
+            disparity: float32 (H, W) disparity in px (NaN = no measurement).
+            confidence: float32 (H, W) 0..1, or None (all 1).
+
+        Returns:
+            (disparity, confidence): filtered float32 (H, W) maps (new arrays).
+        """
+        d = np.ascontiguousarray(disparity, dtype=np.float32)
+        c = np.ones_like(d) if confidence is None else np.ascontiguousarray(confidence, dtype=np.float32)
+        if c.shape != d.shape:
+            raise ValueError(f"confidence shape {c.shape} differs from disparity shape {d.shape}")
+        if self._state is None or self._state.shape != d.shape:
+            self._state = np.full(d.shape, np.nan, dtype=np.float32)
+            self._weight = np.zeros(d.shape, dtype=np.float32)
+            self._conf = np.zeros(d.shape, dtype=np.float32)
+            self._held = np.zeros(d.shape, dtype=np.uint8)
+        return _update(self._state, self._weight, self._conf, self._held, d, c, np.float32(self.abs_tol),
+                       np.float32(self.rel_tol), np.float32(self.max_weight), np.float32(self.low_conf),
+                       self.hold_frames)
+
+
+def frame_to_frame_change(maps) -> dict:
+    """Stability of a sequence of disparity maps (float32 (H, W) each, same size).
+
+    Returns:
+        ``{"mean_abs_px": mean |d_t - d_{t-1}| over pixels finite in both, averaged over frame pairs,
+        "share_over_1px": share of such pixels changing by more than 1 px, "pairs": count}``.
+    """
+    maps = list(maps)
+    diffs, over = [], []
+    for a, b in zip(maps[:-1], maps[1:]):
+        m = np.isfinite(a) & np.isfinite(b)
+        if not m.any():
+            continue
+        e = np.abs(b[m] - a[m])
+        diffs.append(float(e.mean()))
+        over.append(float((e > 1.0).mean()))
+    return {"mean_abs_px": float(np.mean(diffs)) if diffs else float("nan"),
+            "share_over_1px": float(np.mean(over)) if over else float("nan"), "pairs": len(diffs)}
