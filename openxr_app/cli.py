@@ -38,8 +38,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the run JSON here")
     parser.add_argument("--stage", default="projected", choices=sorted(STAGE_FACTORIES),
                         help="display stage (default: projected = the source's first RGB-D frame reprojected)")
-    parser.add_argument("--eye-scale", type=float, default=0.5,
-                        help="swapchain size as a fraction of the runtime's recommended size (default 0.5)")
+    parser.add_argument("--eye-scale", type=float, default=0.35,
+                        help="swapchain size as a fraction of the runtime's recommended size (default 0.35: the "
+                             "CPU budget of software rendering next to a CPU compositor; use 1 on a GPU)")
     parser.add_argument("--near", type=float, default=0.05, help="near plane in metres (default 0.05)")
     parser.add_argument("--far", type=float, default=100.0, help="far plane in metres (default 100)")
     parser.add_argument("--stall-timeout", type=float, default=5.0,
@@ -101,6 +102,7 @@ def run_main(args: argparse.Namespace) -> int:
           f"{_ms((details['app_work_ms'] or {}).get('p50'))}, eye {details['eye_size']}, depth layer "
           f"{'yes' if details['depth_layer'] else 'no'}, states {' > '.join(report['session_states'])}",
           file=sys.stderr)
+    print(f"details: {json.dumps(details)}", file=sys.stderr)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

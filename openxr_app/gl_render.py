@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 from typing import Optional, Sequence
 
+import cv2
 import numpy as np
 
 from passthrough.geometry import invert_T, pose_to_T
@@ -84,7 +85,7 @@ class EyeCompositor:
         GL.glEnableVertexAttribArray(1)
         GL.glVertexAttribPointer(1, 1, GL.GL_FLOAT, GL.GL_FALSE, 16, ctypes.c_void_p(12))
         GL.glBindVertexArray(0)
-        self.fbo = GL.glGenFramebuffers(1)
+        self._fbos = {}  # (colour texture, depth texture) -> framebuffer (swapchain images are fixed)
         self._own_depth = {}  # (w, h) -> texture, when the runtime gives no depth swapchain
 
     def _program(self) -> int:
@@ -93,6 +94,20 @@ class EyeCompositor:
         GL = self.GL
         return shaders.compileProgram(shaders.compileShader(_VS, GL.GL_VERTEX_SHADER),
                                       shaders.compileShader(_FS, GL.GL_FRAGMENT_SHADER), validate=False)
+
+    def _framebuffer(self, color_tex: int, depth_tex: int) -> int:
+        GL = self.GL
+        key = (int(color_tex), int(depth_tex))
+        if key not in self._fbos:
+            fbo = GL.glGenFramebuffers(1)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+            GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, color_tex, 0)
+            GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, depth_tex, 0)
+            status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+            if status != GL.GL_FRAMEBUFFER_COMPLETE:
+                raise RuntimeError(f"swapchain framebuffer incomplete (status {hex(int(status))})")
+            self._fbos[key] = fbo
+        return self._fbos[key]
 
     def _depth_texture(self, w: int, h: int) -> int:
         GL = self.GL
@@ -121,11 +136,13 @@ class EyeCompositor:
         GL = self.GL
         if image.rgb.shape[:2] != (height, width) or image.depth_m.shape != (height, width):
             raise ValueError(f"eye image is {image.rgb.shape[:2]}, swapchain is {(height, width)}")
-        rgb = np.ascontiguousarray(image.rgb[::-1], dtype=np.uint8)
-        depth = np.ascontiguousarray(depth_m_to_window_depth(image.depth_m[::-1], self.near, self.far))
+        # RGBA matches the texture's layout: the driver copies instead of converting (much faster on llvmpipe).
+        rgba = cv2.flip(cv2.cvtColor(np.ascontiguousarray(image.rgb, dtype=np.uint8), cv2.COLOR_RGB2RGBA), 0)
+        depth = depth_m_to_window_depth(cv2.flip(np.ascontiguousarray(image.depth_m, dtype=np.float32), 0),
+                                        self.near, self.far)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
         GL.glBindTexture(GL.GL_TEXTURE_2D, color_tex)
-        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE, rgb)
+        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, rgba)
         if depth_tex is None:
             depth_tex = self._depth_texture(width, height)
         GL.glBindTexture(GL.GL_TEXTURE_2D, depth_tex)
@@ -133,9 +150,7 @@ class EyeCompositor:
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
         if not hologram_models:
             return
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.fbo)
-        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, color_tex, 0)
-        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, depth_tex, 0)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._framebuffer(color_tex, depth_tex))
         GL.glViewport(0, 0, width, height)
         GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)  # write colours as given (the textures hold sRGB-encoded data)
         GL.glEnable(GL.GL_DEPTH_TEST)
@@ -154,14 +169,13 @@ class EyeCompositor:
             GL.glDrawArrays(GL.GL_TRIANGLES, 0, self.n_vertices)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
-        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, 0, 0)
-        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, 0, 0)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
 
     def destroy(self) -> None:
         """Free the GL objects (context must be current)."""
         GL = self.GL
-        GL.glDeleteFramebuffers(1, [self.fbo])
+        for fbo in self._fbos.values():
+            GL.glDeleteFramebuffers(1, [fbo])
         GL.glDeleteBuffers(1, [self.vbo])
         GL.glDeleteVertexArrays(1, [self.vao])
         for tex in self._own_depth.values():

@@ -126,11 +126,12 @@ class XrSession:
     """
 
     def __init__(self, app_name: str = "passthrough", eye_scale: float = 1.0, reference_space: str = "LOCAL",
-                 optional_extensions: Sequence[str] = OPTIONAL_EXTENSIONS):
+                 optional_extensions: Sequence[str] = OPTIONAL_EXTENSIONS, on_state=None):
         self.app_name = app_name
         self.eye_scale = float(eye_scale)
         self.reference_space_name = reference_space
         self.optional_extensions = tuple(optional_extensions)
+        self.on_state = on_state  # optional callback(state_name) at every state change
         self.instance = None
         self.system_id = None
         self.session = None
@@ -333,6 +334,8 @@ class XrSession:
                 st = xr.SessionState(e.state)
                 self.state = st.name
                 self.states.append(st.name)
+                if self.on_state is not None:
+                    self.on_state(st.name)
                 if st == xr.SessionState.READY:
                     xr.begin_session(self.session, xr.SessionBeginInfo(
                         primary_view_configuration_type=xr.ViewConfigurationType.PRIMARY_STEREO))

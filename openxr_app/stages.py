@@ -52,25 +52,31 @@ def splat(points_eye: np.ndarray, colors: np.ndarray, K: np.ndarray, width: int,
     """Forward-project points into an image with painter's order (later points overwrite earlier ones).
 
     Args:
-        points_eye: (N, 3) points in the eye frame (OpenCV axes), ordered far to near as seen from roughly
-            this viewpoint so that nearer points win where several land on one pixel.
+        points_eye: (N, 3) float32/float64 points in the eye frame (OpenCV axes), ordered far to near as
+            seen from roughly this viewpoint so that nearer points win where several land on one pixel.
         colors: (N, 3) uint8 RGB per point.
-        K: (3, 3) eye intrinsics; width, height: eye image size.
+        K: (3, 3) eye intrinsics (pixel centres at integer coordinates); width, height: eye image size.
         near: points closer than this (metres) are dropped.
     Returns an :class:`EyeImage`: black / ``inf`` where no point lands.
     """
-    z = points_eye[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = np.floor(points_eye[:, 0] / z * K[0, 0] + K[0, 2] + 0.5)
-        v = np.floor(points_eye[:, 1] / z * K[1, 1] + K[1, 2] + 0.5)
-    ok = (z > near) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
-    lin = (v[ok] * width + u[ok]).astype(np.intp)
-    rgb = np.zeros((height * width, 3), np.uint8)
+    pts = np.asarray(points_eye, dtype=np.float32)
+    uvw = pts @ np.asarray(K, dtype=np.float32).T
+    z = uvw[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inv = np.float32(1.0) / z
+        # +0.5 then truncation = rounding for u >= -0.5; negatives become huge as uint32 and are masked.
+        uf = uvw[:, 0] * inv + np.float32(0.5)
+        vf = uvw[:, 1] * inv + np.float32(0.5)
+    ok = (z > near) & (uf >= 0) & (uf < width) & (vf >= 0) & (vf < height)
+    idx = np.flatnonzero(ok)
+    lin = vf[idx].astype(np.intp) * width + uf[idx].astype(np.intp)
+    cols = np.ascontiguousarray(colors, dtype=np.uint8).view("V3").reshape(-1)
+    rgb = np.zeros(height * width, "V3")
     depth = np.full(height * width, np.inf, np.float32)
     # NumPy assigns a 1-D fancy index in order, so the last (nearest) point per pixel is what remains.
-    rgb[lin] = colors[ok]
-    depth[lin] = z[ok]
-    return EyeImage(rgb.reshape(height, width, 3), depth.reshape(height, width))
+    rgb[lin] = cols[idx]
+    depth[lin] = z[idx]
+    return EyeImage(rgb.view(np.uint8).reshape(height, width, 3), depth.reshape(height, width))
 
 
 class ProjectedImageStage:
