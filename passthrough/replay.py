@@ -1,6 +1,8 @@
-"""``passthrough replay``: run a recorded source through the pipeline stages and write what they made.
+"""``passthrough replay``: run a recorded source through the pipeline and write what it made.
 
-Outputs in ``--out DIR``:
+By default the whole pipeline runs (depth, reprojection to the eyes along a head path, hand tracking,
+holograms); the outputs are described in :mod:`passthrough.pipeline.outputs`. With ``--rectify-only``
+only rectification runs, and ``--out DIR`` gets:
 
 * ``frames.csv``: one row per frame: index, capture timestamps (ns), per-stage times (ms).
 * ``preview_<index>.png``: rectified left|right side by side with horizontal guide lines (rows of a
@@ -28,13 +30,22 @@ MP4_MIN_FRAMES = 10
 
 
 def add_arguments(parser) -> None:
+    from .pipeline.factory import add_pipeline_arguments
+
     parser.add_argument("path", help="dataset folder or video to replay")
     parser.add_argument("--out", required=True, help="output folder (created; existing files in it are kept)")
-    parser.add_argument("--realtime", action="store_true", help="pace frames at their recorded timestamps")
-    parser.add_argument("--frames", type=int, default=None, help="stop after N frames")
-    parser.add_argument("--previews", type=int, default=8, help="how many preview PNGs to write (default 8)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="run on the wall clock with threads (camera at its recorded rate); default: a "
+                             "deterministic replay on the source clock using measured stage times")
+    parser.add_argument("--frames", type=int, default=None, help="stop after N display frames")
+    parser.add_argument("--rectify-only", action="store_true",
+                        help="only rectify: write side-by-side previews, preview.mp4 and frames.csv")
+    parser.add_argument("--previews", type=int, default=8, help="how many rectified preview PNGs (--rectify-only)")
+    parser.add_argument("--no-png", action="store_true", help="write eye videos only, no per-frame PNGs")
+    parser.add_argument("--preview", action="store_true", help="show the eyes in a live window (needs a GUI OpenCV)")
     parser.add_argument("--calibration", help="calibration JSON for a video or pairs folder without one")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_pipeline_arguments(parser)
 
 
 def side_by_side_preview(left: np.ndarray, right: np.ndarray, line_every: int = 32) -> np.ndarray:
@@ -104,15 +115,67 @@ def replay(source, out: Path, realtime: bool = False, max_frames: Optional[int] 
     return rows
 
 
+def check_preview_available() -> None:
+    """``--preview`` needs OpenCV's GUI module (opencv-python, not the headless build)."""
+    try:
+        cv2.namedWindow("passthrough")
+        cv2.destroyWindow("passthrough")
+    except cv2.error:
+        raise InputError(None, "--preview needs OpenCV with GUI support (pip install opencv-python) and a display") from None
+
+
+def run_pipeline_replay(source, out: Path, args) -> list:
+    """Run the whole pipeline over ``source`` and write every output (see :mod:`.pipeline.outputs`)."""
+    from tqdm import tqdm
+
+    from .pipeline.factory import build_pipeline
+    from .pipeline.outputs import ReplayWriter
+    from .pipeline.scheduler import STILL_RATE_HZ
+
+    if args.preview:
+        check_preview_available()
+    pipe = build_pipeline(source, args)
+    cam_hz = source.rate_hz or STILL_RATE_HZ
+    writer = ReplayWriter(out, args.display_hz, cam_hz, write_png=not args.no_png, preview=args.preview)
+    est = args.frames or int(len(source) / cam_hz * args.display_hz) + 1
+    bar = tqdm(total=est, unit="frame", disable=args.no_progress, file=sys.stderr, desc="replay")
+    try:
+        if args.realtime:
+            def on_frame(*a):
+                writer.on_frame(*a)
+                bar.update(1)
+            pipe.run_realtime(est, on_frame=on_frame, loop_source=False)
+        else:
+            pipe.run_virtual(args.frames, on_frame=writer.on_frame, on_camera=writer.on_camera, progress=bar)
+    finally:
+        bar.close()
+        writer.close()
+    return pipe.records
+
+
+def summarize(records, out: Path, source) -> str:
+    disp = np.array([r["display_ms"] if isinstance(r, dict) else r.display_ms for r in records])
+    rep = np.array([r.reproject_ms for r in records])
+    miss = np.mean([r.deadline_missed for r in records])
+    return (f"replayed {len(source)} camera frames of {source.format} into {len(records)} display frames; "
+            f"display stage median {np.median(disp):.1f} ms (p99 {np.percentile(disp, 99):.1f}), reprojection "
+            f"median {np.median(rep):.1f} ms, deadline misses {miss:.0%}; outputs in {out}")
+
+
 def main(args) -> int:
     from .datasets import open_source
 
     source = open_source(args.path, args.calibration)
     out = output_dir(args.out)
-    rows = replay(source, out, realtime=args.realtime, max_frames=args.frames, previews=args.previews,
-                  progress=not args.no_progress)
-    if rows:
-        med = float(np.median([r["rectify_ms"] for r in rows]))
-        print(f"replayed {len(rows)} frames of {source.format} ({source.rig.summary()}); "
-              f"rectify median {med:.2f} ms; outputs in {out}")
+    if args.rectify_only:
+        rows = replay(source, out, realtime=args.realtime, max_frames=args.frames, previews=args.previews,
+                      progress=not args.no_progress)
+        if rows:
+            med = float(np.median([r["rectify_ms"] for r in rows]))
+            print(f"replayed {len(rows)} frames of {source.format} ({source.rig.summary()}); "
+                  f"rectify median {med:.2f} ms; outputs in {out}")
+        return 0
+    records = run_pipeline_replay(source, out, args)
+    if records:
+        print(summarize(records, out, source))
     return 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 from ..calibration import StereoRig
 from ..errors import InputError
@@ -86,9 +86,14 @@ class PairsFolderSource(FrameSource):
 
     format = "stereo-pairs"
 
-    def __init__(self, path, calibration: Optional[Path] = None):
+    def __init__(self, path, calibration: Optional[Path] = None, only: Optional[Sequence[str]] = None):
         path = Path(path)
         pairs = find_pairs(path)
+        if only is not None:
+            unknown = [n for n in only if n not in {p[0] for p in pairs}]
+            if unknown:
+                raise InputError(path, f"no pair named {', '.join(unknown)}")
+            pairs = sorted((p for p in pairs if p[0] in only), key=lambda p: list(only).index(p[0]))
         if not pairs:
             raise InputError(path, "no left/right image pairs found")
         calib = Path(calibration) if calibration else find_calibration(path)

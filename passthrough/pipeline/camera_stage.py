@@ -1,0 +1,132 @@
+"""Camera-rate stage: rectify a stereo frame and reconstruct depth for both rectified cameras.
+
+Output depths are z in metres along each rectified camera's optical axis (OpenCV axes), NaN where
+unknown. The right camera's depth is the left disparity map forward-warped into the right view
+(z-buffered: the nearest surface wins), so one stereo match serves both cameras of the reprojection.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Tuple
+
+import numba
+import numpy as np
+
+from ..frames import StereoFrame
+from ..io.images import to_bgr, to_gray
+
+#: ``depth_fn(left_gray, right_gray, frame) -> (disparity_left float32 (H, W) px NaN-invalid, confidence float32)``
+DepthFn = Callable[[np.ndarray, np.ndarray, StereoFrame], Tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class CameraOutput:
+    """What the camera stage hands to the display stage (all images rectified, full resolution).
+
+    Attributes:
+        index, t_capture_ns: the frame's index and capture time (source clock, ns).
+        left_bgr, right_bgr: uint8 (H, W, 3) rectified images.
+        depth_left, depth_right: float32 (H, W) z in metres, NaN unknown.
+        disparity, confidence: float32 (H, W) left disparity (px) and its confidence 0..1.
+        K: (3, 3) rectified intrinsics (both cameras).
+        T_world_from_left, T_world_from_right: rectified camera poses at capture time.
+        t_done_ns: ``time.monotonic_ns()`` when depth finished (real clock) or virtual time in replays.
+        rectify_ms, depth_ms: stage times.
+    """
+
+    index: int
+    t_capture_ns: int
+    left_bgr: np.ndarray
+    right_bgr: np.ndarray
+    depth_left: np.ndarray
+    depth_right: np.ndarray
+    disparity: np.ndarray
+    confidence: np.ndarray
+    K: np.ndarray
+    T_world_from_left: np.ndarray
+    T_world_from_right: np.ndarray
+    t_done_ns: int = 0
+    rectify_ms: float = 0.0
+    depth_ms: float = 0.0
+    left_gray: Optional[np.ndarray] = field(default=None, repr=False)
+    right_gray: Optional[np.ndarray] = field(default=None, repr=False)
+
+
+@numba.njit(cache=True, nogil=True)
+def _warp_left_disparity_to_right(disp: np.ndarray) -> np.ndarray:
+    H, W = disp.shape
+    out = np.full((H, W), np.nan, np.float32)
+    for y in range(H):
+        for x in range(W):
+            d = disp[y, x]
+            if not (d > 0):
+                continue
+            xr = x - d
+            x0 = int(np.floor(xr))
+            for xi in (x0, x0 + 1):  # splat to both neighbours so the target has no cracks
+                if 0 <= xi < W:
+                    cur = out[y, xi]
+                    if not (cur >= d):  # larger disparity = nearer surface wins (NaN compares False)
+                        out[y, xi] = d
+    return out
+
+
+def right_disparity_from_left(disp_left: np.ndarray) -> np.ndarray:
+    """Forward-warp a left disparity map (float32 (H, W), px, NaN invalid) into the right view:
+    right pixel ``x - d`` gets ``d``; the largest disparity (nearest surface) wins."""
+    return _warp_left_disparity_to_right(np.ascontiguousarray(disp_left, dtype=np.float32))
+
+
+#: nearest surface the pipeline's depth search covers (hands held in front of a headset)
+NEAR_M = 0.3
+
+
+def default_depth_fn(method: Optional[str] = None, near_m: float = NEAR_M, temporal: bool = True) -> DepthFn:
+    """A :data:`DepthFn` over :class:`passthrough.depth.DepthEstimator` (the depth stage's default method
+    unless ``method`` names another), searching disparities down to ``near_m`` metres, temporally
+    filtered across frames of a sequence."""
+    from ..depth import DEFAULT_METHOD, DepthEstimator, default_num_disparities
+
+    estimators = {}
+
+    def fn(left_gray, right_gray, frame):
+        rig = frame.rig
+        est = estimators.get(id(rig))
+        if est is None:
+            n = default_num_disparities(rig.rectified_size[0], rig.focal_px, rig.baseline_m, near_m=near_m)
+            est = estimators[id(rig)] = DepthEstimator(method or DEFAULT_METHOD, num_disparities=n, temporal=temporal)
+        res = est.compute(left_gray, right_gray, rig)
+        return res.disparity, res.confidence
+
+    fn.method = method or DEFAULT_METHOD
+    return fn
+
+
+class CameraStage:
+    """Rectify + depth for each frame. ``pose_fn(t_capture_ns) -> T_world_from_head`` gives the rig's
+    pose at capture (identity for a static rig)."""
+
+    def __init__(self, depth_fn: DepthFn, pose_fn: Callable[[int], np.ndarray]):
+        self.depth_fn = depth_fn
+        self.pose_fn = pose_fn
+
+    def process(self, frame: StereoFrame) -> CameraOutput:
+        t0 = time.perf_counter_ns()
+        left, right = frame.rectified()
+        lg, rg = to_gray(left), to_gray(right)
+        t1 = time.perf_counter_ns()
+        disp, conf = self.depth_fn(lg, rg, frame)
+        rig = frame.rig
+        disp_r = right_disparity_from_left(disp)
+        depth_l = rig.disparity_to_depth(disp)
+        depth_r = rig.disparity_to_depth(disp_r)
+        t2 = time.perf_counter_ns()
+        T_world_from_head = self.pose_fn(frame.t_left_ns)
+        return CameraOutput(
+            frame.index, frame.t_left_ns, to_bgr(left), to_bgr(right), depth_l, depth_r, disp, conf, rig.K_rect,
+            T_world_from_head @ rig.T_head_from_left_rect, T_world_from_head @ rig.T_head_from_right_rect,
+            t_done_ns=time.monotonic_ns(), rectify_ms=(t1 - t0) / 1e6, depth_ms=(t2 - t1) / 1e6,
+            left_gray=lg, right_gray=rg,
+        )

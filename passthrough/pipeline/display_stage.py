@@ -1,0 +1,114 @@
+"""Display-rate stage: reproject the newest camera frame to the eye poses of the predicted display time,
+render the holograms per eye, and composite them with occlusion by real surfaces and tracked hands.
+
+Every call is self-contained: it never waits for the camera or hand stages; it uses whatever they last
+delivered (late correction: a stalled camera still yields a correct view for the *current* head pose,
+only with older content).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import cv2
+import numpy as np
+
+from ..geometry import invert_T, transform_points
+from ..holograms import Scene, composite_eye, render_eye
+from .camera_stage import CameraOutput
+from .eyes import EyeView
+
+#: hand bones (MediaPipe joint indices) drawn into the eye-space hand mask
+HAND_BONES = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11),
+              (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20)]
+PALM = [0, 1, 5, 9, 13, 17]
+FINGER_RADIUS_M = 0.011
+
+
+@dataclass
+class DisplayOutput:
+    """One display frame: per-eye composited images and what went into them.
+
+    Attributes:
+        eyes_bgr: uint8 (2, H, W, 3). eye_depth: float32 (2, H, W) real depth seen by each eye (NaN
+        unknown). holes: bool (2, H, W) pixels no camera saw. holo_weight: float32 (2, H, W).
+        camera_index, t_capture_ns: the camera frame used. timings: ms per step.
+    """
+
+    eyes_bgr: np.ndarray
+    eye_depth: np.ndarray
+    holes: np.ndarray
+    holo_weight: np.ndarray
+    camera_index: int
+    t_capture_ns: int
+    timings: dict = field(default_factory=dict)
+
+
+def hand_depth_in_eye(joints_world: List[np.ndarray], view: EyeView) -> np.ndarray:
+    """float32 (H, W) eye depth of tracked hands (``inf`` elsewhere), drawn from 3-D joints (21, 3) in the
+    world frame as capsules (bones) and a filled palm, far bones first so nearer ones overwrite."""
+    w, h = view.size
+    out = np.full((h, w), np.inf, np.float32)
+    T_eye_from_world = invert_T(view.T_world_from_eye)
+    K = view.K
+    for joints in joints_world:
+        p = transform_points(T_eye_from_world, joints)
+        if np.any(p[:, 2] < 0.05):
+            continue
+        uv = np.stack([K[0, 0] * p[:, 0] / p[:, 2] + K[0, 2], K[1, 1] * p[:, 1] / p[:, 2] + K[1, 2]], 1)
+        pts = np.round(uv * 16).astype(np.int32)  # 4 fractional bits
+        palm_z = float(p[PALM, 2].mean())
+        bones = sorted(HAND_BONES, key=lambda b: -(p[b[0], 2] + p[b[1], 2]))
+        cv2.fillConvexPoly(out, cv2.convexHull(pts[PALM]), palm_z, lineType=cv2.LINE_8, shift=4)
+        for a, b in bones:
+            z = float((p[a, 2] + p[b, 2]) / 2)
+            thick = max(2, int(round(2 * K[0, 0] * FINGER_RADIUS_M / z)))
+            cv2.line(out, tuple(pts[a]), tuple(pts[b]), z, thick, lineType=cv2.LINE_8, shift=4)
+    return out
+
+
+class DisplayStage:
+    """Reprojection + holograms + compositing for both eyes.
+
+    Args:
+        reprojector: a :class:`reprojection.runtime.Reprojector` (the ONNX model).
+        scene: holograms (world frame).
+        softness: relative width of the soft depth edge in compositing.
+    """
+
+    def __init__(self, reprojector, scene: Scene, softness: float = 0.03):
+        self.reprojector = reprojector
+        self.scene = scene
+        self.softness = softness
+
+    def render(self, cam: CameraOutput, views: List[EyeView], hands_world: Optional[List[np.ndarray]] = None
+               ) -> DisplayOutput:
+        """Render both eyes for ``views`` (left, right) from camera output ``cam``; ``hands_world`` are the
+        tracked hands' 3-D joints (21, 3) in the world frame."""
+        t0 = time.perf_counter_ns()
+        T_eye_from_left = [invert_T(v.T_world_from_eye) @ cam.T_world_from_left for v in views]
+        T_eye_from_right = [invert_T(v.T_world_from_eye) @ cam.T_world_from_right for v in views]
+        K_eyes = np.stack([v.K for v in views])
+        imgs, depth, holes = self.reprojector.render(
+            cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, cam.K, cam.K, K_eyes,
+            T_eye_from_left, T_eye_from_right)
+        depth = np.where(depth > 0, depth, np.nan).astype(np.float32)
+        t1 = time.perf_counter_ns()
+        out = np.empty_like(imgs)
+        weights = np.zeros(depth.shape, np.float32)
+        t_holo = t_hand = 0
+        for e, view in enumerate(views):
+            ta = time.perf_counter_ns()
+            hb, ha, hd = render_eye(self.scene, invert_T(view.T_world_from_eye), view.K, view.size)
+            tb = time.perf_counter_ns()
+            hand_z = hand_depth_in_eye(hands_world, view) if hands_world else None
+            tc = time.perf_counter_ns()
+            out[e], weights[e] = composite_eye(imgs[e], depth[e], hb, ha, hd, hand_z, self.softness)
+            t_holo += tb - ta
+            t_hand += tc - tb
+        t2 = time.perf_counter_ns()
+        timings = {"reproject_ms": (t1 - t0) / 1e6, "holograms_ms": t_holo / 1e6, "hand_mask_ms": t_hand / 1e6,
+                   "composite_ms": (t2 - t1 - t_holo - t_hand) / 1e6, "display_ms": (t2 - t0) / 1e6}
+        return DisplayOutput(out, depth, holes, weights, cam.index, cam.t_capture_ns, timings)

@@ -1,0 +1,81 @@
+"""Assemble a :class:`.scheduler.Pipeline` for a source from command-line style options (shared by
+``replay``, ``demo``, ``bench`` and ``run``)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..holograms import Scene, default_scene, load_mesh
+from .camera_stage import CameraStage, default_depth_fn
+from .display_stage import DisplayStage
+from .eyes import DEFAULT_EYE_RELIEF_M, DEFAULT_IPD_M, T_head_from_eyes, eye_views
+from .headpath import make_head_path
+from .scheduler import Pipeline
+
+
+def add_pipeline_arguments(parser) -> None:
+    """Options every pipeline-running command shares."""
+    parser.add_argument("--display-hz", type=float, default=90.0, help="display refresh rate (default 90)")
+    parser.add_argument("--head-path", default=None,
+                        help="static, sway, walk, ground-truth or a TUM/ASL pose file (default: the source's "
+                             "ground truth if it has one, else sway)")
+    parser.add_argument("--depth-method", default=None, help="depth method name (default: the depth stage's default)")
+    parser.add_argument("--hologram", action="append", default=[],
+                        help="mesh file (glTF/GLB/OBJ/PLY) to place 1 m ahead; repeatable (default: the demo scene)")
+    parser.add_argument("--no-hands", action="store_true", help="disable hand tracking")
+    parser.add_argument("--ipd-mm", type=float, default=DEFAULT_IPD_M * 1000, help="interpupillary distance (mm)")
+    parser.add_argument("--eye-relief-mm", type=float, default=DEFAULT_EYE_RELIEF_M * 1000,
+                        help="eyes behind the camera plane (mm)")
+    parser.add_argument("--provider", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="onnxruntime execution provider for the ONNX models")
+    parser.add_argument("--stride", type=int, default=4, choices=[1, 2, 4],
+                        help="reprojection warp-field cell size (pixels)")
+
+
+def make_scene(mesh_paths) -> Scene:
+    from ..geometry import make_T
+
+    if not mesh_paths:
+        return default_scene()
+    scene = Scene()
+    for i, p in enumerate(mesh_paths):
+        h = load_mesh(p)
+        # scale the mesh to ~30 cm and put it 1 m ahead, spread sideways
+        v = h.vertices
+        size = float(np.max(v.max(0) - v.min(0))) or 1.0
+        h.vertices = ((v - (v.max(0) + v.min(0)) / 2) * (0.3 / size)).astype(np.float32)
+        h.T_world_from_object = make_T(np.eye(3), [0.35 * (i - (len(mesh_paths) - 1) / 2), 0.0, 1.0])
+        scene.add(h)
+    return scene
+
+
+def build_pipeline(source, args, depth_fn=None, reprojector=None, threads: int = 1) -> Pipeline:
+    """A pipeline over ``source`` configured by ``args`` (see :func:`add_pipeline_arguments`)."""
+    from reprojection.runtime import Reprojector
+
+    rig = source.rig
+    head = make_head_path(args.head_path, source)
+    has_gt = head.name == "ground-truth"
+    # The cameras move with the head when the source has ground-truth poses; still captures and
+    # sequences without poses are treated as a static rig, the head path moves only the eyes.
+    pose_fn = head if has_gt else (lambda t: np.eye(4))
+    depth_fn = depth_fn or default_depth_fn(args.depth_method)
+    camera = CameraStage(depth_fn, pose_fn)
+    reprojector = reprojector or Reprojector(stride=args.stride, provider=args.provider, threads=threads)
+    display = DisplayStage(reprojector, make_scene(args.hologram))
+    T_he = T_head_from_eyes(rig, args.ipd_mm / 1000, args.eye_relief_mm / 1000)
+    K, size = rig.K_rect, rig.rectified_size
+    eye_fn = lambda t: eye_views(head(t), T_he, K, size)  # noqa: E731
+    hands = None
+    if not args.no_hands:
+        from hand_tracking.models import load_sessions
+        from hand_tracking.stereo import RectifiedStereo, StereoHandTracker
+
+        models = load_sessions(threads=threads, build_if_missing=False)
+        cam = RectifiedStereo.from_rig(rig)
+        hands = lambda: StereoHandTracker(cam, models)  # noqa: E731
+    p = Pipeline(source, camera, display, eye_fn, args.display_hz, hands)
+    p.head_path = head
+    return p

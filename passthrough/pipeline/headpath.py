@@ -1,0 +1,109 @@
+"""Head motion for replays: where the head is at any time.
+
+A head path maps a time in ns (the source's clock) to ``T_world_from_head`` (4x4, OpenCV-style axes:
++x right, +y down, +z forward, metres). The world frame is the head frame at the start of the path.
+
+* ``static``: the head never moves.
+* ``sway``: a gentle look-around a seated user makes: +-4 cm side to side at 0.4 Hz, +-1.5 cm up and
+  down, +-4 degrees of yaw: enough parallax to exercise reprojection on still captures.
+* ``walk``: slow forward motion (15 cm/s) with a little bob.
+* a file: TUM trajectory text (``t x y z qx qy qz qw``, t in seconds) or an ASL ground-truth CSV; poses
+  are interpolated and re-anchored so the path starts at identity.
+* ``ground-truth``: the source's own poses (KITTI ``poses.txt``, EuRoC state ground truth).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..errors import InputError
+from ..geometry import invert_T, make_T
+
+NAMED = ("static", "sway", "walk")
+
+
+def _rot_y(a: float) -> np.ndarray:
+    c, s = np.cos(a), np.sin(a)
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+
+
+class HeadPath:
+    """Callable ``path(t_ns) -> T_world_from_head`` with a name."""
+
+    def __init__(self, name: str, fn: Callable[[float], np.ndarray], t0_ns: int = 0):
+        self.name = name
+        self._fn = fn
+        self.t0_ns = t0_ns
+
+    def __call__(self, t_ns: int) -> np.ndarray:
+        return self._fn((t_ns - self.t0_ns) / 1e9)
+
+
+def named_path(name: str, t0_ns: int = 0) -> HeadPath:
+    """One of :data:`NAMED`."""
+    if name == "static":
+        return HeadPath(name, lambda t: np.eye(4), t0_ns)
+    if name == "sway":
+        def sway(t: float) -> np.ndarray:
+            w = 2 * np.pi * 0.4
+            return make_T(_rot_y(np.radians(4.0) * np.sin(w * t + 0.5)),
+                          [0.04 * np.sin(w * t), 0.015 * np.sin(2 * w * t), 0.0])
+        return HeadPath(name, sway, t0_ns)
+    if name == "walk":
+        return HeadPath(name, lambda t: make_T(np.eye(3), [0.0, 0.01 * np.sin(2 * np.pi * 1.8 * t), 0.15 * t]), t0_ns)
+    raise InputError(None, f"unknown head path {name!r} (use one of {', '.join(NAMED)} or a pose file)")
+
+
+def path_from_poses(name: str, t_ns: np.ndarray, T_world_from_head: np.ndarray) -> HeadPath:
+    """Interpolating path through timed poses, re-anchored so it starts at identity; clamps outside."""
+    from ..datasets.euroc import interpolate_poses
+
+    t_ns = np.asarray(t_ns, dtype=np.int64)
+    T0_inv = invert_T(T_world_from_head[0])
+    anchored = np.stack([T0_inv @ T for T in T_world_from_head])
+
+    def fn(t: float) -> np.ndarray:
+        tq = int(np.clip(int(t_ns[0] + t * 1e9), t_ns[0], t_ns[-1]))
+        return interpolate_poses(np.array([tq]), t_ns, anchored)[0]
+
+    return HeadPath(name, fn, 0)
+
+
+def path_from_file(path) -> HeadPath:
+    """TUM text or ASL CSV trajectory file."""
+    from ..datasets.euroc import read_tum_poses, read_numeric_csv
+    from ..geometry import quat_xyzw_to_R
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "head path file not found")
+    if path.suffix.lower() == ".csv":
+        d = read_numeric_csv(path)
+        if d.shape[1] < 8:
+            raise InputError(path, "ASL pose CSV needs timestamp, p_xyz, q_wxyz columns")
+        t = d[:, 0].astype(np.int64)
+        T = np.stack([make_T(quat_xyzw_to_R([r[5], r[6], r[7], r[4]]), r[1:4]) for r in d])
+    else:
+        t, T = read_tum_poses(path)
+    if len(t) < 2:
+        raise InputError(path, "head path needs at least two poses")
+    return path_from_poses(path.stem, t, T)
+
+
+def make_head_path(spec: Optional[str], source=None) -> HeadPath:
+    """``spec``: a name from :data:`NAMED`, ``ground-truth``, or a file path. None -> ``ground-truth``
+    when the source has poses for its frames, else ``sway``."""
+    if spec is None or spec == "ground-truth":
+        frames_poses = getattr(source, "frame_poses", None)
+        poses = frames_poses() if callable(frames_poses) else None
+        if poses is not None:
+            return path_from_poses("ground-truth", *poses)
+        if spec == "ground-truth":
+            raise InputError(getattr(source, "path", None), "this source has no ground-truth poses for its frames")
+        return named_path("sway")
+    if spec in NAMED:
+        return named_path(spec)
+    return path_from_file(spec)

@@ -1,0 +1,124 @@
+"""What a replay writes: per-eye composited frames (PNG and MP4), a depth colour-map video, a
+hand-overlay video, a contact sheet, and CSVs with every stage timestamp.
+
+Layout of ``--out DIR``::
+
+    left_eye/NNNNNN.png, right_eye/NNNNNN.png   composited eye frames (every display frame)
+    left_eye.mp4, right_eye.mp4                  the same as video at the display rate
+    depth.mp4                                    colour-mapped depth of each camera frame (turbo, near = red)
+    hands.mp4                                    left rectified camera with tracked hand joints
+    contact_sheet.png                            rows of: cameras | left eye | right eye | depth
+    frames.csv                                   one row per display frame (FrameRecord fields)
+    camera_frames.csv                            one row per camera frame (capture, stage times, hands)
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import List, Optional
+
+import cv2
+import numpy as np
+
+from ..io.images import to_bgr
+
+SHEET_ROWS = 4
+
+
+def depth_colormap(depth_m: np.ndarray, near: float = 0.3, far: float = 6.0) -> np.ndarray:
+    """float32 (H, W) metres -> uint8 (H, W, 3) BGR, turbo colour map on inverse depth (near = red),
+    black where unknown."""
+    inv = np.clip((1.0 / np.clip(np.nan_to_num(depth_m, nan=np.inf), near, far) - 1 / far) / (1 / near - 1 / far), 0, 1)
+    img = cv2.applyColorMap((inv * 255).astype(np.uint8), cv2.COLORMAP_TURBO)
+    img[~np.isfinite(depth_m)] = 0
+    return img
+
+
+class _Video:
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps, self.writer = path, fps, None
+
+    def write(self, img: np.ndarray) -> None:
+        if self.writer is None:
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
+                                          (img.shape[1], img.shape[0]))
+        self.writer.write(img)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
+class ReplayWriter:
+    """Callbacks for :meth:`Pipeline.run_virtual` / :meth:`Pipeline.run_realtime` that write the outputs."""
+
+    def __init__(self, out: Path, display_hz: float, camera_hz: float, write_png: bool = True, preview: bool = False):
+        self.out = Path(out)
+        for d in ("left_eye", "right_eye"):
+            (self.out / d).mkdir(parents=True, exist_ok=True)
+        self.write_png = write_png
+        self.eye_videos = [_Video(self.out / "left_eye.mp4", display_hz), _Video(self.out / "right_eye.mp4", display_hz)]
+        self.depth_video = _Video(self.out / "depth.mp4", camera_hz)
+        self.hand_video = _Video(self.out / "hands.mp4", camera_hz)
+        self.records: List[dict] = []
+        self.camera_rows: List[dict] = []
+        self._thumbs: List[np.ndarray] = []
+        self._last_cam = -1
+        self._depth_thumb: Optional[np.ndarray] = None
+        self.preview = preview
+
+    def on_camera(self, cam, hands) -> None:
+        depth_img = depth_colormap(cam.depth_left)
+        self.depth_video.write(depth_img)
+        overlay = to_bgr(cam.left_gray).copy()
+        n_hands = 0
+        if hands is not None and hands.raw is not None:
+            from hand_tracking.evaluate import draw_hands
+
+            views = [h.left for h in hands.raw.hands if h.left is not None]
+            n_hands = len(hands.raw.hands)
+            overlay = draw_hands(overlay, views)
+        self.hand_video.write(overlay)
+        self.camera_rows.append({"camera_index": cam.index, "t_capture_ns": cam.t_capture_ns,
+                                 "t_depth_done_ns": cam.t_done_ns, "rectify_ms": round(cam.rectify_ms, 3),
+                                 "depth_ms": round(cam.depth_ms, 3), "hands": n_hands})
+
+    def on_frame(self, rec, disp, cam, hands, views) -> None:
+        k = rec.display_index
+        for e, name in enumerate(("left_eye", "right_eye")):
+            img = disp.eyes_bgr[e]
+            if self.write_png:
+                cv2.imwrite(str(self.out / name / f"{k:06d}.png"), img)
+            self.eye_videos[e].write(img)
+        self.records.append(rec.as_row())
+        if cam.index != self._last_cam or k % 45 == 0:
+            self._last_cam = cam.index
+            row = np.hstack([np.hstack([cam.left_bgr, cam.right_bgr]), disp.eyes_bgr[0], disp.eyes_bgr[1],
+                             depth_colormap(disp.eye_depth[0])])
+            self._thumbs.append(cv2.resize(row, (row.shape[1] // 3, row.shape[0] // 3), interpolation=cv2.INTER_AREA))
+        if self.preview:
+            cv2.imshow("passthrough (left | right eye)", np.hstack([disp.eyes_bgr[0], disp.eyes_bgr[1]]))
+            cv2.waitKey(1)
+
+    def close(self) -> None:
+        for v in (*self.eye_videos, self.depth_video, self.hand_video):
+            v.close()
+        for name, rows in (("frames.csv", self.records), ("camera_frames.csv", self.camera_rows)):
+            with open(self.out / name, "w", newline="") as f:
+                if rows:
+                    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+                    w.writeheader()
+                    w.writerows(rows)
+        if self._thumbs:
+            idx = np.linspace(0, len(self._thumbs) - 1, num=min(SHEET_ROWS, len(self._thumbs))).round().astype(int)
+            sheet = np.vstack([self._thumbs[i] for i in idx])
+            h = 22
+            header = np.zeros((h, sheet.shape[1], 3), np.uint8)
+            w4 = self._thumbs[0].shape[1] / 5
+            for i, label in enumerate(("cameras (left | right)", "", "left eye", "right eye", "left eye depth")):
+                if label:
+                    cv2.putText(header, label, (int(i * w4) + 4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
+            cv2.imwrite(str(self.out / "contact_sheet.png"), np.vstack([header, sheet]))
+        if self.preview:
+            cv2.destroyAllWindows()

