@@ -1,7 +1,8 @@
 """``passthrough eval reprojection``: render every target view of rig-v1 sets and score it.
 
 For each set: depth of both input views is estimated from the two inputs (the depth stage's default
-method when :mod:`passthrough.depth` provides one, else OpenCV StereoSGBM with a left-right check),
+method when :mod:`passthrough.depth` provides one, else OpenCV StereoSGBM (3x3 blocks, sub-pixel,
+holes filled along rows from the farther side; for the right view on mirrored images),
 each ``targets`` camera is rendered by the ONNX reprojection model (the target pose as the eye pose),
 and compared with the real photo at that view.
 
@@ -13,8 +14,9 @@ share of all target pixels the model filled with real camera data (not a hole). 
 median wall time of one onnxruntime call rendering two eyes, divided by two (one intra-op thread).
 
 Baselines in the same run: ``baseline_camera_psnr`` shows the input camera nearest to the target
-as-is; ``baseline_splat_psnr`` forward-splats the nearest input's pixels with its StereoSGBM depth
-(rounded to the nearest pixel, nearer points drawn last) and fills holes with ``cv2.inpaint``.
+as-is; ``baseline_splat_psnr`` forward-splats the nearest input's pixels with the same StereoSGBM
+disparity *without* hole filling (rounded to the nearest pixel, nearer points drawn last) and fills the
+holes with ``cv2.inpaint`` (Telea, radius 3).
 
 Writes per target ``<out>/<set>/<target>_{rendered,real,diff}.png`` (diff: |rendered - real| x 4).
 """
@@ -36,12 +38,12 @@ JSON_KEYS = ("dataset", "target", "psnr", "ssim", "filled", "ms_per_eye", "basel
 
 
 # ------------------------------------------------------------------------------------------ depth
-def sgbm_disparity(left: np.ndarray, right: np.ndarray, num_disp: int, lr_check: bool = True) -> np.ndarray:
+def sgbm_disparity(left: np.ndarray, right: np.ndarray, num_disp: int, lr_check: bool = False) -> np.ndarray:
     """Left-view disparity (float32 px, NaN invalid) of a rectified pair with StereoSGBM and (if
     ``lr_check``) a left-right consistency check (1 px). Images uint8 gray or BGR, (H, W[, 3])."""
     gl = left if left.ndim == 2 else cv2.cvtColor(left, cv2.COLOR_BGR2GRAY)
     gr = right if right.ndim == 2 else cv2.cvtColor(right, cv2.COLOR_BGR2GRAY)
-    bs = 5
+    bs = 3
     m = cv2.StereoSGBM_create(0, num_disp, bs, P1=8 * bs * bs, P2=32 * bs * bs, disp12MaxDiff=-1,
                               uniquenessRatio=5, speckleWindowSize=100, speckleRange=2,
                               mode=cv2.STEREO_SGBM_MODE_HH)
