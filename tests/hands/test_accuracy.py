@@ -1,7 +1,9 @@
 """Accuracy of the still-image pipeline on the real hand photos (../shared/data/hands).
 
 Measured here (full models): detection 1.00, PCK@0.2 0.857, mean 10.5 px on colour photos; detection
-0.64 on grayscale copies (MediaPipe 0.10.21's own pipeline on the same photos: 0.82 / 0.67, gray 0.45).
+0.82 on grayscale copies (MediaPipe 0.10.21's own pipeline on the same photos: 0.82 / 0.67, gray 0.45).
+Most of the remaining PCK error is at the MCP knuckles and the thumb base, where FreiHAND's joint
+definition differs from MediaPipe's; fingertips and finger joints are within 0.2 almost always.
 The thresholds below sit a little under the measured values so that regressions fail.
 """
 
@@ -42,7 +44,7 @@ def test_grayscale_copies_detection_is_improved_over_plain_detector(shared_data,
     from passthrough.datasets.handkp import load_hand_annotations
 
     entries = load_hand_annotations(shared_data / "hands")
-    plain = HandTracker(hand_models, enhance_gray=False)
+    plain = HandTracker(hand_models, enhance_gray=False, min_palm_score=0.5)  # MediaPipe's settings
     plain._views = lambda rgb: ["plain"]
     improved = HandTracker(hand_models)
     found = {"plain": 0, "improved": 0}
@@ -51,8 +53,17 @@ def test_grayscale_copies_detection_is_improved_over_plain_detector(shared_data,
         for name, tr in (("plain", plain), ("improved", improved)):
             lms = [h.landmarks for h in tr.detect(gray)]
             found[name] += score_hand(lms, e["kp2d"], e["bbox_xyxy"]).found
-    assert found["improved"] >= found["plain"] + 2
-    assert found["improved"] / len(entries) >= 0.6
+    assert found["improved"] >= found["plain"] + 3
+    assert found["improved"] / len(entries) >= 0.75
+
+
+def test_exactly_one_hand_per_single_hand_photo(shared_data, hand_models):
+    from passthrough.datasets.handkp import load_hand_annotations
+
+    tracker = HandTracker(hand_models)
+    for e in load_hand_annotations(shared_data / "hands"):
+        assert len(tracker.detect(cv2.imread(str(e["image"])))) == 1, e["image"]
+        assert len(tracker.detect(cv2.imread(str(e["image"]), cv2.IMREAD_GRAYSCALE))) <= 1, e["image"]
 
 
 def test_handedness_of_freihand_right_hands(shared_data, hand_models):

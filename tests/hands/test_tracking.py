@@ -41,9 +41,13 @@ def test_tracker_reports_at_most_max_hands(hand_models, pov_left):
     assert 0.5 <= frame.hands[0].score <= 1.0
 
 
-def test_no_hands_in_a_scene_without_hands(hand_models, oakd):
-    img = cv2.imread(str(oakd / "corridor_left.png"), cv2.IMREAD_GRAYSCALE)
-    assert HandTracker(hand_models).process(img).hands == []
+@pytest.mark.parametrize("scene", ["corridor", "bedroom_chair", "desk", "kid_bedroom", "living_room", "stairs"])
+def test_no_hands_in_scenes_without_people(hand_models, oakd, scene):
+    tracker = HandTracker(hand_models)
+    for side in ("left", "right"):
+        img = cv2.imread(str(oakd / f"{scene}_{side}.png"), cv2.IMREAD_GRAYSCALE)
+        assert tracker.detect(img) == []
+        assert tracker.process(img).hands == []
 
 
 def test_one_euro_removes_jitter_at_rest_and_follows_fast_motion():
