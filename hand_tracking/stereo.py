@@ -149,7 +149,8 @@ def match_hands(left: list[Hand], right: list[Hand], cam: RectifiedStereo) -> li
 class StereoHand:
     """A hand seen by the stereo pair: ``joints_m`` float64 (21, 3) metres in the left rectified camera
     frame (filtered if the tracker smooths; None if seen in one view only), ``found_in`` ⊆
-    ``["left", "right"]``, the per-view 2-D :class:`Hand` results, and the pinch state."""
+    ``["left", "right"]``, the per-view 2-D :class:`Hand` results, the pinch state, and ``joints_head_m``
+    (the joints in the head frame, OpenCV axes, when the tracker was given ``T_head_from_left_rect``)."""
 
     handedness: str
     score: float
@@ -159,6 +160,7 @@ class StereoHand:
     right: Hand | None = None
     pinch: bool = False
     pinch_distance_m: float | None = None
+    joints_head_m: np.ndarray | None = None
 
 
 @dataclass
@@ -188,11 +190,13 @@ class StereoHandTracker:
         cam: rectified geometry (:class:`RectifiedStereo`).
         models: shared :class:`hand_tracking.models.HandModels` (sessions are reused by both views).
         smooth: apply a One Euro filter per hand slot (left/right) to the 3-D joints.
+        T_head_from_left_rect: optional (4, 4) pose of the left rectified camera in the head frame (e.g.
+            ``StereoRig.T_head_from_left_rect``); fills :attr:`StereoHand.joints_head_m`.
         tracker_kwargs: passed to both :class:`HandTracker` s.
     """
 
     def __init__(self, cam: RectifiedStereo, models=None, *, smooth: bool = True, min_cutoff: float = 1.0,
-                 beta: float = 5.0, **tracker_kwargs):
+                 beta: float = 5.0, T_head_from_left_rect: np.ndarray | None = None, **tracker_kwargs):
         if models is None:
             from .models import load_sessions
 
@@ -202,6 +206,7 @@ class StereoHandTracker:
         self.left = HandTracker(models, **tracker_kwargs)
         self.right = HandTracker(models, **tracker_kwargs)
         self.smooth = smooth
+        self.T_head_from_left_rect = None if T_head_from_left_rect is None else np.asarray(T_head_from_left_rect)
         self._filters = {s: OneEuroFilter(min_cutoff, beta) for s in ("left", "right")}
         self._pinch = {s: PinchDetector() for s in ("left", "right")}
 
@@ -307,6 +312,10 @@ class StereoHandTracker:
             seen.add(h.handedness)
             if self.smooth:
                 h.joints_m = self._filters[h.handedness](h.joints_m, t_s)
+            if self.T_head_from_left_rect is not None:
+                from passthrough.geometry import transform_points
+
+                h.joints_head_m = transform_points(self.T_head_from_left_rect, h.joints_m)
             h.pinch_distance_m = pinch_distance(h.joints_m)
             h.pinch = self._pinch[h.handedness].update(h.pinch_distance_m)
         for side in ("left", "right"):

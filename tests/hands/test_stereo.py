@@ -91,3 +91,20 @@ def test_eval_hands_stereo_command_writes_json_and_overlay(oakd, tmp_path, hand_
         assert h["found_in"] == ["left", "right"]
     overlay = cv2.imread(res["overlay"])
     assert overlay.shape == (480, 1280, 3)
+
+
+def test_joints_in_the_head_frame_via_the_rig(oakd, hand_models):
+    from passthrough.datasets import open_source
+
+    src = open_source(oakd)
+    rig = src.rig
+    frame = next(f for f in src if f.name == "pov_hands")
+    left, right = frame.rectified()
+    cam = RectifiedStereo.from_rig(rig)
+    assert cam.fx == pytest.approx(451.0344, abs=1e-3) and cam.baseline_m == pytest.approx(0.075)
+    st = StereoHandTracker(cam, hand_models, smooth=False, T_head_from_left_rect=rig.T_head_from_left_rect)
+    hands = st.process(left, right, 5).hands
+    assert len(hands) == 2
+    for h in hands:
+        expect = (rig.T_head_from_left_rect[:3, :3] @ h.joints_m.T).T + rig.T_head_from_left_rect[:3, 3]
+        np.testing.assert_allclose(h.joints_head_m, expect, atol=1e-9)
