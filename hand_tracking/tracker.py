@@ -150,8 +150,12 @@ class HandTracker:
         min_presence: landmark-model presence threshold to keep / keep tracking a hand.
         detect_every: while fewer than ``max_hands`` are tracked, re-run the detector every this many frames
             (it always runs when no hand is tracked).
-        enhance_gray: on grayscale images, also try a contrast-normalised copy when the detector finds
-            fewer than ``max_hands`` palms.
+        enhance_gray: on grayscale images, add a contrast-normalised (CLAHE) view for the detector.
+
+    Detector views: ``plain`` (whole image letterboxed to 192 px), ``tiles`` (two overlapping crops along
+    the long side: hands 1.6x larger), ``zoom_out`` (image padded 1.5x: hands filling the frame) and, on
+    grayscale images, ``contrast``. Still images (:meth:`detect`) try all of them; video (:meth:`process`)
+    runs ``plain`` plus one other view in turn on each detection frame, so the cost per frame stays bounded.
         refine: extra landmark passes on a freshly detected hand (ROI from its own landmarks); improves the
             first frame / still images.
     """
