@@ -108,3 +108,24 @@ def test_joints_in_the_head_frame_via_the_rig(oakd, hand_models):
     for h in hands:
         expect = (rig.T_head_from_left_rect[:3, :3] @ h.joints_m.T).T + rig.T_head_from_left_rect[:3, 3]
         np.testing.assert_allclose(h.joints_head_m, expect, atol=1e-9)
+
+
+def test_one_euro_smoothing_reduces_frame_to_frame_jitter_of_3d_joints(oakd, hand_models):
+    cam = RectifiedStereo.from_stereodemo_json(oakd / "stereodemo_calibration.json")
+    left = cv2.imread(str(oakd / "pov_hands_left.png"), cv2.IMREAD_GRAYSCALE)
+    right = cv2.imread(str(oakd / "pov_hands_right.png"), cv2.IMREAD_GRAYSCALE)
+    rng = np.random.default_rng(3)
+
+    def noisy(im):
+        return np.clip(im + rng.normal(0, 6, im.shape), 0, 255).astype(np.uint8)
+
+    frames = [(noisy(left), noisy(right)) for _ in range(6)]  # a static scene with camera noise, 30 Hz
+    jitter = {}
+    for smooth in (False, True):
+        st = StereoHandTracker(cam, hand_models, smooth=smooth)
+        joints = []
+        for i, (l_img, r_img) in enumerate(frames):
+            hands = {h.handedness: h for h in st.process(l_img, r_img, i * 33_333_333).hands}
+            joints.append(hands["right"].joints_m)
+        jitter[smooth] = float(np.abs(np.diff(np.array(joints), axis=0)).mean())
+    assert jitter[True] < 0.6 * jitter[False]
