@@ -4,7 +4,6 @@ import threading
 import time
 
 import cv2
-import pytest
 
 from hand_tracking.tracker import HandTracker
 from hand_tracking.worker import HandWorker
