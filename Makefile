@@ -5,7 +5,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-DATA   ?= ../shared/data
 
 .PHONY: setup models demo test clean
 
@@ -22,7 +21,7 @@ models: setup
 	$(BIN)/passthrough build-models
 
 demo: models
-	$(BIN)/passthrough replay $(DATA)/sequences/euroc-MH_01_easy-first5 --out demo-out
+	$(BIN)/passthrough demo --out demo-out
 
 test: models
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,84 @@
+"""Hologram scene: meshes from files (open3d), primitives, the rasteriser's depth, pinch-to-grab."""
+
+import base64
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from passthrough.errors import InputError
+from passthrough.geometry import make_T
+from passthrough.holograms import Scene, load_mesh, render_eye
+from passthrough.holograms.composite import occlusion_weight
+from passthrough.holograms.scene import box, sphere
+from passthrough.pipeline.interaction import GrabController
+
+K = np.array([[400.0, 0, 319.5], [0, 400.0, 239.5], [0, 0, 1]])
+
+
+def _gltf_to_glb(gltf_path, glb_path):
+    """Pack a glTF with an embedded base64 buffer into binary glTF (GLB 2.0): header, JSON chunk, BIN chunk.
+    (open3d's own GLB writer produces files its reader rejects, so the test makes a valid one.)"""
+    doc = json.loads(gltf_path.read_text())
+    blob = base64.b64decode(doc["buffers"][0]["uri"].split(",", 1)[1])
+    doc["buffers"] = [{"byteLength": len(blob)}]
+    js = json.dumps(doc).encode()
+    js += b" " * (-len(js) % 4)
+    blob += b"\0" * (-len(blob) % 4)
+    chunks = struct.pack("<I4s", len(js), b"JSON") + js + struct.pack("<I4s", len(blob), b"BIN\0") + blob
+    glb_path.write_bytes(struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks)
+
+
+def test_mesh_files_load_with_open3d(tmp_path):
+    import open3d as o3d
+
+    m = o3d.geometry.TriangleMesh.create_cone(0.1, 0.2)
+    for ext in ("ply", "obj", "gltf"):
+        o3d.io.write_triangle_mesh(str(tmp_path / f"cone.{ext}"), m)
+    _gltf_to_glb(tmp_path / "cone.gltf", tmp_path / "cone.glb")
+    for ext in ("ply", "obj", "gltf", "glb"):
+        h = load_mesh(tmp_path / f"cone.{ext}")
+        assert len(h.triangles) == len(m.triangles) and h.vertices.shape[1] == 3, ext
+    (tmp_path / "bad.ply").write_text("ply\nnot really\n")
+    with pytest.raises(InputError, match="bad.ply"):
+        load_mesh(tmp_path / "bad.ply")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(InputError, match="unsupported"):
+        load_mesh(tmp_path / "notes.txt")
+
+
+def test_rasteriser_depth_is_eye_z():
+    scene = Scene([box((0.2, 0.2, 0.2), T_world_from_object=make_T(np.eye(3), [0, 0, 2.0]))])
+    color, alpha, depth = render_eye(scene, np.eye(4), K, (640, 480))
+    # the box's front face is at z = 1.9 m, seen in the image centre, 0.2 m * 400 / 1.9 = 42 px wide
+    assert depth[240, 320] == pytest.approx(1.9, abs=1e-4)
+    cols = np.nonzero(alpha[240] > 0)[0]
+    assert 40 <= cols.size <= 45
+    assert np.isinf(depth[0, 0]) and alpha[0, 0] == 0
+
+
+def test_soft_depth_edge():
+    holo = np.full((1, 5), 1.0, np.float32)
+    real = np.array([[0.9, 0.99, 1.0, 1.01, 1.2]], np.float32)
+    w = occlusion_weight(holo, real, softness=0.03)[0]
+    assert w[0] == 0 and w[-1] == 1 and 0 < w[1] < w[2] < w[3] < 1
+    assert occlusion_weight(holo, np.full((1, 5), np.nan, np.float32))[0].min() == 1  # unknown = far
+
+
+def test_pinch_grabs_and_moves_a_hologram():
+    s = sphere(0.1, T_world_from_object=make_T(np.eye(3), [0, 0, 0.5]))
+    scene = Scene([s])
+    grab = GrabController(scene)
+    joints = np.zeros((21, 3))
+    joints[4] = joints[8] = [0.02, 0.0, 0.45]  # pinch point inside the sphere's reach
+    grab.update([{"handedness": "right", "joints_world": joints, "pinch": True}])
+    assert grab.held == {"right": s.name}
+    moved = joints + [0.1, -0.05, 0.0]
+    grab.update([{"handedness": "right", "joints_world": moved, "pinch": True}])
+    assert np.allclose(s.T_world_from_object[:3, 3], [0.1, -0.05, 0.5])
+    grab.update([{"handedness": "right", "joints_world": moved, "pinch": False}])
+    assert grab.held == {}
+    far = joints + [1.0, 0, 0]
+    grab.update([{"handedness": "right", "joints_world": far, "pinch": True}])
+    assert grab.held == {}  # a pinch away from every hologram grabs nothing
