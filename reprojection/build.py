@@ -72,7 +72,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 #: Version of the graph's maths; bump when the graph changes (it is part of the file name).
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 OPSET = 18
 IR_VERSION = 8
 #: Strides built by :func:`build` (warp-field cell size in pixels).
@@ -80,6 +80,10 @@ STRIDES = (1, 2, 4)
 INPUT_NAMES = ("left_image", "right_image", "left_depth", "right_depth", "left_valid", "right_valid",
                "K_left", "K_right", "K_eyes", "T_eye_from_left", "T_eye_from_right")
 OUTPUT_NAMES = ("eye_images", "eye_depth", "eye_holes")
+
+
+#: Depth fill and hole filling pool over (2 * POOL_RADIUS + 1)^2 cells per pass.
+POOL_RADIUS = 2
 
 
 @dataclass(frozen=True)
@@ -111,12 +115,12 @@ class ModelParams:
 
     @property
     def fill_passes(self) -> int:
-        """3x3 max-pool passes that give empty cells background depth."""
-        return max(1, -(-self.fill_px // self.stride))
+        """5x5 max-pool passes that give empty cells background depth (``fill_px`` reach)."""
+        return max(1, -(-self.fill_px // (POOL_RADIUS * self.stride)))
 
     @property
     def hole_passes(self) -> int:
-        """3x3 passes that propagate camera coordinates into cells no camera sees."""
+        """5x5 passes that propagate camera coordinates into cells no camera sees."""
         return self.fill_passes
 
 
@@ -284,74 +288,75 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     Zl = g.reshape(g.slice(zbuf, [0], [-1], [0]), grid4)
 
     # ---------------------------------------------------------------- 2. background-side depth fill
-    Z = g.where(g.op("Less", Zl, g.f(BIG / 2)), Zl, g.f(-1.0))
+    Z = g.where(g.op("Less", Zl, g.f(BIG / 2)), Zl, g.f(-1.0))  # [E,1,Hl,Wl], -1 = empty
+    k = 2 * POOL_RADIUS + 1
     for _ in range(p.fill_passes):
-        m = g.op("MaxPool", Z, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
-        Z = g.where(g.op("Greater", Z, g.f(0.0)), Z, m)
+        m = g.op("MaxPool", Z, kernel_shape=[k, k], pads=[POOL_RADIUS] * 4)
+        Z = g.add(Z, g.mul(g.op("Relu", g.op("Neg", Z)), g.add(m, g.f(1.0))))  # empty cells take the max
     covered = g.op("Greater", Z, g.f(0.0))  # [E,1,Hl,Wl]
 
     # ---------------------------------------------------------------- 3. inverse warp + visibility
     uc = g.sub(g.mul(g.add(g.op("Range", g.f(0.0), Wlf, g.f(1.0)), g.f(0.5)), g.div(Wf, Wlf)), g.f(0.5))
     vc = g.sub(g.mul(g.add(g.op("Range", g.f(0.0), Hlf, g.f(1.0)), g.f(0.5)), g.div(Hf, Hlf)), g.f(0.5))
     pix_c = _pixel_rows(g, uc, vc)  # [3, Nl]
-    uc_row = g.slice(pix_c, [0], [1], [0])  # [1, Nl]
-    vc_row = g.slice(pix_c, [1], [2], [0])
+    shape_c = g.concat([g.i64([1, 1]), Hl, Wl], 0)
+    uc4 = g.reshape(g.slice(pix_c, [0], [1], [0]), shape_c)  # [1,1,Hl,Wl]
+    vc4 = g.reshape(g.slice(pix_c, [1], [2], [0]), shape_c)
+    lowE = lambda ch: g.concat([g.i64([-1, ch]), Hl, Wl], 0)
     zflat = g.reshape(Z, [0, 1, -1])  # [E,1,Nl]
-    cov_flat = g.reshape(covered, [0, 1, -1])
     vis, xy = {}, {}
     for c in ("left", "right"):
         cm = cams[c]
-        P = g.add(g.mul(g.op("MatMul", cm["A_ce"], pix_c), zflat), cm["b_ce"])  # [E,3,Nl]
+        P = g.reshape(g.add(g.mul(g.op("MatMul", cm["A_ce"], pix_c), zflat), cm["b_ce"]), lowE(3))  # [E,3,Hl,Wl]
         zc = g.slice(P, [2], [3], [1])
-        good = g.and_(cov_flat, g.op("Greater", zc, g.f(p.near)))
-        xc = g.where(good, g.div(g.slice(P, [0], [1], [1]), zc), uc_row)
-        yc = g.where(good, g.div(g.slice(P, [1], [2], [1]), zc), vc_row)
+        good = g.and_(covered, g.op("Greater", zc, g.f(p.near)))
+        zc_safe = g.where(good, zc, g.f(1.0))
+        xc = g.div(g.slice(P, [0], [1], [1]), zc_safe)
+        yc = g.div(g.slice(P, [1], [2], [1]), zc_safe)
         inb = g.and_(good, g.op("GreaterOrEqual", xc, g.f(-0.5)), g.op("LessOrEqual", xc, g.sub(Wf, g.f(0.5))),
                      g.op("GreaterOrEqual", yc, g.f(-0.5)), g.op("LessOrEqual", yc, g.sub(Hf, g.f(0.5))))
         gx = g.where(inb, g.sub(g.div(g.add(g.mul(xc, g.f(2.0)), g.f(1.0)), Wf), g.f(1.0)), g.f(-2.0))
         gy = g.where(inb, g.sub(g.div(g.add(g.mul(yc, g.f(2.0)), g.f(1.0)), Hf), g.f(1.0)), g.f(-2.0))
-        grid = g.reshape(g.concat([g.reshape(gx, [0, -1, 1]), g.reshape(gy, [0, -1, 1])], 2), [1, 0, -1, 2])
+        grid = g.reshape(g.concat([g.reshape(gx, [0, 0, -1, 1]), g.reshape(gy, [0, 0, -1, 1])], 3), [1, -1, 0, 2])
         zs = g.reshape(g.op("GridSample", cm["depth"], grid, mode="nearest", padding_mode="zeros",
-                            align_corners=0), [-1, 1, 0])  # [E,1,Nl]
-        zs = g.reshape(zs, g.op("Shape", zc))
+                            align_corners=0), lowE(1))  # [E,1,Hl,Wl]
         vis[c] = g.and_(inb, g.op("Greater", zs, g.f(0.0)),
                         g.op("GreaterOrEqual", zs, g.mul(zc, g.f(1.0 - p.tau))))
         xy[c] = (g.op("Min", g.op("Max", xc, g.f(0.0)), g.sub(Wf, g.f(1.0))),
                  g.op("Min", g.op("Max", yc, g.f(0.0)), g.sub(Hf, g.f(1.0))))
 
-    prefL = g.op("LessOrEqual", cams["left"]["dist2"], cams["right"]["dist2"])  # [E,1,1]
+    prefL = g.reshape(g.op("LessOrEqual", cams["left"]["dist2"], cams["right"]["dist2"]), [-1, 1, 1, 1])
     visL, visR = vis["left"], vis["right"]
-    seen = g.or_(visL, visR)  # [E,1,Nl]
+    seen = g.or_(visL, visR)  # [E,1,Hl,Wl]
     selL = g.or_(g.and_(visL, g.or_(prefL, g.not_(visR))), g.and_(g.not_(seen), prefL))
-    table = g.concat([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], g.op("Cast", selL, to=f32)], 1)
-    table = g.reshape(g.op("Transpose", table, perm=[0, 2, 1]), [-1, 5])  # [E*Nl, 5]
+    F = g.concat([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], g.op("Cast", selL, to=f32)], 1)
     holes = g.not_(seen)
-    seen_k = g.reshape(seen, [-1, 1])  # [E*Nl, 1]
-    Zsrc4 = Z
+    # cells no camera sees: average the camera coordinates of seen neighbours weighted by depth^8, i.e.
+    # (almost) only the farthest, background ones; repeated passes grow into wide holes
+    zn = g.div(Z, g.op("ReduceMax", Z, keepdims=1))
+    z2 = g.mul(zn, zn)
+    z4 = g.mul(z2, z2)
+    w = g.mul(g.op("Cast", seen, to=f32), g.mul(z4, z4))  # [E,1,Hl,Wl]
     for _ in range(p.hole_passes):
-        src = g.where(g.reshape(seen_k, grid4), Zsrc4, g.f(-1.0))
-        m, ind = g.op("MaxPool", src, outputs=2, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
-        take = g.and_(g.not_(seen_k), g.reshape(g.op("Greater", m, g.f(0.0)), [-1, 1]))
-        rows = g.op("Gather", table, g.reshape(ind, [-1]), axis=0)
-        table = g.where(take, rows, table)
-        seen_k = g.or_(seen_k, take)
+        A = g.op("AveragePool", g.concat([g.mul(F, w), w], 1), kernel_shape=[k, k], pads=[POOL_RADIUS] * 4)
+        den = g.slice(A, [5], [6], [1])
+        Fn = g.div(g.slice(A, [0], [5], [1]), g.op("Max", den, g.f(1e-30)))
+        take = g.op("Cast", g.and_(g.not_(seen), g.op("Greater", den, g.f(0.0))), to=f32)
+        F = g.add(F, g.mul(take, g.sub(Fn, F)))
+        w = g.add(w, g.mul(take, den))
+        seen = g.op("Greater", w, g.f(0.0))
 
     # ---------------------------------------------------------------- 4. full-resolution grid + sampling
     Hs = g.add(g.mul(Hf, g.f(2.0)), g.f(p.gap))
     off_r = g.add(Hf, g.f(p.gap))
-    cols = [g.slice(table, [i], [i + 1], [1]) for i in range(5)]
-    ucol = g.reshape(g.op("Expand", uc_row, g.concat([E, g.i64([1])], 0)), [-1, 1])  # [E*Nl,1]
-    vcol = g.reshape(g.op("Expand", vc_row, g.concat([E, g.i64([1])], 0)), [-1, 1])
+    cols = [g.slice(F, [i], [i + 1], [1]) for i in range(5)]
     sx, sy = g.div(g.f(2.0), Wf), g.div(g.f(2.0), Hs)
-    low = g.concat([g.mul(g.sub(cols[0], ucol), sx), g.mul(g.sub(cols[1], vcol), sy),
-                    g.mul(g.sub(cols[2], ucol), sx), g.mul(g.add(g.sub(cols[3], vcol), off_r), sy),
-                    cols[4], g.op("Cast", g.reshape(holes, [-1, 1]), to=f32)], 1)  # [E*Nl, 6]
-    low = g.reshape(g.op("Transpose", g.reshape(low, g.concat([E, g.i64([-1, 6])], 0)), perm=[0, 2, 1]),
-                    g.concat([E, g.i64([6]), Hl, Wl], 0))  # [E,6,Hl,Wl] NCHW
-    fld = g.slice(low, [0], [4], [1])
+    fld = g.concat([g.mul(g.sub(cols[0], uc4), sx), g.mul(g.sub(cols[1], vc4), sy),
+                    g.mul(g.sub(cols[2], uc4), sx), g.mul(g.add(g.sub(cols[3], vc4), off_r), sy)], 1)  # [E,4,Hl,Wl]
     F = g.op("Resize", fld, "", "", g.concat([E, g.i64([4]), H, W], 0), mode="linear",
              coordinate_transformation_mode="half_pixel")  # [E,4,H,W]
-    SH = g.op("Resize", g.slice(low, [4], [6], [1]), "", "", g.concat([E, g.i64([2]), H, W], 0), mode="nearest",
+    sel_holes = g.concat([g.op("Cast", g.op("Greater", cols[4], g.f(0.5)), to=f32), g.op("Cast", holes, to=f32)], 1)
+    SH = g.op("Resize", sel_holes, "", "", g.concat([E, g.i64([2]), H, W], 0), mode="nearest",
               coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # [E,2,H,W] (choice, holes)
     g.op("Greater", g.slice(SH, [1], [2], [1]), g.f(0.5), name="eye_holes")
     FL = g.slice(F, [0], [2], [1])
@@ -373,11 +378,11 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     g.op("Concat", *eyes, axis=0, name="eye_images")
 
     # ---------------------------------------------------------------- eye depth (inverse depth is linear)
-    winv = g.where(covered, g.div(g.f(1.0), Z), g.f(0.0))
+    winv = g.mul(g.op("Cast", covered, to=f32), g.op("Reciprocal", g.op("Max", Z, g.f(1e-20))))
     wU = g.op("Resize", winv, "", "", g.concat([E, g.i64([1]), H, W], 0), mode="linear",
               coordinate_transformation_mode="half_pixel")
     pos = g.op("Greater", wU, g.f(0.0))
-    g.op("Where", pos, g.div(g.f(1.0), g.where(pos, wU, g.f(1.0))), g.f(0.0), name="eye_depth")
+    g.op("Where", pos, g.op("Reciprocal", g.op("Max", wU, g.f(1e-20))), g.f(0.0), name="eye_depth")
 
     graph = helper.make_graph(g.nodes, f"reprojection_v{MODEL_VERSION}_s{s}", inputs, outputs, initializer=g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],

@@ -14,7 +14,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from .build import BIG, ModelParams
+from .build import BIG, POOL_RADIUS, ModelParams
 
 
 def _kinv(K: np.ndarray) -> np.ndarray:
@@ -22,23 +22,27 @@ def _kinv(K: np.ndarray) -> np.ndarray:
     return np.linalg.inv(K.astype(np.float64)).astype(np.float32)
 
 
-def _maxpool3(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """3x3 max-pool (stride 1, pad 1, padding ignored) of (E, h, w); returns max and flat index
-    ``e*h*w + y*w + x`` of the first maximum in row-major window order (onnxruntime's tie rule)."""
-    E, h, w = x.shape
-    xp = np.full((E, h + 2, w + 2), -np.inf, np.float32)
-    xp[:, 1:-1, 1:-1] = x
-    best = np.full((E, h, w), -np.inf, np.float32)
-    arg = np.zeros((E, h, w), np.int64)
-    ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            v = xp[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
-            better = v > best
-            best = np.where(better, v, best)
-            flat = (np.arange(E)[:, None, None] * h * w + (ys + dy) * w + (xs + dx))
-            arg = np.where(better, flat, arg)
-    return best, arg
+def _pool(x: np.ndarray, r: int, op: str) -> np.ndarray:
+    """(2r+1)^2 max- or average-pool (stride 1, padding ignored) over the last two axes of (..., h, w)."""
+    h, w = x.shape[-2:]
+    fill = -np.inf if op == "max" else 0.0
+    xp = np.full(x.shape[:-2] + (h + 2 * r, w + 2 * r), fill, np.float32)
+    xp[..., r:r + h, r:r + w] = x
+    if op == "max":
+        out = np.full(x.shape, -np.inf, np.float32)
+        for dy in range(2 * r + 1):
+            for dx in range(2 * r + 1):
+                out = np.maximum(out, xp[..., dy:dy + h, dx:dx + w])
+        return out
+    ones = np.zeros((h + 2 * r, w + 2 * r), np.float32)
+    ones[r:r + h, r:r + w] = 1
+    tot = np.zeros(x.shape, np.float32)
+    cnt = np.zeros((h, w), np.float32)
+    for dy in range(2 * r + 1):
+        for dx in range(2 * r + 1):
+            tot += xp[..., dy:dy + h, dx:dx + w]
+            cnt += ones[dy:dy + h, dx:dx + w]
+    return tot / cnt
 
 
 def grid_sample(img: np.ndarray, x: np.ndarray, y: np.ndarray, mode: str = "bilinear") -> np.ndarray:
@@ -137,10 +141,9 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
     Zl = zbuf[:-1].reshape(E, Hl, Wl)
 
     # 2. background-side depth fill
-    Z = np.where(Zl < BIG / 2, Zl, -1).astype(f32)
+    Z = np.where(Zl < BIG / 2, Zl, -1).astype(f32)[:, None]  # [E,1,Hl,Wl]
     for _ in range(p.fill_passes):
-        m, _ = _maxpool3(Z)
-        Z = np.where(Z > 0, Z, m)
+        Z = np.where(Z > 0, Z, _pool(Z, POOL_RADIUS, "max"))
     covered = Z > 0
 
     # 3. inverse warp at cell centres + visibility
@@ -148,44 +151,41 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
     vc = ((np.arange(Hl) + 0.5) * (H / Hl) - 0.5).astype(f32)
     UC, VC = np.meshgrid(uc, vc)
     pixc = np.stack([UC.ravel(), VC.ravel(), np.ones(UC.size, f32)])
-    zf = Z.reshape(E, 1, -1)
-    cov = covered.reshape(E, 1, -1)
     vis, xy = {}, {}
     for c in ("left", "right"):
         cm = cams[c]
-        P = (cm["A_ce"] @ pixc) * zf + cm["b_ce"]
+        P = ((cm["A_ce"] @ pixc) * Z.reshape(E, 1, -1) + cm["b_ce"]).reshape(E, 3, Hl, Wl)
         zc = P[:, 2:3]
-        good = cov & (zc > p.near)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xc = np.where(good, P[:, 0:1] / zc, UC.ravel())
-            yc = np.where(good, P[:, 1:2] / zc, VC.ravel())
+        good = covered & (zc > p.near)
+        zc_safe = np.where(good, zc, 1)
+        xc, yc = P[:, 0:1] / zc_safe, P[:, 1:2] / zc_safe
         inb = good & (xc >= -0.5) & (xc <= W - 0.5) & (yc >= -0.5) & (yc <= H - 0.5)
         zs = grid_sample(cm["depth"][None], np.where(inb, xc, -10), np.where(inb, yc, -10), "nearest")[0]
         vis[c] = inb & (zs > 0) & (zs >= zc * f32(1.0 - p.tau))
         xy[c] = (np.clip(xc, 0, W - 1), np.clip(yc, 0, H - 1))
-    prefL = (cams["left"]["dist2"] <= cams["right"]["dist2"])[:, None, None]
+    prefL = (cams["left"]["dist2"] <= cams["right"]["dist2"])[:, None, None, None]
     visL, visR = vis["left"], vis["right"]
     seen = visL | visR
     selL = (visL & (prefL | ~visR)) | (~seen & prefL)
-    table = np.concatenate([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], selL.astype(f32)], 1)
-    table = table.transpose(0, 2, 1).reshape(-1, 5)
+    F = np.concatenate([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], selL.astype(f32)], 1)
     holes = ~seen
-    seen_k = seen.reshape(-1, 1)
+    # unseen cells: depth^8-weighted average of seen neighbours' camera coordinates (background wins)
+    w = seen * (Z / Z.max()) ** 8
     for _ in range(p.hole_passes):
-        src = np.where(seen_k.reshape(E, Hl, Wl), Z, -1).astype(f32)
-        m, ind = _maxpool3(src)
-        take = ~seen_k & (m.reshape(-1, 1) > 0)
-        table = np.where(take, table[ind.ravel()], table)
-        seen_k = seen_k | take
+        num = _pool(F * w, POOL_RADIUS, "avg")
+        den = _pool(w, POOL_RADIUS, "avg")
+        take = ~seen & (den > 0)
+        F = np.where(take, num / np.maximum(den, 1e-30), F)
+        w = w + take * den
+        seen = w > 0
 
     # 4. full-resolution grids (in pixels of the stacked image) and colour sampling
     off_r = H + p.gap
-    t = table.reshape(E, Hl, Wl, 5)
-    dL = np.stack([t[..., 0] - UC, t[..., 1] - VC], 1)  # [E,2,Hl,Wl]
-    dR = np.stack([t[..., 2] - UC, t[..., 3] - VC + off_r], 1)
+    dL = np.concatenate([F[:, 0:1] - UC, F[:, 1:2] - VC], 1)  # [E,2,Hl,Wl]
+    dR = np.concatenate([F[:, 2:3] - UC, F[:, 3:4] - VC + off_r], 1)
     FL, FR = resize_linear(dL, H, W), resize_linear(dR, H, W)
-    sel = resize_nearest(t[..., 4], H, W)[:, None] > 0.5
-    eye_holes = resize_nearest(holes.reshape(E, 1, Hl, Wl), H, W)
+    sel = resize_nearest(F[:, 4:5], H, W) > 0.5
+    eye_holes = resize_nearest(holes, H, W)
     d = np.where(sel, FL, FR)
     V, U = np.mgrid[0:H, 0:W].astype(f32)
     stacked = np.concatenate([images["left"], np.zeros((3, p.gap, W), f32), images["right"]], 1)
@@ -193,6 +193,6 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
 
     # eye depth: bilinear in inverse depth
     winv = np.where(covered, 1.0 / np.where(covered, Z, 1), 0).astype(f32)
-    wU = resize_linear(winv[:, None], H, W)
+    wU = resize_linear(winv, H, W)
     eye_depth = np.where(wU > 0, 1.0 / np.where(wU > 0, wU, 1), 0).astype(f32)
     return eye_images.astype(f32), eye_depth, eye_holes
