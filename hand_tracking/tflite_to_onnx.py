@@ -53,6 +53,7 @@ class _Converter:
         self.nchw: dict[int, str] = {}  # tflite tensor index -> ONNX name of its NCHW version
         self.plain: dict[int, str] = {}  # tflite tensor index -> ONNX name in TFLite (NHWC) layout
         self._uid = 0
+        self._small: dict = {}
 
     # ------------------------------------------------------------------ helpers
     def _name(self, base: str) -> str:
@@ -83,8 +84,15 @@ class _Converter:
         return arr
 
     def add_init(self, arr: np.ndarray, base: str) -> str:
+        arr = np.ascontiguousarray(arr)
+        small = arr.size <= 16  # shared small constants (zeros, clip bounds, shapes) are stored once
+        key = (arr.dtype.str, arr.shape, arr.tobytes()) if small else None
+        if key is not None and key in self._small:
+            return self._small[key]
         name = self._name(base)
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        self.inits.append(numpy_helper.from_array(arr, name))
+        if key is not None:
+            self._small[key] = name
         return name
 
     def node(self, op: str, inputs: list[str], base: str, **attrs) -> str:
