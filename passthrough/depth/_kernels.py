@@ -127,8 +127,8 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate):
     """SGM paths that run along the row axis (axis 1) of a ``(D, R, C)`` cost volume.
 
     One sweep over the rows (top to bottom when ``forward``, else bottom to top) computes the
-    vertical path and, with ``diagonals``, the two diagonal paths arriving from the previous row
-    (from x - 1 and from x + 1). All inner loops run over the last axis (x) on 1-D views, which
+    vertical path and, with ``diagonals``, one or two diagonal paths arriving from the previous row
+    (from x - 1 and/or from x + 1). All inner loops run over the last axis (x) on 1-D views, which
     LLVM vectorises. Recursion per path r: ``L(p, d) = C(p, d) + min(L(p-r, d), L(p-r, d±1) + P1,
     min_k L(p-r, k) + P2') - min_k L(p-r, k)`` with ``P2' = max(P1 + 1, P2 * 16 / (16 + |I(p) - I(p-r)|))``.
 
@@ -136,7 +136,8 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate):
         cost: uint8 (D, R, C) matching cost.
         img: uint8 (R, C) guide image (the left image, transposed when ``cost`` is).
         p1, p2: penalties (float).
-        diagonals: also run the two diagonal paths.
+        diagonals: 0 = vertical path only; 1 = also one diagonal (from x - 1 when ``forward``, from
+            x + 1 otherwise, so two sweeps give an antipodal pair); 2 = both diagonals.
         total: uint16 (D, R, C) output; the path costs are added into it (``accumulate``) or
             written over it.
         forward: sweep direction.
@@ -146,7 +147,9 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate):
     fp1 = np.float32(p1)
     fp2 = np.float32(p2)
     big = np.float32(1e6)
-    npath = 3 if diagonals else 1
+    # diagonals: 0 = vertical only, 1 = vertical + one diagonal (from x - 1 forward, from x + 1
+    # backward: an antipodal pair over both sweeps), 2 = vertical + both diagonals
+    npath = 1 + diagonals
     # buffers: [path, parity, d + 1, x + 1]; d sentinels = big, x sentinels = 0 (path restarts there)
     buf = np.zeros((npath, 2, nd + 2, nc + 2), dtype=np.float32)
     for k in range(npath):
@@ -169,6 +172,8 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate):
         for k in range(npath):
             # k = 0: vertical (shift 0); k = 1: from x - 1; k = 2: from x + 1
             shift = 0 if k == 0 else (-1 if k == 1 else 1)
+            if diagonals == 1 and k == 1 and not forward:
+                shift = 1
             o = 1 + shift
             pm = pmin[k, o:o + nc]
             for x in range(nc):

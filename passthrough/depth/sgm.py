@@ -16,8 +16,9 @@ import numpy as np
 
 from . import _kernels as K
 
-#: Path sets: 4 = horizontal + vertical (classic), 6 = vertical + 4 diagonals, 8 = all.
-PATH_SETS = (4, 6, 8)
+#: Path sets: 4 = horizontal + vertical (classic), "4d" = vertical + one antipodal diagonal pair
+#: (no horizontal), 6 = vertical + 4 diagonals, 8 = all.
+PATH_SETS = (4, "4d", 6, 8)
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class SGMParams:
         census_radius: (ry, rx) half sizes of the census window (``(2ry+1)(2rx+1) - 1 <= 64`` bits).
         p1: penalty for a 1 px disparity change between neighbours (census cost units).
         p2: penalty for larger changes, reduced across intensity edges (``P2 * 16 / (16 + |ΔI|)``).
-        paths: number of aggregation paths, one of :data:`PATH_SETS`.
+        paths: aggregation path set, one of :data:`PATH_SETS`.
         uniqueness: uniqueness ratio in percent (best must beat all non-adjacent costs by this margin).
         lr_max_diff: allowed left-right disagreement in px (negative disables the check).
         subpixel: ``"parabola"``, ``"equiangular"`` or ``"none"``.
@@ -100,7 +101,7 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     cost = K.census_cost_volume(cl, cr, num_disp, border)
     t1 = time.perf_counter()
     total = np.empty(cost.shape, dtype=np.uint16)
-    diag = params.paths >= 6
+    diag = {4: 0, "4d": 1, 6: 2, 8: 2}[params.paths]
     K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, True, False)
     K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, False, True)
     if params.paths in (4, 8):

@@ -4,8 +4,10 @@ Per pixel, the filter keeps a running estimate and a weight (the effective numbe
 A new measurement within ``max(abs_tol, rel_tol * d)`` px of the estimate is averaged in
 (confidence-weighted, weight capped at ``max_weight``): a static scene settles and stops flickering.
 A measurement outside that band is a *change*: the estimate jumps to it at once (no lag behind real
-motion). The only exception: a low-confidence new value (hole-filled) contradicting a confident
-estimate is held back for at most ``hold_frames`` frames, which suppresses flicker of filled regions.
+motion). The only exception: a low-confidence new value (hole-filled, below ``low_conf``) that
+contradicts an estimate at least as confident is held back for at most ``hold_frames`` frames, which
+suppresses flicker of filled regions (a value alternating every frame never gets through; a real change
+persists and does).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def _update(state, weight, conf_state, held, disp, conf, abs_tol, rel_tol, max_w
                 weight[y, x] = min(wo + wn, max_weight)
                 conf_state[y, x] = max(c, conf_state[y, x])
                 held[y, x] = 0
-            elif c < low_conf and conf_state[y, x] >= low_conf and held[y, x] < hold_frames:
+            elif c < low_conf and conf_state[y, x] >= c and held[y, x] < hold_frames:
                 held[y, x] += 1
                 conf_state[y, x] *= np.float32(0.5)
             else:
