@@ -77,6 +77,8 @@ OPSET = 18
 IR_VERSION = 8
 #: Strides built by :func:`build` (warp-field cell size in pixels).
 STRIDES = (1, 2, 4)
+#: (stride, blend) of every file :func:`build` writes.
+VARIANTS = tuple((s, b) for s in STRIDES for b in (True, False))
 INPUT_NAMES = ("left_image", "right_image", "left_depth", "right_depth", "left_valid", "right_valid",
                "K_left", "K_right", "K_eyes", "T_eye_from_left", "T_eye_from_right")
 OUTPUT_NAMES = ("eye_images", "eye_depth", "eye_holes")
@@ -99,6 +101,9 @@ class ModelParams:
         gap: zero rows between the two stacked camera images.
         bands: the colour resampling runs in this many row bands per eye (onnxruntime's ``GridSample``
             is ~3x faster per pixel on cache-sized bands than on a whole 640x480 grid).
+        blend: True: where both cameras see a pixel, blend them with weights inversely proportional to
+            each camera's distance from the eye (two ``GridSample`` per eye); False ("select"): take the
+            nearer camera only (one ``GridSample`` per eye on the two images stacked vertically).
     """
 
     stride: int = 4
@@ -107,6 +112,7 @@ class ModelParams:
     near: float = 1e-3
     gap: int = 2
     bands: int = 4
+    blend: bool = True
 
     @property
     def source_step(self) -> int:
@@ -129,9 +135,9 @@ BIG = 1e30
 N_EYES = 2
 
 
-def model_filename(stride: int) -> str:
-    """File name of the model variant with warp-field cell size ``stride``."""
-    return f"reprojection-v{MODEL_VERSION}-s{stride}.onnx"
+def model_filename(stride: int, blend: bool = True) -> str:
+    """File name of the model variant with warp-field cell size ``stride`` (``-select``: no blending)."""
+    return f"reprojection-v{MODEL_VERSION}-s{stride}{'' if blend else '-select'}.onnx"
 
 
 class _Graph:
@@ -329,7 +335,16 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     visL, visR = vis["left"], vis["right"]
     seen = g.or_(visL, visR)  # [E,1,Hl,Wl]
     selL = g.or_(g.and_(visL, g.or_(prefL, g.not_(visR))), g.and_(g.not_(seen), prefL))
-    F = g.concat([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], g.op("Cast", selL, to=f32)], 1)
+    wcol = g.op("Cast", selL, to=f32)
+    if p.blend:  # share of the left camera: proportional to 1 / distance among the cameras that see it
+        dL = g.reshape(g.op("Sqrt", cams["left"]["dist2"]), [-1, 1, 1, 1])
+        dR = g.reshape(g.op("Sqrt", cams["right"]["dist2"]), [-1, 1, 1, 1])
+        a = g.mul(g.op("Cast", visL, to=f32), g.add(dR, g.f(1e-9)))
+        b2 = g.mul(g.op("Cast", visR, to=f32), g.add(dL, g.f(1e-9)))
+        soft = g.div(a, g.op("Max", g.add(a, b2), g.f(1e-20)))
+        seen_f = g.op("Cast", seen, to=f32)
+        wcol = g.add(wcol, g.mul(seen_f, g.sub(soft, wcol)))
+    F = g.concat([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], wcol], 1)
     holes = g.not_(seen)
     # cells no camera sees: average the camera coordinates of seen neighbours weighted by depth^8, i.e.
     # (almost) only the farthest, background ones; repeated passes grow into wide holes
@@ -347,34 +362,48 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         seen = g.op("Greater", w, g.f(0.0))
 
     # ---------------------------------------------------------------- 4. full-resolution grid + sampling
-    Hs = g.add(g.mul(Hf, g.f(2.0)), g.f(p.gap))
-    off_r = g.add(Hf, g.f(p.gap))
+    # grids are in GridSample's normalised units: of the stacked image (select) or of each image (blend)
+    Hs = g.add(g.mul(Hf, g.f(2.0)), g.f(p.gap)) if not p.blend else Hf
+    off_r = g.add(Hf, g.f(p.gap)) if not p.blend else g.f(0.0)
     cols = [g.slice(F, [i], [i + 1], [1]) for i in range(5)]
     sx, sy = g.div(g.f(2.0), Wf), g.div(g.f(2.0), Hs)
     fld = g.concat([g.mul(g.sub(cols[0], uc4), sx), g.mul(g.sub(cols[1], vc4), sy),
                     g.mul(g.sub(cols[2], uc4), sx), g.mul(g.add(g.sub(cols[3], vc4), off_r), sy)], 1)  # [E,4,Hl,Wl]
     F = g.op("Resize", fld, "", "", g.concat([E, g.i64([4]), H, W], 0), mode="linear",
              coordinate_transformation_mode="half_pixel")  # [E,4,H,W]
-    sel_holes = g.concat([g.op("Cast", g.op("Greater", cols[4], g.f(0.5)), to=f32), g.op("Cast", holes, to=f32)], 1)
+    wl = cols[4] if p.blend else g.op("Cast", g.op("Greater", cols[4], g.f(0.5)), to=f32)
+    sel_holes = g.concat([wl, g.op("Cast", holes, to=f32)], 1)
     SH = g.op("Resize", sel_holes, "", "", g.concat([E, g.i64([2]), H, W], 0), mode="nearest",
-              coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # [E,2,H,W] (choice, holes)
+              coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # [E,2,H,W] (left share, holes)
     g.op("Greater", g.slice(SH, [1], [2], [1]), g.f(0.5), name="eye_holes")
+    WL = g.slice(SH, [0], [1], [1])
     FL = g.slice(F, [0], [2], [1])
     FR = g.slice(F, [2], [4], [1])
-    gsel = g.add(FR, g.mul(g.slice(SH, [0], [1], [1]), g.sub(FL, FR)))  # [E,2,H,W]
     bx = g.sub(g.div(g.add(g.mul(g.op("Range", g.f(0.0), Wf, g.f(1.0)), g.f(2.0)), g.f(1.0)), Wf), g.f(1.0))
     by = g.sub(g.div(g.add(g.mul(g.op("Range", g.f(0.0), Hf, g.f(1.0)), g.f(2.0)), g.f(1.0)), Hs), g.f(1.0))
     hw = g.concat([g.i64([1, 1]), H, W], 0)
     base = g.concat([g.op("Expand", g.reshape(bx, [1, 1, 1, -1]), hw), g.op("Expand", g.reshape(by, [1, 1, -1, 1]), hw)], 1)
-    grid = g.op("Transpose", g.add(gsel, base), perm=[0, 2, 3, 1])  # [E,H,W,2]
-    gapimg = g.op("ConstantOfShape", g.concat([g.i64([1, 3, p.gap]), W], 0),
-                  value=numpy_helper.from_array(np.zeros(1, np.float32)))
-    stacked = g.concat(["left_image", gapimg, "right_image"], 2)
-    eyes = []
-    for eg in g.op("Split", grid, outputs=N_EYES, axis=0, num_outputs=N_EYES):
-        bands = g.op("Split", eg, outputs=p.bands, axis=1, num_outputs=p.bands) if p.bands > 1 else [eg]
-        outs = [g.op("GridSample", stacked, bg, mode="bilinear", padding_mode="zeros", align_corners=0) for bg in bands]
-        eyes.append(g.concat(outs, 2) if len(outs) > 1 else outs[0])
+
+    def sample(image, grid):
+        """GridSample ``image`` [1,3,H,W] for both eyes with ``grid`` [E,H,W,2] in row bands -> E x [1,3,H,W]."""
+        eyes = []
+        for eg in g.op("Split", grid, outputs=N_EYES, axis=0, num_outputs=N_EYES):
+            bands = g.op("Split", eg, outputs=p.bands, axis=1, num_outputs=p.bands) if p.bands > 1 else [eg]
+            outs = [g.op("GridSample", image, bg, mode="bilinear", padding_mode="zeros", align_corners=0) for bg in bands]
+            eyes.append(g.concat(outs, 2) if len(outs) > 1 else outs[0])
+        return eyes
+
+    if p.blend:
+        eL = sample("left_image", g.op("Transpose", g.add(FL, base), perm=[0, 2, 3, 1]))
+        eR = sample("right_image", g.op("Transpose", g.add(FR, base), perm=[0, 2, 3, 1]))
+        wls = g.op("Split", WL, outputs=N_EYES, axis=0, num_outputs=N_EYES)
+        eyes = [g.add(r, g.mul(w, g.sub(l, r))) for l, r, w in zip(eL, eR, wls)]
+    else:
+        gsel = g.add(FR, g.mul(WL, g.sub(FL, FR)))  # [E,2,H,W]
+        grid = g.op("Transpose", g.add(gsel, base), perm=[0, 2, 3, 1])  # [E,H,W,2]
+        gapimg = g.op("ConstantOfShape", g.concat([g.i64([1, 3, p.gap]), W], 0),
+                      value=numpy_helper.from_array(np.zeros(1, np.float32)))
+        eyes = sample(g.concat(["left_image", gapimg, "right_image"], 2), grid)
     g.op("Concat", *eyes, axis=0, name="eye_images")
 
     # ---------------------------------------------------------------- eye depth (inverse depth is linear)
@@ -384,7 +413,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     pos = g.op("Greater", wU, g.f(0.0))
     g.op("Where", pos, g.op("Reciprocal", g.op("Max", wU, g.f(1e-20))), g.f(0.0), name="eye_depth")
 
-    graph = helper.make_graph(g.nodes, f"reprojection_v{MODEL_VERSION}_s{s}", inputs, outputs, initializer=g.inits)
+    graph = helper.make_graph(g.nodes, f"reprojection_v{MODEL_VERSION}_s{s}{'' if p.blend else '_select'}", inputs, outputs, initializer=g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="passthrough.reprojection", producer_version=str(MODEL_VERSION),
                               ir_version=IR_VERSION)
@@ -393,9 +422,9 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     return model
 
 
-def model_bytes(stride: int = 4) -> bytes:
-    """Serialized model for ``stride`` (deterministic: same bytes on every call and machine)."""
-    return make_model(ModelParams(stride=stride)).SerializeToString(deterministic=True)
+def model_bytes(stride: int = 4, blend: bool = True) -> bytes:
+    """Serialized model variant (deterministic: same bytes on every call and machine)."""
+    return make_model(ModelParams(stride=stride, blend=blend)).SerializeToString(deterministic=True)
 
 
 def sha256_of(data: bytes) -> str:
@@ -403,16 +432,16 @@ def sha256_of(data: bytes) -> str:
 
 
 def build(cache_dir) -> List[Path]:
-    """Write every model variant (``reprojection-v{MODEL_VERSION}-s{stride}.onnx``) into ``cache_dir``.
+    """Write every model variant (``reprojection-v{MODEL_VERSION}-s{stride}[-select].onnx``) into ``cache_dir``.
 
     Returns the written paths. Files are rewritten only if their bytes differ (atomic replace).
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for s in STRIDES:
-        data = model_bytes(s)
-        path = cache_dir / model_filename(s)
+    for s, blend in VARIANTS:
+        data = model_bytes(s, blend)
+        path = cache_dir / model_filename(s, blend)
         if not path.is_file() or path.read_bytes() != data:
             tmp = path.with_suffix(".onnx.tmp")
             tmp.write_bytes(data)

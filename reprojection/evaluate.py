@@ -259,6 +259,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder for rendered/real/diff images (default ./reprojection-eval)")
     parser.add_argument("--stride", type=int, default=2, choices=(1, 2, 4),
                         help="warp-field cell size of the model (default 2; 4 = display-rate variant)")
+    parser.add_argument("--select", action="store_true",
+                        help="use the select variant (nearer camera only, one resampling per eye) instead of blending")
     parser.add_argument("--crop", type=int, default=8, help="border crop in pixels for PSNR/SSIM (default 8)")
     parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (default 1)")
@@ -269,7 +271,7 @@ def main(args) -> int:
     from .runtime import Reprojector
 
     sets = find_rig_sets(args.dataset)
-    rp = Reprojector(stride=args.stride, provider=args.provider, threads=args.threads)
+    rp = Reprojector(stride=args.stride, provider=args.provider, threads=args.threads, blend=not args.select)
     print(f"reprojection model {rp.path.name} on {rp.providers[0]}; PSNR/SSIM over pixels both inputs see, "
           f"border crop {args.crop}px")
     rows = []

@@ -167,7 +167,12 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
     visL, visR = vis["left"], vis["right"]
     seen = visL | visR
     selL = (visL & (prefL | ~visR)) | (~seen & prefL)
-    F = np.concatenate([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], selL.astype(f32)], 1)
+    wcol = selL.astype(f32)
+    if p.blend:  # left share ~ 1 / distance among the cameras that see the point
+        dL, dR = (np.sqrt(cams[c]["dist2"])[:, None, None, None] for c in ("left", "right"))
+        a, b = visL * (dR + f32(1e-9)), visR * (dL + f32(1e-9))
+        wcol = np.where(seen, a / np.maximum(a + b, 1e-20), wcol).astype(f32)
+    F = np.concatenate([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], wcol], 1)
     holes = ~seen
     # unseen cells: depth^8-weighted average of seen neighbours' camera coordinates (background wins)
     w = seen * (Z / Z.max()) ** 8
@@ -179,17 +184,23 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         w = w + take * den
         seen = w > 0
 
-    # 4. full-resolution grids (in pixels of the stacked image) and colour sampling
-    off_r = H + p.gap
+    # 4. full-resolution sampling positions (pixels) and colour
+    off_r = 0 if p.blend else H + p.gap
     dL = np.concatenate([F[:, 0:1] - UC, F[:, 1:2] - VC], 1)  # [E,2,Hl,Wl]
     dR = np.concatenate([F[:, 2:3] - UC, F[:, 3:4] - VC + off_r], 1)
     FL, FR = resize_linear(dL, H, W), resize_linear(dR, H, W)
-    sel = resize_nearest(F[:, 4:5], H, W) > 0.5
+    wl = F[:, 4:5] if p.blend else (F[:, 4:5] > 0.5).astype(f32)
+    WL = resize_nearest(wl, H, W)  # [E,1,H,W] share of the left camera
     eye_holes = resize_nearest(holes, H, W)
-    d = np.where(sel, FL, FR)
     V, U = np.mgrid[0:H, 0:W].astype(f32)
-    stacked = np.concatenate([images["left"], np.zeros((3, p.gap, W), f32), images["right"]], 1)
-    eye_images = np.stack([grid_sample(stacked, U + d[e, 0], V + d[e, 1]) for e in range(E)])
+    if p.blend:
+        eye_images = np.stack([
+            grid_sample(images["right"], U + FR[e, 0], V + FR[e, 1]) * (1 - WL[e])
+            + grid_sample(images["left"], U + FL[e, 0], V + FL[e, 1]) * WL[e] for e in range(E)])
+    else:
+        d = np.where(WL > 0.5, FL, FR)
+        stacked = np.concatenate([images["left"], np.zeros((3, p.gap, W), f32), images["right"]], 1)
+        eye_images = np.stack([grid_sample(stacked, U + d[e, 0], V + d[e, 1]) for e in range(E)])
 
     # eye depth: bilinear in inverse depth
     winv = np.where(covered, 1.0 / np.where(covered, Z, 1), 0).astype(f32)

@@ -29,19 +29,19 @@ class ModelIntegrityError(InputError):
     """The model file on disk is not the one this code builds (tampered, truncated or stale)."""
 
 
-def expected_sha256(stride: int) -> str:
-    """sha256 of a fresh deterministic build of the model with ``stride``."""
-    return hashlib.sha256(model_bytes(stride)).hexdigest()
+def expected_sha256(stride: int, blend: bool = True) -> str:
+    """sha256 of a fresh deterministic build of the model variant."""
+    return hashlib.sha256(model_bytes(stride, blend)).hexdigest()
 
 
-def verify_model(path, stride: int) -> bytes:
+def verify_model(path, stride: int, blend: bool = True) -> bytes:
     """Read ``path`` and return its bytes if its sha256 matches a fresh build, else raise
     :class:`ModelIntegrityError` naming the file and both hashes."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "reprojection model not found (run `passthrough build-models`)")
     data = path.read_bytes()
-    got, want = hashlib.sha256(data).hexdigest(), expected_sha256(stride)
+    got, want = hashlib.sha256(data).hexdigest(), expected_sha256(stride, blend)
     if got != want:
         raise ModelIntegrityError(path, f"model hash mismatch: file sha256 {got[:16]}..., expected {want[:16]}... "
                                         "(file modified or built by other code; rebuild with `passthrough build-models`)")
@@ -78,23 +78,27 @@ class Reprojector:
 
     Args:
         stride: warp-field cell size (1, 2 or 4; 4 for 640x480 at display rate).
+        blend: blend both cameras where both see a pixel (True) or take the nearer one only (False,
+            one colour resampling per eye instead of two: faster).
         cache_dir: model folder (default :func:`passthrough.cache.model_dir`).
         provider: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         threads: onnxruntime intra-op threads (1 keeps other stages' cores free).
     """
 
-    def __init__(self, stride: int = 4, cache_dir=None, provider: str = "auto", threads: int = 1):
+    def __init__(self, stride: int = 4, cache_dir=None, provider: str = "auto", threads: int = 1,
+                 blend: bool = True):
         import onnxruntime as ort
 
         from passthrough.cache import model_dir
 
         self.stride = int(stride)
-        self.params = ModelParams(stride=self.stride)
+        self.blend = bool(blend)
+        self.params = ModelParams(stride=self.stride, blend=self.blend)
         cache = Path(cache_dir) if cache_dir is not None else model_dir()
-        self.path = cache / model_filename(self.stride)
+        self.path = cache / model_filename(self.stride, self.blend)
         if not self.path.is_file():
             build(cache)
-        data = verify_model(self.path, self.stride)
+        data = verify_model(self.path, self.stride, self.blend)
         so = ort.SessionOptions()
         so.intra_op_num_threads = int(threads)
         so.inter_op_num_threads = 1

@@ -22,9 +22,9 @@ def _T(R=np.eye(3), t=(0, 0, 0)):
 
 def test_build_is_deterministic_versioned_and_opset_18(tmp_path):
     paths = build(tmp_path)
-    assert [p.name for p in paths] == [model_filename(s) for s in (1, 2, 4)]
-    assert paths[2].read_bytes() == model_bytes(4) == model_bytes(4)
-    m = onnx.load(str(paths[2]))
+    assert [p.name for p in paths] == [model_filename(s, b) for s in (1, 2, 4) for b in (True, False)]
+    assert paths[4].read_bytes() == model_bytes(4) == model_bytes(4)
+    m = onnx.load(str(paths[4]))
     assert m.opset_import[0].version == OPSET >= 18
     assert [i.name for i in m.graph.output] == ["eye_images", "eye_depth", "eye_holes"]
 
@@ -46,8 +46,8 @@ def test_onnx_matches_numpy_reference_on_tsukuba(tsukuba, tsukuba_depth, model_c
     K = tsukuba.cameras[ln].K
     Ts = [tsukuba.T_a_from_b(t, ln) for t in ("tsukuba2.png", "tsukuba4.png")]
     Tr = [tsukuba.T_a_from_b(t, rn) for t in ("tsukuba2.png", "tsukuba4.png")]
-    for stride in (2, 4):
-        rp = Reprojector(stride=stride, cache_dir=model_cache, provider="cpu")
+    for stride, blend in ((2, True), (4, True), (4, False)):
+        rp = Reprojector(stride=stride, cache_dir=model_cache, provider="cpu", blend=blend)
         f = rp.feeds(left, right, zl, zr, K, K, np.stack([K, K]), np.stack(Ts), np.stack(Tr))
         img, depth, holes = rp.run_feeds(f)
         r_img, r_depth, r_holes = reproject(
@@ -55,7 +55,7 @@ def test_onnx_matches_numpy_reference_on_tsukuba(tsukuba, tsukuba_depth, model_c
             {"left": f["left_depth"][0, 0], "right": f["right_depth"][0, 0]},
             {"left": f["left_valid"][0, 0], "right": f["right_valid"][0, 0]},
             {"left": f["K_left"], "right": f["K_right"]}, f["K_eyes"],
-            {"left": f["T_eye_from_left"], "right": f["T_eye_from_right"]}, ModelParams(stride=stride))
+            {"left": f["T_eye_from_left"], "right": f["T_eye_from_right"]}, ModelParams(stride=stride, blend=blend))
         diff = np.abs(img - r_img)
         assert np.mean(diff > 1.0) < 0.002, f"stride {stride}: {np.mean(diff > 1.0):.4f} of values differ > 1"
         assert np.mean(holes != r_holes) < 0.002
