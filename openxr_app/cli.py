@@ -99,7 +99,8 @@ def run_main(args: argparse.Namespace) -> int:
     print(f"{report['runtime']} / {report['system']}: {report['frames_submitted']} frames submitted, "
           f"frame period p50 {_ms(fp['p50'])} p99 {_ms(fp['p99'])}, deadline misses "
           f"{details['deadline_misses']} ({_pct(report['deadline_miss_rate'])}), app work p50 "
-          f"{_ms((details['app_work_ms'] or {}).get('p50'))}, eye {details['eye_size']}, depth layer "
+          f"{_ms((details['app_work_ms'] or {}).get('p50'))} (CPU {_ms((details['app_cpu_ms'] or {}).get('p50'))}), "
+          f"wall-clock overruns {details['wall_overruns']}, eye {details['eye_size']}, depth layer "
           f"{'yes' if details['depth_layer'] else 'no'}, states {' > '.join(report['session_states'])}",
           file=sys.stderr)
     print(f"details: {json.dumps(details)}", file=sys.stderr)
@@ -173,11 +174,12 @@ def _session_facts(sess) -> dict:
             sess.begin_frame()
             sess.end_frame(t.predicted_display_time)
             periods.append(t.predicted_display_period)
-            if len(periods) >= 10 and not requested:
+            if len(periods) >= 45 and not requested:  # ~0.5 s: the runtime's pacing has settled
                 facts["current_refresh_rate_hz"] = sess.current_refresh_rate()
                 sess.request_exit()
                 requested = True
-        facts["display_period_ms"] = float(sorted(periods)[len(periods) // 2]) / 1e6 if periods else None
+        settled = sorted(periods[len(periods) // 2:])  # the first frames use a default period
+        facts["display_period_ms"] = float(settled[len(settled) // 2]) / 1e6 if settled else None
         facts["session_states"] = list(sess.states)
         sess.close()
     except Exception as exc:

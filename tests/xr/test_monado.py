@@ -1,0 +1,283 @@
+"""The OpenXR app against a real runtime: Monado 25 (simulated HMD at 90 Hz, real compositor drawing into Xvfb).
+
+Every test runs the app inside the project's trixie root (``scripts/xr-runtime exec``) as a separate process,
+with a timeout, the way a user runs ``passthrough run``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+
+def read_json(path) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+RUN_KEYS = {"runtime", "system", "frames_submitted", "frame_period_ms", "deadline_miss_rate", "session_states",
+            "eye_poses_first"}
+LIFECYCLE = ["IDLE", "READY", "SYNCHRONIZED", "VISIBLE", "FOCUSED"]
+SHUTDOWN = ["STOPPING", "IDLE", "EXITING"]
+
+
+def _is_subsequence(small, big) -> bool:
+    it = iter(big)
+    return all(any(x == y for y in it) for x in small)
+
+
+class StderrWatcher:
+    """Collects a running process' stderr lines in a thread; ``wait_for(text)`` blocks until one contains it."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.lines = []
+        self._cv = threading.Condition()
+        self._t = threading.Thread(target=self._read, daemon=True)
+        self._t.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self._cv:
+                self.lines.append(line.rstrip("\n"))
+                self._cv.notify_all()
+        with self._cv:
+            self.lines.append(None)
+            self._cv.notify_all()
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        with self._cv:
+            while True:
+                if any(l is not None and text in l for l in self.lines):
+                    return True
+                if None in self.lines or time.monotonic() > end:
+                    return False
+                self._cv.wait(0.2)
+
+    def text(self) -> str:
+        self._t.join(timeout=10)
+        return "\n".join(l for l in self.lines if l is not None)
+
+
+def _hologram_file(rt, name: str, boxes) -> str:
+    inside, host = rt.scratch_pair(name + "-holo")
+    (host / "holo.json").write_text(json.dumps({"anchor": "head", "boxes": boxes}))
+    return str(inside / "holo.json")
+
+
+def test_xr_info_reports_the_runtime(xr_runtime):
+    inside, host = xr_runtime.scratch_pair("info")
+    r = xr_runtime.app("xr-info", "--json", inside / "info.json", timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "runtime:" in r.stdout and "Simulated HMD" in r.stdout
+    info = read_json(host / "info.json")
+    assert info["runtime"].startswith("Monado") and info["runtime_version"].startswith("25.")
+    assert info["system"] == "Monado: Simulated HMD"
+    stereo = [vc for vc in info["view_configurations"] if vc["type"] == "PRIMARY_STEREO"]
+    assert len(stereo) == 1 and len(stereo[0]["views"]) == 2
+    w, h = stereo[0]["views"][0]["recommended"]
+    assert 0 < w <= stereo[0]["views"][0]["max"][0] and 0 < h <= stereo[0]["views"][0]["max"][1]
+    for ext in ("XR_KHR_opengl_enable", "XR_MNDX_egl_enable", "XR_KHR_composition_layer_depth"):
+        assert ext in info["extensions"]
+    # The service was started at 90 Hz: the display reports it and the runtime paces frames at it.
+    assert 90.0 in info["refresh_rates_hz"]
+    assert info["display_period_ms"] == pytest.approx(1000 / 90, abs=0.05)
+    assert _is_subsequence(LIFECYCLE, info["session_states"]) and info["session_states"][-1] == "EXITING"
+
+
+def test_600_frames_at_90hz_with_holograms(xr_runtime, motorcycle):
+    holo = _hologram_file(xr_runtime, "run600", [{"center": [0.0, 0.0, 1.2], "size": 0.2, "rgb": [255, 0, 255]}])
+    inside, host = xr_runtime.scratch_pair("run600")
+    r = xr_runtime.app("run", "--source", motorcycle, "--frames", 600, "--hologram", holo,
+                       "--json", inside / "run.json", timeout=180)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rep = read_json(host / "run.json")
+    assert set(rep) == RUN_KEYS
+    assert rep["runtime"].startswith("Monado") and rep["system"] == "Monado: Simulated HMD"
+    assert rep["frames_submitted"] >= 600
+    assert "depth layer yes" in r.stderr  # every projection layer carried XrCompositionLayerDepthInfoKHR
+    # Paced by the runtime at its 90 Hz rate.
+    assert rep["frame_period_ms"]["p50"] == pytest.approx(1000 / 90, rel=0.1), rep
+    # The app's own per-frame work overran the 11.1 ms refresh in under 1 % of frames.
+    assert rep["deadline_miss_rate"] < 0.01, (rep, [l for l in r.stderr.splitlines() if l.startswith("details")])
+    poses = np.asarray(rep["eye_poses_first"])
+    assert poses.shape == (2, 7)
+    assert np.linalg.norm(poses[0, :3] - poses[1, :3]) == pytest.approx(0.063, abs=0.002)  # Monado's default IPD
+    assert np.allclose(np.linalg.norm(poses[:, 3:], axis=1), 1.0, atol=1e-4)
+    assert _is_subsequence(LIFECYCLE + SHUTDOWN, rep["session_states"])
+
+
+def _run_with_ipd(rt, source, ipd_mm: int, tag: str):
+    inside, host = rt.scratch_pair(tag)
+    r = rt.app("run", "--source", source, "--frames", 5, "--eye-scale", 1.0, "--dump-frame", 0,
+               "--dump-dir", inside, "--json", inside / "run.json", timeout=90,
+               env={"OXR_DEBUG_IPD_MM": str(ipd_mm)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    rep = read_json(host / "run.json")
+    dump = np.load(host / "frame00000.npz")
+    return rep, dump
+
+
+def _horizontal_shift(a_rgb, b_rgb) -> float:
+    """Horizontal shift (pixels) of image b relative to a by phase correlation (positive: b is moved right)."""
+    import cv2
+
+    a = cv2.cvtColor(a_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    b = cv2.cvtColor(b_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    win = cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F)
+    (dx, _dy), _ = cv2.phaseCorrelate(a, b, win)
+    return dx
+
+
+def test_runtime_ipd_reaches_the_reprojection(xr_runtime, motorcycle):
+    """Monado's IPD (OXR_DEBUG_IPD_MM, read by its client library) -> xrLocateViews -> the stage's images."""
+    rep_a, a = _run_with_ipd(xr_runtime, motorcycle, 50, "ipd50")
+    rep_b, b = _run_with_ipd(xr_runtime, motorcycle, 80, "ipd80")
+    rep_c, c = _run_with_ipd(xr_runtime, motorcycle, 50, "ipd50again")
+    for rep, ipd in ((rep_a, 0.050), (rep_b, 0.080), (rep_c, 0.050)):
+        p = np.asarray(rep["eye_poses_first"])
+        assert np.linalg.norm(p[0, :3] - p[1, :3]) == pytest.approx(ipd, abs=5e-4)
+    # The eye poses handed to the stage are the runtime's.
+    assert np.linalg.norm(a["T_world_from_eye0"][:3, 3] - a["T_world_from_eye1"][:3, 3]) == pytest.approx(0.05, abs=5e-4)
+    # Same IPD -> the same first images (the stage places its image at the first head pose, so only the eyes'
+    # offsets from the head matter); a different IPD -> different images.
+    same = np.mean(np.any(a["rgb0"] != c["rgb0"], axis=2))
+    diff = np.mean(np.any(a["rgb0"] != b["rgb0"], axis=2))
+    assert same < 0.01 and diff > 0.05, (same, diff)
+    # The left/right parallax grows with the IPD: the right eye's image is shifted left relative to the
+    # left eye's, by about IPD * f / Z, so the shifts scale like the IPDs (80/50).
+    sa = _horizontal_shift(a["rgb0"], a["rgb1"])
+    sb = _horizontal_shift(b["rgb0"], b["rgb1"])
+    assert sa < 0 and sb < 0, (sa, sb)
+    assert sb / sa == pytest.approx(80 / 50, rel=0.15), (sa, sb)
+
+
+def _start_app(rt, *args):
+    proc = rt.popen("python", "-m", "passthrough.cli", "run", *args)
+    return proc, StderrWatcher(proc)
+
+
+def _finish(proc, watcher, timeout=30):
+    try:
+        proc.wait(timeout=timeout)
+    except Exception:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise
+    return watcher.text()
+
+
+def test_display_capture_shows_holograms_in_both_eyes(xr_runtime, motorcycle):
+    """What Monado's compositor puts on the (Xvfb) display contains the submitted content.
+
+    A magenta box 1 m ahead appears in both eye halves at the projected place with the right parallax; a big
+    green box 30 m away shows around the photo but is hidden by the real scene (depth test against real depth).
+    """
+    holo = _hologram_file(xr_runtime, "capture", [
+        {"center": [0.0, 0.0, 1.0], "size": 0.15, "rgb": [255, 0, 255]},
+        {"center": [0.0, 0.0, 30.0], "size": 25.0, "rgb": [0, 255, 0]},
+    ])
+    inside, host = xr_runtime.scratch_pair("capture")
+    proc, watch = _start_app(xr_runtime, "--source", motorcycle, "--hologram", holo, "--dump-frame", 0,
+                             "--dump-dir", inside, "--json", inside / "run.json")
+    try:
+        assert watch.wait_for("session state FOCUSED", timeout=60), watch.text()[-3000:]
+        time.sleep(1.5)
+        windows = [w for w in xr_runtime.windows() if w[2] >= 64 and w[3] >= 64]
+        screen = xr_runtime.capture_screen()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+    err = _finish(proc, watch)
+    assert proc.returncode == 0, err[-3000:]
+    assert len(windows) == 1, windows  # the compositor's window (simulated HMD display)
+    x, y, w, h = windows[0]
+    shown = screen[y:y + h, x:x + w]
+    dump = np.load(host / "frame00000.npz")
+    # Where the magenta box centre should be, projected with the first frame's eye poses and the eye fov
+    # scaled to each half of the window (the simulated HMD shows each eye's fov undistorted).
+    T_w_e0, T_w_e1 = dump["T_world_from_eye0"], dump["T_world_from_eye1"]
+    T_w_head = T_w_e0.copy()
+    T_w_head[:3, 3] = (T_w_e0[:3, 3] + T_w_e1[:3, 3]) / 2
+    center_w = T_w_head @ np.array([0.0, 0.0, 1.0, 1.0])
+    sw_h, sw_w = dump["rgb0"].shape[:2]
+    halves = []
+    for eye in (0, 1):
+        half = shown[:, eye * (w // 2):(eye + 1) * (w // 2)]
+        K = dump[f"K{eye}"].copy()
+        sx, sy = half.shape[1] / sw_w, half.shape[0] / sw_h
+        p = np.linalg.inv(dump[f"T_world_from_eye{eye}"]) @ center_w
+        u = (K[0, 0] * p[0] / p[2] + K[0, 2] + 0.5) * sx - 0.5
+        v = (K[1, 1] * p[1] / p[2] + K[1, 2] + 0.5) * sy - 0.5
+        r, g, b = (half[..., i].astype(int) for i in range(3))
+        magenta = (r > 200) & (g < 60) & (b > 200)
+        green = (g > 200) & (r < 60) & (b < 60)
+        photo = (half.sum(axis=2) > 30) & ~magenta & ~green
+        assert magenta.sum() > 100, f"eye {eye}: no magenta hologram on the display"
+        ys, xs = np.nonzero(magenta)
+        # The simulated head wobbles a little between frame 0 and the capture: allow 8 % of the half width.
+        assert abs(xs.mean() - u) < 0.08 * half.shape[1] and abs(ys.mean() - v) < 0.08 * half.shape[0], \
+            (eye, xs.mean(), ys.mean(), u, v)
+        assert green.sum() > 500, f"eye {eye}: the far hologram is not shown where nothing real is"
+        assert photo.sum() > 2000, f"eye {eye}: the real scene does not hide the far hologram"
+        halves.append(xs.mean() / half.shape[1])
+    # Parallax: a near object sits further right in the left eye than in the right eye.
+    assert halves[0] > halves[1], halves
+    rep = read_json(host / "run.json")
+    assert rep["session_states"][-3:] == SHUTDOWN
+
+
+def test_exit_request_shuts_down_through_stopping_and_exiting(xr_runtime, motorcycle):
+    inside, host = xr_runtime.scratch_pair("exit")
+    r = xr_runtime.app("run", "--source", motorcycle, "--frames", 30, "--json", inside / "run.json", timeout=90)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rep = read_json(host / "run.json")
+    assert rep["frames_submitted"] == 30
+    states = rep["session_states"]
+    assert _is_subsequence(LIFECYCLE, states) and states[-3:] == SHUTDOWN, states
+    # Interrupting a running session (SIGTERM) also ends it through the runtime's STOPPING/EXITING.
+    proc, watch = _start_app(xr_runtime, "--source", motorcycle, "--json", inside / "term.json")
+    assert watch.wait_for("session state FOCUSED", timeout=60), watch.text()[-3000:]
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    err = _finish(proc, watch)
+    assert proc.returncode == 0, err[-3000:]
+    rep = read_json(host / "term.json")
+    assert rep["frames_submitted"] > 0 and rep["session_states"][-3:] == SHUTDOWN
+
+
+def test_no_runtime_names_what_to_install(xr_runtime, motorcycle):
+    r = xr_runtime.app("xr-info", timeout=60, env={"XR_RUNTIME_JSON": "/nonexistent/openxr_runtime.json"})
+    assert r.returncode == 4
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and "Monado" in last and "install" in last, last
+    r = xr_runtime.app("run", "--source", motorcycle, "--frames", 10, timeout=60,
+                       env={"XR_RUNTIME_JSON": "/nonexistent/openxr_runtime.json"})
+    assert r.returncode == 4 and "install" in r.stderr.strip().splitlines()[-1]
+
+
+def test_runtime_killed_mid_session_one_line_nonzero_no_hang(xr_runtime, motorcycle):
+    proc, watch = _start_app(xr_runtime, "--source", motorcycle)
+    try:
+        assert watch.wait_for("session state FOCUSED", timeout=60), watch.text()[-3000:]
+        time.sleep(1.0)
+        import os
+
+        os.kill(xr_runtime.monado_pid(), signal.SIGKILL)
+        t0 = time.monotonic()
+        err = _finish(proc, watch, timeout=30)  # the app must not hang
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        xr_runtime.restart()  # later tests get a fresh runtime
+    assert proc.returncode not in (0, None), err[-3000:]
+    errors = [l for l in err.splitlines() if l.startswith("error:")]
+    assert len(errors) == 1 and "runtime" in errors[0], err[-3000:]
+    assert err.strip().splitlines()[-1] == errors[0]
+    assert took < 15, took
