@@ -215,13 +215,17 @@ class Pipeline:
     # ------------------------------------------------------------------------------------- real time
     def run_realtime(self, max_display_frames: int, camera_hz: Optional[float] = None,
                      on_frame: Optional[Callable] = None, loop_source: bool = True,
-                     stop_event: Optional[threading.Event] = None) -> List[FrameRecord]:
+                     stop_event: Optional[threading.Event] = None,
+                     on_camera: Optional[Callable] = None, on_hands: Optional[Callable] = None
+                     ) -> List[FrameRecord]:
         """Run with threads on the wall clock for ``max_display_frames`` display slots.
 
         The camera thread plays the source at ``camera_hz`` (default: the source's rate, or
         :data:`STILL_RATE_HZ` for stills), looping it if ``loop_source``; captures are stamped with
         ``time.monotonic_ns()``. The hand worker (if any) gets every rectified pair. The display loop
         in the calling thread sleeps until each slot, then renders with the newest outputs.
+        ``on_camera(camera_output)`` runs on the camera thread after each camera frame (keep it cheap);
+        ``on_hands(result)`` on the display thread for each new hand result.
         """
         self.warmup()
         clock = time.monotonic_ns
@@ -251,6 +255,8 @@ class Pipeline:
                         out = self.camera_stage.process(f)
                         out.t_done_ns = clock()
                         self.camera_box.put(out)
+                        if on_camera is not None:
+                            on_camera(out)
                         if worker is not None:
                             cam_T[out.t_capture_ns] = out.T_world_from_left
                             if len(cam_T) > 64:
@@ -287,6 +293,8 @@ class Pipeline:
                     res, seq = worker.results.get_newer(hands_seq)
                     if res is not None:
                         hands_seq = seq
+                        if on_hands is not None:
+                            on_hands(res)
                         T = cam_T.get(res.t_capture_ns)
                         if T is not None:
                             hands = hands_to_world(res, T)

@@ -52,7 +52,8 @@ def test_replay_writes_previews_video_and_csv(shared_data, tmp_path):
 
 
 def test_cli_replay_of_euroc(cli, shared_data, tmp_path):
-    r = cli("replay", shared_data / "sequences/euroc-MH_01_easy-first5", "--out", tmp_path, "--no-progress")
+    r = cli("replay", shared_data / "sequences/euroc-MH_01_easy-first5", "--out", tmp_path, "--no-progress",
+            "--rectify-only")
     assert r.returncode == 0, r.stderr
     assert "replayed 5 frames" in r.stdout
     assert (tmp_path / "frames.csv").is_file() and len(list(tmp_path.glob("preview_*.png"))) == 5

@@ -1,0 +1,373 @@
+"""``passthrough bench [pipeline|depth|reprojection|hands]``: latency against baselines in the same run.
+
+* ``pipeline`` (default): the real-time pipeline (camera thread, hand worker, display loop paced at
+  ``--display-hz``) on the embedded demo data, then the naive OpenCV pipeline and ours interleaved frame
+  by frame on the same frames (throughput ratio), and the image quality of both from the reprojection
+  eval on the public Tsukuba rig (``../shared/data``) when it is there.
+* ``depth``: the default depth method vs full-resolution OpenCV StereoSGBM, interleaved.
+* ``reprojection``: the ONNX model (both eyes) vs a ``cv2.remap`` warp of both eyes, interleaved.
+* ``hands``: detection + landmarks and tracking per camera image; MediaPipe's own runtime figures are
+  external (measured outside this project) and printed as such.
+
+Warm-up frames are excluded. ``--threads 1`` pins OpenCV, numba and onnxruntime to one thread;
+``--threads 0`` uses every core. The JSON layout is documented in the README ("Benchmarks").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .latency_model import LatencyConstants, photon_to_photon_ms
+from .stats import machine_info, set_threads, summarize_ms
+
+#: MediaPipe Hands' own runtime on this machine class, measured outside this project (issue 5): ms per image
+MEDIAPIPE_EXTERNAL_MS = {"detection_plus_landmarks_ms": 12.7, "tracking_ms": 5.6}
+TARGETS = {"display_p99_ms": 8.3, "capture_to_ready_p99_ms": 20.0, "photon_to_photon_ms": 20.0, "speedup_vs_naive": 10.0}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("target", nargs="?", default="pipeline", choices=["pipeline", "depth", "reprojection", "hands"],
+                        help="what to benchmark (default: pipeline)")
+    parser.add_argument("--dataset", help="frames to use (default: the embedded OAK-D demo pairs)")
+    parser.add_argument("--display-hz", type=float, default=90.0, choices=[72.0, 90.0, 120.0], help="display rate")
+    parser.add_argument("--camera-hz", type=float, default=30.0, help="camera rate for the pipeline run (default 30)")
+    parser.add_argument("--frames", type=int, default=300, help="measured display frames / stage runs (default 300)")
+    parser.add_argument("--warmup", type=int, default=30, help="frames run first and excluded (default 30)")
+    parser.add_argument("--baseline-frames", type=int, default=20, help="interleaved naive-vs-ours frames (default 20)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per stage: 1 = single core, 0 = all cores")
+    parser.add_argument("--provider", default="auto", choices=["auto", "cpu", "cuda"], help="onnxruntime provider")
+    parser.add_argument("--no-hands", action="store_true", help="pipeline without the hand worker")
+    parser.add_argument("--exposure-ms", type=float, default=LatencyConstants.exposure_ms, help="camera exposure (model)")
+    parser.add_argument("--readout-ms", type=float, default=LatencyConstants.readout_ms, help="sensor readout (model)")
+    parser.add_argument("--scanout-ms", type=float, default=None, help="display scan-out (model; default one period)")
+    parser.add_argument("--json", help="write the report here")
+    parser.add_argument("--plot", help="write a timeline + latency histogram PNG here")
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _source(args):
+    from passthrough.datasets import open_source
+    from passthrough.datasets.pairs import PairsFolderSource
+    from passthrough.demo import DEMO_PAIRS
+    from passthrough.demo_data import demo_source_path
+
+    if args.dataset:
+        return open_source(args.dataset)
+    return PairsFolderSource(demo_source_path(), only=DEMO_PAIRS)
+
+
+def _pipeline_args(args, **extra):
+    from passthrough.pipeline.factory import add_pipeline_arguments
+
+    p = argparse.ArgumentParser()
+    add_pipeline_arguments(p)
+    a = p.parse_args([])
+    a.display_hz, a.provider, a.no_hands, a.head_path = args.display_hz, args.provider, args.no_hands, "sway"
+    for k, v in extra.items():
+        setattr(a, k, v)
+    return a
+
+
+def _threads(args) -> int:
+    return args.threads if args.threads > 0 else (os.cpu_count() or 1)
+
+
+def _ratio(base: dict, ours: dict) -> float:
+    return round(base["p50_ms"] / ours["p50_ms"], 2) if ours["p50_ms"] > 0 else float("nan")
+
+
+def _verdict(name: str, value: float, limit: float, higher_is_better: bool = False) -> dict:
+    holds = bool(value >= limit) if higher_is_better else bool(value <= limit)
+    return {"target": name, "value": value, "limit": limit, "holds": holds}
+
+
+# ------------------------------------------------------------------------------------------ pipeline
+def bench_pipeline(args) -> dict:
+    from passthrough.pipeline.factory import build_pipeline
+    from passthrough.pipeline.scheduler import STILL_RATE_HZ
+
+    threads = _threads(args)
+    source = _source(args)
+    pipe = build_pipeline(source, _pipeline_args(args), threads=threads)
+    cams: List = []
+    hands_ms: List[float] = []
+    total = args.warmup + args.frames
+    t0 = time.monotonic()
+    records = pipe.run_realtime(total, camera_hz=args.camera_hz, on_camera=cams.append,
+                                on_hands=lambda r: hands_ms.append(float(r.ms)))
+    wall = time.monotonic() - t0
+    recs = records[args.warmup:]
+    t_first = recs[0].t_frame_start_ns
+    cams_m = [c for c in cams if c.t_capture_ns >= t_first]
+    period_ms = 1000.0 / args.display_hz
+    cam_period_ms = 1000.0 / args.camera_hz
+    # capture -> ready: first display frame that shows each camera frame, composite end - capture
+    first_use: Dict[int, int] = {}
+    for r in recs:
+        first_use.setdefault(r.t_capture_ns, r.t_composite_end_ns)
+    c2r = [(t_end - t_cap) / 1e6 for t_cap, t_end in first_use.items() if t_cap >= t_first]
+    # a frame ready after its slot's vsync is shown at the next vsync: wait until the next slot boundary
+    period_ns = 1e9 / args.display_hz
+    wait = [((r.t_predicted_display_ns - r.t_composite_end_ns) % period_ns) / 1e6 for r in recs]
+    stages = {
+        "rectify": summarize_ms(c.rectify_ms for c in cams_m),
+        "depth": summarize_ms(c.depth_ms for c in cams_m),
+        "camera_stage": summarize_ms(c.rectify_ms + c.depth_ms for c in cams_m),
+        "hands": summarize_ms(hands_ms[len(hands_ms) // 10:]),
+        "reproject": summarize_ms(r.reproject_ms for r in recs),
+        "holograms": summarize_ms(r.holograms_ms for r in recs),
+        "composite": summarize_ms(r.composite_ms for r in recs),
+        "display": summarize_ms(r.display_ms for r in recs),
+    }
+    span_s = (recs[-1].t_frame_start_ns - recs[0].t_frame_start_ns) / 1e9
+    display = {"hz": args.display_hz, "fps": round((len(recs) - 1) / span_s, 2) if span_s > 0 else float("nan"),
+               "deadline_miss_rate": round(float(np.mean([r.deadline_missed for r in recs])), 4),
+               "stale_frame_rate": round(float(np.mean([r.camera_age_ms > 2 * cam_period_ms + stages["camera_stage"]["p50_ms"]
+                                                        for r in recs])), 4),
+               "frames": len(recs), "camera_hz": args.camera_hz,
+               "camera_frames": len(cams_m)}
+    c2r_s = summarize_ms(c2r)
+    wait_s = summarize_ms(wait)
+    const = LatencyConstants(args.exposure_ms, args.readout_ms, args.scanout_ms)
+    p2p = photon_to_photon_ms(c2r_s["p50_ms"], wait_s["p50_ms"], args.display_hz, const)
+    latency = {"capture_to_ready_p50_ms": c2r_s["p50_ms"], "capture_to_ready_p99_ms": c2r_s["p99_ms"],
+               "wait_for_display_slot_p50_ms": wait_s["p50_ms"], "photon_to_photon_model_ms": p2p["total_ms"],
+               "photon_to_photon_terms": p2p}
+    base = bench_naive_interleaved(pipe, source, args, threads)
+    quality = reprojection_quality(threads)
+    report = {"benchmark": "pipeline", "dataset": str(source.path), "wall_s": round(wall, 2), "stages": stages,
+              "display": display, "latency": latency, "baseline": base["baseline"],
+              "speedup_vs_naive": base["speedup_vs_naive"], "quality": quality,
+              "_records": recs, "_cams": cams_m}
+    speed_ok = base["speedup_vs_naive"]
+    report["targets"] = [
+        _verdict("display stage p99 <= 8.3 ms (120 Hz budget)" + (" [one core]" if threads == 1 else " [not one core]"),
+                 stages["display"]["p99_ms"], TARGETS["display_p99_ms"]),
+        _verdict("camera -> frame-ready p99 <= 20 ms", c2r_s["p99_ms"], TARGETS["capture_to_ready_p99_ms"]),
+        _verdict("modeled photon-to-photon <= 20 ms", p2p["total_ms"], TARGETS["photon_to_photon_ms"]),
+        _verdict(">= 10x the naive pipeline's throughput", speed_ok, TARGETS["speedup_vs_naive"], True),
+    ]
+    if quality.get("psnr") is not None:
+        report["targets"].append(_verdict("image quality >= naive (PSNR dB, Tsukuba)", quality["psnr"],
+                                          quality["baseline_splat_psnr"], True))
+    return report
+
+
+def bench_naive_interleaved(pipe, source, args, threads: int) -> dict:
+    """Ours (camera stage + one display frame = both eyes) and the naive OpenCV pipeline, alternating on
+    the same frames."""
+    from passthrough.geometry import invert_T
+
+    from .naive import NaivePipeline
+
+    frames = list(source)
+    rig = frames[0].rig
+    naive = NaivePipeline(rig, _num_disp(rig))
+    ours_ms, naive_ms, naive_d, naive_s = [], [], [], []
+    for i in range(args.baseline_frames + 2):
+        f = frames[i % len(frames)]
+        views = pipe.eye_fn(f.t_left_ns)
+        t0 = time.perf_counter()
+        cam = pipe.camera_stage.process(f)
+        pipe.display_stage.render(cam, views)
+        t1 = time.perf_counter()
+        T = [invert_T(v.T_world_from_eye) @ cam.T_world_from_left for v in views]
+        t2 = time.perf_counter()
+        naive.render(cam.left_bgr, cam.left_gray, cam.right_gray, T, views[0].K, views[0].size)
+        t3 = time.perf_counter()
+        naive.disparity(cam.left_gray, cam.right_gray)
+        t4 = time.perf_counter()
+        if i >= 2:  # first two: warm-up
+            ours_ms.append((t1 - t0) * 1e3)
+            naive_ms.append((t3 - t2) * 1e3)
+            naive_d.append((t4 - t3) * 1e3)
+    o, n = summarize_ms(ours_ms), summarize_ms(naive_ms)
+    return {"baseline": {"naive_opencv": {"description": "full-res StereoSGBM + reprojectImageTo3D + point splat per eye",
+                                          "frame": n, "sgbm_only": summarize_ms(naive_d)},
+                         "ours_interleaved": {"description": "camera stage + display stage (both eyes)", "frame": o}},
+            "speedup_vs_naive": _ratio(n, o)}
+
+
+def _num_disp(rig) -> int:
+    from passthrough.depth import default_num_disparities
+    from passthrough.pipeline.camera_stage import NEAR_M
+
+    return default_num_disparities(rig.rectified_size[0], rig.focal_px, rig.baseline_m, near_m=NEAR_M)
+
+
+def reprojection_quality(threads: int) -> dict:
+    """PSNR of ours vs the naive splat on the public Tsukuba rig, from the reprojection eval."""
+    from reprojection.evaluate import evaluate_set
+    from reprojection.runtime import Reprojector
+
+    rig_dir = Path(os.environ.get("PASSTHROUGH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    rig_dir = rig_dir / "views" / "middlebury2001-tsukuba"
+    if not (rig_dir / "rig.json").is_file():
+        return {"note": f"{rig_dir} not found: quality not measured"}
+    rows = evaluate_set(rig_dir, Reprojector(stride=4, provider="cpu", threads=threads), None, 8, repeats=1)
+    return {"dataset": str(rig_dir), "psnr": round(float(np.mean([r["psnr"] for r in rows])), 2),
+            "baseline_splat_psnr": round(float(np.mean([r["baseline_splat_psnr"] for r in rows])), 2),
+            "targets": len(rows)}
+
+
+# ---------------------------------------------------------------------------------------- per stage
+def bench_depth(args) -> dict:
+    from passthrough.depth import DEFAULT_METHOD, DepthEstimator, REFERENCE_METHOD
+    from passthrough.io.images import to_gray
+
+    frames = list(_source(args))
+    rig = frames[0].rig
+    n = _num_disp(rig)
+    ours = DepthEstimator(DEFAULT_METHOD, num_disparities=n)
+    ref = DepthEstimator(REFERENCE_METHOD, num_disparities=n)
+    a, b = [], []
+    for i in range(args.warmup + args.frames):
+        f = frames[i % len(frames)]
+        l, r = (to_gray(x) for x in f.rectified())
+        t0 = time.perf_counter()
+        ours.compute(l, r, f.rig)
+        t1 = time.perf_counter()
+        ref.compute(l, r, f.rig)
+        t2 = time.perf_counter()
+        if i >= args.warmup:
+            a.append((t1 - t0) * 1e3)
+            b.append((t2 - t1) * 1e3)
+    so, sb = summarize_ms(a), summarize_ms(b)
+    return {"benchmark": "depth", "stages": {"depth": so}, "baseline": {REFERENCE_METHOD: sb},
+            "speedup_vs_reference": _ratio(sb, so), "method": DEFAULT_METHOD,
+            "compile_ms": round(float(ours.compile_ms), 1), "resolution": list(rig.rectified_size),
+            "num_disparities": n}
+
+
+def bench_reprojection(args) -> dict:
+    import cv2
+
+    from passthrough.pipeline.factory import build_pipeline
+    from passthrough.geometry import invert_T
+
+    from .naive import remap_reference_maps
+
+    threads = _threads(args)
+    source = _source(args)
+    pipe = build_pipeline(source, _pipeline_args(args, no_hands=True), threads=threads)
+    frame = next(iter(source))
+    cam = pipe.camera_stage.process(frame)
+    views = pipe.eye_fn(frame.t_left_ns)
+    maps = [remap_reference_maps(cam.K, views[0].size, invert_T(v.T_world_from_eye) @ cam.T_world_from_left) for v in views]
+    rp = pipe.display_stage.reprojector
+    feeds = rp.feeds(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, cam.K, cam.K,
+                     np.stack([v.K for v in views]), [invert_T(v.T_world_from_eye) @ cam.T_world_from_left for v in views],
+                     [invert_T(v.T_world_from_eye) @ cam.T_world_from_right for v in views])
+    a, b = [], []
+    for i in range(args.warmup + args.frames):
+        t0 = time.perf_counter()
+        rp.run_feeds(feeds)
+        t1 = time.perf_counter()
+        for m1, m2 in maps:
+            cv2.remap(cam.left_bgr, m1, m2, cv2.INTER_LINEAR)
+        t2 = time.perf_counter()
+        if i >= args.warmup:
+            a.append((t1 - t0) * 1e3)
+            b.append((t2 - t1) * 1e3)
+    so, sb = summarize_ms(a), summarize_ms(b)
+    return {"benchmark": "reprojection", "stages": {"reproject_both_eyes": so},
+            "baseline": {"cv2_remap_both_eyes": sb}, "ratio_vs_remap": round(so["p50_ms"] / sb["p50_ms"], 2),
+            "resolution": list(views[0].size), "providers": rp.providers}
+
+
+def bench_hands(args) -> dict:
+    from hand_tracking.models import load_sessions
+    from hand_tracking.tracker import HandTracker
+
+    threads = _threads(args)
+    from passthrough.datasets.pairs import PairsFolderSource
+    from passthrough.demo_data import demo_source_path
+
+    src = open_dataset_or_pov(args)
+    frame = next(iter(src))
+    left, _ = frame.rectified()
+    models = load_sessions(threads=threads, build_if_missing=False)
+    det, trk = [], []
+    tracker = HandTracker(models)
+    for i in range(args.warmup + args.frames):
+        fresh = HandTracker(models)
+        t0 = time.perf_counter()
+        fresh.process(left)
+        t1 = time.perf_counter()
+        tracker.process(left)
+        t2 = time.perf_counter()
+        if i >= args.warmup:
+            det.append((t1 - t0) * 1e3)
+            trk.append((t2 - t1) * 1e3)
+    return {"benchmark": "hands", "stages": {"detection_plus_landmarks": summarize_ms(det), "tracking": summarize_ms(trk)},
+            "baseline": {"mediapipe_external": {**MEDIAPIPE_EXTERNAL_MS,
+                                                "note": "MediaPipe's own runtime, measured outside this project (issue 5); not re-measured here"}},
+            "image": frame.name}
+
+
+def open_dataset_or_pov(args):
+    from passthrough.datasets import open_source
+    from passthrough.datasets.pairs import PairsFolderSource
+    from passthrough.demo_data import demo_source_path
+
+    if args.dataset:
+        return open_source(args.dataset)
+    return PairsFolderSource(demo_source_path(), only=("pov_hands",))
+
+
+# ------------------------------------------------------------------------------------------ output
+def print_report(rep: dict) -> None:
+    print(f"benchmark: {rep['benchmark']}")
+    for name, s in rep.get("stages", {}).items():
+        print(f"  {name:<26} p50 {s['p50_ms']:8.2f}  p95 {s['p95_ms']:8.2f}  p99 {s['p99_ms']:8.2f}  max {s['max_ms']:8.2f} ms  (n={s['n']})")
+    for name, b in rep.get("baseline", {}).items():
+        s = b.get("frame", b) if isinstance(b, dict) else b
+        if isinstance(s, dict) and "p50_ms" in s:
+            print(f"  baseline {name:<17} p50 {s['p50_ms']:8.2f}  p99 {s['p99_ms']:8.2f} ms")
+        else:
+            print(f"  baseline {name}: {json.dumps(b)}")
+    for key in ("speedup_vs_naive", "speedup_vs_reference", "ratio_vs_remap"):
+        if key in rep:
+            print(f"  {key}: {rep[key]}x")
+    if "display" in rep:
+        d = rep["display"]
+        print(f"  display: {d['hz']} Hz, {d['fps']} fps, deadline misses {d['deadline_miss_rate']:.2%}, "
+              f"stale camera frames {d['stale_frame_rate']:.2%}")
+    if "latency" in rep:
+        lat = rep["latency"]
+        t = lat["photon_to_photon_terms"]
+        print(f"  capture->ready p50 {lat['capture_to_ready_p50_ms']:.2f} ms, p99 {lat['capture_to_ready_p99_ms']:.2f} ms")
+        print(f"  photon-to-photon (model) {lat['photon_to_photon_model_ms']:.2f} ms = half exposure {t['half_exposure_ms']} + "
+              f"readout {t['readout_ms']} + pipeline {t['pipeline_ms']} + wait for slot {t['wait_for_display_slot_ms']} + "
+              f"half scan-out {t['half_scanout_ms']}; constants {t['constants']}")
+    if rep.get("quality"):
+        print(f"  quality: {rep['quality']}")
+    for v in rep.get("targets", []):
+        print(f"  target {'HOLDS' if v['holds'] else 'MISSED'}: {v['target']} (measured {v['value']}, limit {v['limit']})")
+
+
+def main(args) -> int:
+    threads = _threads(args)
+    set_threads(threads)
+    fn = {"pipeline": bench_pipeline, "depth": bench_depth, "reprojection": bench_reprojection, "hands": bench_hands}[args.target]
+    rep = fn(args)
+    rep["machine"] = machine_info(threads)
+    records, cams = rep.pop("_records", None), rep.pop("_cams", None)
+    print_report(rep)
+    if args.plot and records is not None:
+        from .plot import plot_pipeline
+
+        plot_pipeline(records, cams, rep, args.plot)
+        print(f"plot: {args.plot}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rep, indent=2))
+        print(f"json: {args.json}")
+    return 0

@@ -1,0 +1,50 @@
+"""The benchmark runs from the CLI and its JSON is well-formed and internally consistent (no timing
+assertions: speed is judged by running the benchmark, not by tests)."""
+
+import json
+
+import pytest
+
+STAGE_KEYS = {"p50_ms", "p95_ms", "p99_ms", "max_ms"}
+
+
+def _check_stage(s):
+    assert STAGE_KEYS <= set(s) and s["n"] > 0
+    assert 0 <= s["p50_ms"] <= s["p95_ms"] <= s["p99_ms"] <= s["max_ms"]
+
+
+def test_bench_pipeline_json(cli, tmp_path):
+    out = tmp_path / "bench.json"
+    plot = tmp_path / "bench.png"
+    r = cli("bench", "pipeline", "--frames", "30", "--warmup", "5", "--baseline-frames", "2", "--display-hz", "72",
+            "--json", out, "--plot", plot, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads(out.read_text())
+    for name in ("rectify", "depth", "reproject", "holograms", "composite", "display"):
+        _check_stage(rep["stages"][name])
+    d = rep["display"]
+    assert d["hz"] == 72 and d["frames"] == 30 and 0 <= d["deadline_miss_rate"] <= 1 and d["fps"] > 0
+    lat = rep["latency"]
+    assert 0 < lat["capture_to_ready_p50_ms"] <= lat["capture_to_ready_p99_ms"]
+    terms = lat["photon_to_photon_terms"]
+    parts = [terms[k] for k in ("half_exposure_ms", "readout_ms", "pipeline_ms", "wait_for_display_slot_ms", "half_scanout_ms")]
+    assert lat["photon_to_photon_model_ms"] == pytest.approx(sum(parts), abs=0.01)
+    assert terms["constants"]["scanout_ms"] == pytest.approx(1000 / 72, abs=0.01)
+    naive = rep["baseline"]["naive_opencv"]["frame"]
+    ours = rep["baseline"]["ours_interleaved"]["frame"]
+    assert rep["speedup_vs_naive"] == pytest.approx(naive["p50_ms"] / ours["p50_ms"], rel=0.02)
+    assert rep["machine"]["cores"] >= 1 and "CPUExecutionProvider" in rep["machine"]["onnxruntime_providers"]
+    assert all({"target", "value", "limit", "holds"} <= set(t) for t in rep["targets"])
+    assert plot.stat().st_size > 10_000
+    assert "photon-to-photon (model)" in r.stdout and "target " in r.stdout
+
+
+@pytest.mark.parametrize("target,stage", [("depth", "depth"), ("reprojection", "reproject_both_eyes"),
+                                          ("hands", "detection_plus_landmarks")])
+def test_bench_stage_json(cli, tmp_path, target, stage):
+    out = tmp_path / f"{target}.json"
+    r = cli("bench", target, "--frames", "5", "--warmup", "2", "--json", out, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads(out.read_text())
+    _check_stage(rep["stages"][stage])
+    assert rep["baseline"]
