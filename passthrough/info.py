@@ -19,9 +19,32 @@ def describe(path, calibration=None) -> dict:
     path = Path(path)
     if is_hand_dataset(path):
         return describe_hand_dataset(path)
-    from .datasets import open_source
+    from .datasets import detect_format, open_source
 
+    if path.is_dir() and detect_format(path) is None:
+        found = find_datasets(path)
+        if found:
+            return {"path": str(path), "format": "folder of datasets", "frames": len(found),
+                    "datasets": [f"{p.relative_to(path)} ({fmt})" for p, fmt in found]}
     return open_source(path, calibration).describe()
+
+
+def find_datasets(root: Path, depth: int = 3):
+    """(path, format) of every dataset below ``root`` (not descending into a dataset), up to ``depth``."""
+    from .datasets import detect_format
+    from .datasets.handkp import hand_dataset_root
+
+    out = []
+    for p in sorted(q for q in root.iterdir() if q.is_dir()):
+        if (p / "hands.json").is_file():
+            out.append((p, "hand-keypoints"))
+            continue
+        fmt = detect_format(p)
+        if fmt is not None:
+            out.append((p, fmt))
+        elif depth > 1 and hand_dataset_root(p) is None:
+            out += find_datasets(p, depth - 1)
+    return out
 
 
 def main(args) -> int:

@@ -1,8 +1,8 @@
 """``passthrough eval reprojection``: render every target view of rig-v1 sets and score it.
 
-For each set: depth of both input views is estimated from the two inputs (the depth stage's default
-method when :mod:`passthrough.depth` provides one, else OpenCV StereoSGBM (3x3 blocks, sub-pixel,
-holes filled along rows from the farther side; for the right view on mirrored images),
+For each set: depth of both input views is estimated from the two inputs (``--depth-method``: the
+depth stage's default method, :data:`passthrough.depth.DEFAULT_METHOD`, unless told otherwise; see
+:func:`estimate_depths`),
 each ``targets`` camera is rendered by the ONNX reprojection model (the target pose as the eye pose),
 and compared with the real photo at that view.
 
@@ -75,34 +75,35 @@ def fill_disparity_holes(d: np.ndarray) -> np.ndarray:
     return np.where(ok, d, np.where(np.isfinite(fill), fill, np.nan)).astype(np.float32)
 
 
-def _depth_stage_method():
-    """The depth stage's default estimator, or None while :mod:`passthrough.depth` offers none."""
-    try:
-        from passthrough.depth import default_estimator  # type: ignore
-    except Exception:
-        return None
-    return default_estimator
+def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline: float, num_disp: int,
+                    method: str = "default"):
+    """z-depth of both rectified input views: ``(depth_left, depth_right, method_name)``, float32 (H, W),
+    NaN where unknown, in the unit of ``baseline``.
 
-
-def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline: float, num_disp: int):
-    """z-depth of both rectified input views: ``(depth_left, depth_right, method)``, float32 (H, W),
-    NaN where unknown, in the unit of ``baseline``."""
-    est = _depth_stage_method()
+    ``method``: ``"default"`` = the depth stage's default method (:data:`passthrough.depth.DEFAULT_METHOD`),
+    any other name of :data:`passthrough.depth.METHODS`, or ``"sgbm"`` = full-resolution StereoSGBM here
+    (3x3 blocks, no left-right check) with row-wise background-side hole filling. The right view's depth
+    is computed on mirrored images (right as reference).
+    """
     flip = lambda a: np.ascontiguousarray(np.fliplr(a))
-    if est is not None:
-        e = est()
-        dl = np.asarray(e(left, right, focal=focal, baseline=baseline).disparity, np.float32)
-        dr = np.fliplr(np.asarray(e(flip(right), flip(left), focal=focal, baseline=baseline).disparity, np.float32))
-        method = getattr(e, "name", "depth stage")
+    if method == "sgbm":
+        dl = fill_disparity_holes(sgbm_disparity(left, right, num_disp))
+        dr = np.fliplr(fill_disparity_holes(sgbm_disparity(flip(right), flip(left), num_disp)))
+        name = "sgbm (full res, 3x3, row fill)"
     else:
-        dl = sgbm_disparity(left, right, num_disp)
-        dr = np.fliplr(sgbm_disparity(flip(right), flip(left), num_disp))
-        method = "sgbm"
-    dl, dr = fill_disparity_holes(dl), fill_disparity_holes(dr)
+        from passthrough.depth import DEFAULT_METHOD, METHODS, DepthEstimator
+
+        name = DEFAULT_METHOD if method == "default" else method
+        if name not in METHODS:
+            raise InputError(None, f"unknown depth method {method!r} (sgbm, default, {', '.join(METHODS)})")
+        est = DepthEstimator(name, num_disparities=num_disp)
+        pos = lambda d: np.where(d > 0, d, np.nan).astype(np.float32)  # 0 = no match (e.g. the left border)
+        dl = fill_disparity_holes(pos(est.compute(left, right).disparity))
+        dr = np.fliplr(fill_disparity_holes(pos(est.compute(flip(right), flip(left)).disparity)))
     with np.errstate(divide="ignore", invalid="ignore"):
         zl = np.where(dl > 0, focal * baseline / dl, np.nan).astype(np.float32)
         zr = np.where(dr > 0, focal * baseline / dr, np.nan).astype(np.float32)
-    return zl, zr, method
+    return zl, zr, name
 
 
 # ------------------------------------------------------------------------------------------ metrics
@@ -187,7 +188,7 @@ def eval_region(src: RigV1Source, target: str, eye_depth: np.ndarray, crop: int)
 
 
 def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, repeats: int = 5,
-                 log=print) -> List[Dict[str, object]]:
+                 log=print, depth_method: str = "default") -> List[Dict[str, object]]:
     """Score every target of the rig-v1 set at ``path``; returns one JSON row per target."""
     src = RigV1Source(path)
     if not src.inputs_rectified:
@@ -201,7 +202,7 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
     baseline = float(src.T_a_from_b(ln, rn)[0, 3])
     w = src.size[0]
     num_disp = int(min(256, max(32, 16 * int(np.ceil(w / 4 / 16)))))
-    zl, zr, method = estimate_depths(left, right, float(KL[0, 0]), baseline, num_disp)
+    zl, zr, method = estimate_depths(left, right, float(KL[0, 0]), baseline, num_disp, depth_method)
     # the naive baseline splats plain StereoSGBM output (no consistency check, no hole filling)
     fl = lambda a: np.ascontiguousarray(np.fliplr(a))
     raw_l = sgbm_disparity(left, right, num_disp, lr_check=False)
@@ -261,6 +262,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="warp-field cell size of the model (default 2; 4 = display-rate variant)")
     parser.add_argument("--select", action="store_true",
                         help="use the select variant (nearer camera only, one resampling per eye) instead of blending")
+    parser.add_argument("--depth-method", default="default",
+                        help="depth of the inputs: 'default' (the depth stage's default), a depth-stage method "
+                             "name, or 'sgbm' (full-resolution StereoSGBM here)")
     parser.add_argument("--crop", type=int, default=8, help="border crop in pixels for PSNR/SSIM (default 8)")
     parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (default 1)")
@@ -276,7 +280,7 @@ def main(args) -> int:
           f"border crop {args.crop}px")
     rows = []
     for s in sets:
-        rows += evaluate_set(s, rp, args.out, args.crop, repeats=args.repeats)
+        rows += evaluate_set(s, rp, args.out, args.crop, repeats=args.repeats, depth_method=args.depth_method)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"targets": [{k: r[k] for k in JSON_KEYS} for r in rows]}, indent=2) + "\n")

@@ -69,7 +69,8 @@ class CollectionSource(FrameSource):
     def __init__(self, path, children: List[FrameSource]):
         super().__init__(path, children[0].rig)
         self.children = children
-        self.format = f"{children[0].format} collection ({len(children)} scenes)"
+        kinds = sorted({c.format.split(" collection")[0] for c in children})
+        self.format = f"{'/'.join(kinds)} collection ({len(children)} datasets)"
         self.rate_hz = None
         for c in children:
             for g in c.ground_truth:

@@ -15,9 +15,20 @@ from ..errors import InputError
 NUM_JOINTS = 21
 
 
-def is_hand_dataset(path: Path) -> bool:
+def hand_dataset_root(path: Path):
+    """The folder holding ``hands.json`` for ``path`` (that folder, the file itself, or an image folder up
+    to two levels below it), or None."""
     path = Path(path)
-    return (path.is_dir() and (path / "hands.json").is_file()) or (path.is_file() and path.name == "hands.json")
+    if path.is_file():
+        return path.parent if path.name == "hands.json" else None
+    for cand in (path, path.parent, path.parent.parent):
+        if (cand / "hands.json").is_file():
+            return cand
+    return None
+
+
+def is_hand_dataset(path: Path) -> bool:
+    return hand_dataset_root(path) is not None
 
 
 def load_hand_annotations(path) -> List[Dict]:
@@ -47,7 +58,13 @@ def load_hand_annotations(path) -> List[Dict]:
 
 
 def describe_hand_dataset(path) -> Dict[str, object]:
-    entries = load_hand_annotations(path)
+    """Facts for ``passthrough info``; ``path`` may be the set's folder, its ``hands.json`` or an image
+    folder inside it (then only the hands whose images lie under that folder are counted)."""
+    path = Path(path).resolve()
+    root = hand_dataset_root(path)
+    entries = load_hand_annotations(root)
+    if path.is_dir() and path != root.resolve():
+        entries = [e for e in entries if path in Path(e["image"]).resolve().parents]
     per = {}
     for e in entries:
         per[e.get("dataset", "?")] = per.get(e.get("dataset", "?"), 0) + 1

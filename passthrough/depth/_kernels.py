@@ -123,7 +123,64 @@ def census_cost_volume_transposed(cl_t, cr_t, num_disp, border_cost):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate):
+def _select_row(rowsum, uniqueness, subpixel_mode, disp_row, dright_row, best, bd, sec, rbest, rd):
+    """Winner-take-all for one image row of summed costs ``rowsum`` float32 (D, W); see
+    :func:`select_disparity` for the rules. Writes ``disp_row`` (float32 (W,)) and ``dright_row``
+    (int32 (W,)); the other arguments are scratch rows of length W."""
+    nd, w = rowsum.shape
+    big = np.float32(1e30)
+    for x in range(w):
+        best[x] = big
+        bd[x] = 0
+        sec[x] = big
+        rbest[x] = big
+        rd[x] = -1
+    for d in range(nd):
+        a = rowsum[d]
+        for x in range(w):
+            v = a[x]
+            better = v < best[x]
+            best[x] = v if better else best[x]
+            bd[x] = d if better else bd[x]
+        ar = a[d:]
+        rb = rbest[: w - d]
+        rr = rd[: w - d]
+        for xr in range(w - d):
+            v = ar[xr]
+            better = v < rb[xr]
+            rb[xr] = v if better else rb[xr]
+            rr[xr] = d if better else rr[xr]
+    for d in range(nd):
+        a = rowsum[d]
+        for x in range(w):
+            far = abs(d - bd[x]) > 1
+            sec[x] = min(sec[x], a[x]) if far else sec[x]
+    fu = np.float32(100 + uniqueness)
+    for x in range(w):
+        dright_row[x] = rd[x]
+        b = bd[x]
+        if sec[x] < big and best[x] * fu >= sec[x] * np.float32(100.0):
+            disp_row[x] = INVALID
+            continue
+        f = np.float32(b)
+        if 0 < b < nd - 1 and subpixel_mode > 0:
+            cm = rowsum[b - 1, x]
+            c0 = rowsum[b, x]
+            cp = rowsum[b + 1, x]
+            if subpixel_mode == 1:
+                den = cm - np.float32(2.0) * c0 + cp
+                if den > 0:
+                    f += np.float32(0.5) * (cm - cp) / den
+            else:
+                den = max(cm, cp) - c0
+                if den > 0:
+                    f += np.float32(0.5) * (cm - cp) / den
+        disp_row[x] = f
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, uniqueness, subpixel_mode,
+              disp, dright):
     """SGM paths that run along the row axis (axis 1) of a ``(D, R, C)`` cost volume.
 
     One sweep over the rows (top to bottom when ``forward``, else bottom to top) computes the
@@ -142,6 +199,12 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate):
             written over it.
         forward: sweep direction.
         accumulate: add into ``total`` instead of overwriting it.
+        select: instead of writing ``total``, finish each row right away: winner-take-all over the
+            row's summed costs with uniqueness test and sub-pixel fit (as :func:`select_disparity`),
+            written to ``disp`` (float32 (R, C), -1 = not unique) and ``dright`` (int32 (R, C), the
+            right image's integer disparity). Saves a write and a re-read of the whole volume.
+        uniqueness, subpixel_mode: see :func:`select_disparity` (used with ``select``).
+        disp, dright: outputs of ``select`` (pass any float32 / int32 2-D arrays otherwise).
     """
     nd, nr, nc = cost.shape
     fp1 = np.float32(p1)
@@ -162,6 +225,12 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate):
     thr = np.empty(nc, dtype=np.float32)
     mrow = np.empty(nc, dtype=np.float32)
     acc = np.empty(nc, dtype=np.float32)
+    rowsum = np.empty((nd if select else 1, nc), dtype=np.float32)
+    best = np.empty(nc, dtype=np.float32)
+    bd = np.empty(nc, dtype=np.int32)
+    sec = np.empty(nc, dtype=np.float32)
+    rbest = np.empty(nc, dtype=np.float32)
+    rd = np.empty(nc, dtype=np.int32)
     for r0 in range(nr):
         r = r0 if forward else nr - 1 - r0
         rp = r - 1 if forward else r + 1
@@ -216,6 +285,22 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate):
             pc = pmin[k, 1:nc + 1]
             for x in range(nc):
                 pc[x] = cmin[x]
+        if select:
+            for d in range(nd):
+                rs = rowsum[d]
+                if accumulate:
+                    t = total[d, r]
+                    for x in range(nc):
+                        rs[x] = np.float32(t[x])
+                else:
+                    for x in range(nc):
+                        rs[x] = np.float32(0.0)
+                for k in range(npath):
+                    row = buf[k, cur, d + 1, 1:nc + 1]
+                    for x in range(nc):
+                        rs[x] += row[x]
+            _select_row(rowsum, uniqueness, subpixel_mode, disp[r], dright[r], best, bd, sec, rbest, rd)
+            continue
         for d in range(nd):
             t = total[d, r]
             if accumulate:

@@ -64,6 +64,8 @@ class SGMParams:
 
 
 _SUBPIXEL = {"none": 0, "parabola": 1, "equiangular": 2}
+_NO_F = np.zeros((1, 1), np.float32)  # placeholders for sweeps that do not select
+_NO_I = np.zeros((1, 1), np.int32)
 
 #: Flags in the per-pixel status map returned by :func:`census_sgm`.
 VALID, NOT_UNIQUE, LR_FAILED, SPECKLE = 0, 1, 2, 3
@@ -102,20 +104,25 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     t1 = time.perf_counter()
     total = np.empty(cost.shape, dtype=np.uint16)
     diag = {4: 0, "4d": 1, 6: 2, 8: 2}[params.paths]
-    K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, True, False)
-    K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, False, True)
-    if params.paths in (4, 8):
-        # horizontal paths: row sweeps over the transposed problem, added back plane by plane
+    horizontal = params.paths in (4, 8)
+    if horizontal:
+        # horizontal paths: row sweeps over the transposed problem, transposed back plane by plane
         cost_t = K.census_cost_volume_transposed(np.ascontiguousarray(cl.T), np.ascontiguousarray(cr.T),
                                                  num_disp, border)
         left_t = np.ascontiguousarray(left.T)
         total_t = np.empty(cost_t.shape, dtype=np.uint16)
-        K.sgm_sweep(cost_t, left_t, params.p1, params.p2, False, total_t, True, False)
-        K.sgm_sweep(cost_t, left_t, params.p1, params.p2, False, total_t, False, True)
+        K.sgm_sweep(cost_t, left_t, params.p1, params.p2, 0, total_t, True, False, False, 0, 0, _NO_F, _NO_I)
+        K.sgm_sweep(cost_t, left_t, params.p1, params.p2, 0, total_t, False, True, False, 0, 0, _NO_F, _NO_I)
         for d in range(num_disp):
-            cv2.add(total[d], cv2.transpose(total_t[d]), dst=total[d])
+            cv2.transpose(total_t[d], dst=total[d])
+    K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, True, horizontal, False, 0, 0, _NO_F, _NO_I)
     t2 = time.perf_counter()
-    disp, disp_right = K.select_disparity(total, int(params.uniqueness), _SUBPIXEL[params.subpixel])
+    # the backward sweep finishes each row: winner-take-all, uniqueness, sub-pixel, right disparities
+    h, w = left.shape
+    disp = np.empty((h, w), dtype=np.float32)
+    disp_right = np.empty((h, w), dtype=np.int32)
+    K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, False, True, True, int(params.uniqueness),
+                _SUBPIXEL[params.subpixel], disp, disp_right)
     status = np.where(disp < 0, NOT_UNIQUE, VALID).astype(np.uint8)
     if params.lr_max_diff >= 0:
         failed = K.left_right_check(disp, disp_right, float(params.lr_max_diff))
@@ -126,7 +133,7 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     t3 = time.perf_counter()
     t["census_cost_ms"] = t.get("census_cost_ms", 0.0) + (t1 - t0) * 1e3
     t["aggregate_ms"] = t.get("aggregate_ms", 0.0) + (t2 - t1) * 1e3
-    t["select_ms"] = t.get("select_ms", 0.0) + (t3 - t2) * 1e3
+    t["aggregate_select_ms"] = t.get("aggregate_select_ms", 0.0) + (t3 - t2) * 1e3
     return disp, status
 
 
