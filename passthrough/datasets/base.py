@@ -41,6 +41,19 @@ class FrameSource:
     def __iter__(self) -> Iterator[StereoFrame]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def frame_poses(self):
+        """``(t_ns (N,) int64, T_world_from_head (N, 4, 4))`` ground-truth poses at the frames' capture times,
+        or None when the source has none covering every frame. Reads every frame: call once."""
+        ts, Ts = [], []
+        for f in self:
+            if f.T_world_from_head is None:
+                return None
+            ts.append(f.t_left_ns)
+            Ts.append(f.T_world_from_head)
+        if len(ts) < 2:
+            return None
+        return np.asarray(ts, dtype=np.int64), np.stack(Ts)
+
     @property
     def resolution(self):
         """``(width, height)`` of the raw images."""

@@ -6,8 +6,9 @@ Each camera folder holds ``data.csv`` (``#timestamp [ns],filename``), ``data/<ti
 ``equidistant``) and ``distortion_coefficients``. Some copies start with ``%YAML:1.0``; OpenCV-style
 ``!!opencv-matrix`` tags are accepted. The body frame is used as the head frame.
 
-IMU (``imu0/data.csv``) and ground truth (``state_groundtruth_estimate0/data.csv`` or
-``leica0/data.csv``) are exposed as arrays when present; ground-truth poses are interpolated to frame
+IMU (``imu0/data.csv``) and ground truth (``state_groundtruth_estimate0/data.csv`` as ASL CSV, or a TUM
+trajectory ``groundtruth.txt`` (``t x y z qx qy qz qw``, seconds) in ``mav0`` or beside it; Leica
+positions in ``leica0/data.csv``) are exposed when present; ground-truth poses are interpolated to frame
 times where they overlap.
 """
 
@@ -197,9 +198,16 @@ class EurocSource(FrameSource):
         gt = root / "state_groundtruth_estimate0" / "data.csv"
         if gt.is_file():
             g = read_numeric_csv(gt)
+            if g.shape[1] < 8:
+                raise InputError(gt, f"expected timestamp, p_xyz, q_wxyz columns, got {g.shape[1]} columns")
             self._gt_t = g[:, 0].astype(np.int64)
             self._gt_T = np.stack([make_T(quat_xyzw_to_R([r[5], r[6], r[7], r[4]]), r[1:4]) for r in g])
             self.ground_truth.append("poses (state_groundtruth_estimate0)")
+        elif (root / "groundtruth.txt").is_file() or (root.parent / "groundtruth.txt").is_file():
+            tum = root / "groundtruth.txt" if (root / "groundtruth.txt").is_file() else root.parent / "groundtruth.txt"
+            self._gt_t, self._gt_T = read_tum_poses(tum)
+            check_monotonic(self._gt_t, tum)
+            self.ground_truth.append("poses (TUM groundtruth.txt)")
         if (root / "leica0" / "data.csv").is_file():
             self.ground_truth.append("positions (leica0)")
         if self._gt_T is not None:

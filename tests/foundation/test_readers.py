@@ -151,3 +151,22 @@ def test_live_source_with_a_video_standing_in_for_the_device(shared_data, tmp_pa
                                  "sequences/kitti-odometry-excerpt-frames000-025"])
 def test_formats_detected(shared_data, rel):
     assert detect_format(shared_data / rel) is not None
+
+
+def test_euroc_poses_from_tum_text(copy_of):
+    # EuRoC's own ground truth does not overlap these 5 frames: write a TUM trajectory that does
+    root = copy_of("sequences/euroc-MH_01_easy-first5")
+    import shutil
+
+    shutil.rmtree(root / "mav0" / "state_groundtruth_estimate0")
+    src0 = open_source(root)
+    t = np.array([f.t_left_ns for f in src0])
+    lines = ["# t x y z qx qy qz qw"]
+    for i, tn in enumerate(np.linspace(t[0] - 1e7, t[-1] + 1e7, 8).astype(np.int64)):
+        lines.append(f"{tn / 1e9:.9f} {0.1 * i} 0 0 0 0 {np.sin(0.01 * i)} {np.cos(0.01 * i)}")
+    (root / "mav0" / "groundtruth.txt").write_text("\n".join(lines) + "\n")
+    src = open_source(root)
+    assert any("TUM" in g for g in src.ground_truth)
+    ts, T = src.frame_poses()
+    assert len(ts) == 5 and np.all(np.diff(T[:, 0, 3]) > 0)  # moving along +x
+    assert open_source(copy_of("sequences/kitti-odometry-excerpt-frames000-025")).frame_poses()[1].shape == (26, 4, 4)
