@@ -346,12 +346,15 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         wcol = g.add(wcol, g.mul(seen_f, g.sub(soft, wcol)))
     F = g.concat([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], wcol], 1)
     holes = g.not_(seen)
-    # cells no camera sees: average the camera coordinates of seen neighbours weighted by depth^8, i.e.
-    # (almost) only the farthest, background ones; repeated passes grow into wide holes
-    zn = g.div(Z, g.op("ReduceMax", Z, keepdims=1))
-    z2 = g.mul(zn, zn)
-    z4 = g.mul(z2, z2)
-    w = g.mul(g.op("Cast", seen, to=f32), g.mul(z4, z4))  # [E,1,Hl,Wl]
+    # cells no camera sees: average the camera coordinates of seen neighbours weighted by
+    # (z / (z + mean z))^16, i.e. (almost) only the farthest, background ones; passes grow into wide holes
+    zpos = g.op("Relu", Z)
+    zmean = g.div(g.op("ReduceSum", zpos, keepdims=1),
+                  g.op("Max", g.op("ReduceSum", g.op("Cast", covered, to=f32), keepdims=1), g.f(1.0)))
+    zn = g.div(zpos, g.add(zpos, zmean))  # in [0, 1): bounded dynamic range whatever the depth unit/outliers
+    for _ in range(4):
+        zn = g.mul(zn, zn)  # ^16
+    w = g.mul(g.op("Cast", seen, to=f32), zn)  # [E,1,Hl,Wl]
     for _ in range(p.hole_passes):
         A = g.op("AveragePool", g.concat([g.mul(F, w), w], 1), kernel_shape=[k, k], pads=[POOL_RADIUS] * 4)
         den = g.slice(A, [5], [6], [1])

@@ -60,6 +60,26 @@ def sgbm_disparity(left: np.ndarray, right: np.ndarray, num_disp: int, lr_check:
     return np.where(ok, dl, np.nan).astype(np.float32)
 
 
+#: Left-right consistency tolerance (px) applied to the depth stage's two disparity maps.
+LR_TOL_PX = 3.0
+
+
+def lr_consistent(dl: np.ndarray, dr: np.ndarray, tol: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Drop (NaN) disparities of the left map ``dl`` (match at ``x - d`` in the right) and the right map
+    ``dr`` (match at ``x + d`` in the left) that the other map does not confirm within ``tol`` px."""
+    h, w = dl.shape
+    xs = np.arange(w)[None].repeat(h, 0)
+    rows = np.arange(h)[:, None]
+
+    def check(d, other, sign):
+        xo = np.rint(xs - sign * np.nan_to_num(d, nan=-1e6)).astype(np.int64)
+        inb = np.isfinite(d) & (xo >= 0) & (xo < w)
+        o = np.where(inb, other[rows, xo.clip(0, w - 1)], np.nan)
+        return np.where(inb & (np.abs(o - d) <= tol), d, np.nan).astype(np.float32)
+
+    return check(dl, dr, 1), check(dr, dl, -1)
+
+
 def fill_disparity_holes(d: np.ndarray) -> np.ndarray:
     """Fill NaN disparities along each row with the smaller (farther) of the nearest valid values to the
     left and right (occlusions belong to the background); rows without any valid value stay NaN."""
@@ -81,8 +101,9 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
     NaN where unknown, in the unit of ``baseline``.
 
     ``method``: ``"default"`` = the depth stage's default method (:data:`passthrough.depth.DEFAULT_METHOD`),
-    any other name of :data:`passthrough.depth.METHODS`, or ``"sgbm"`` = full-resolution StereoSGBM here
-    (3x3 blocks, no left-right check) with row-wise background-side hole filling. The right view's depth
+    any other name of :data:`passthrough.depth.METHODS` (zero disparities and pixels failing a
+    left-right check of the two views' maps within :data:`LR_TOL_PX` are dropped and refilled here), or ``"sgbm"`` = full-resolution StereoSGBM here (3x3 blocks, no left-right check).
+    Holes are filled along rows from the background side (:func:`fill_disparity_holes`). The right view's depth
     is computed on mirrored images (right as reference).
     """
     flip = lambda a: np.ascontiguousarray(np.fliplr(a))
@@ -97,9 +118,13 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
         if name not in METHODS:
             raise InputError(None, f"unknown depth method {method!r} (sgbm, default, {', '.join(METHODS)})")
         est = DepthEstimator(name, num_disparities=num_disp)
-        pos = lambda d: np.where(d > 0, d, np.nan).astype(np.float32)  # 0 = no match (e.g. the left border)
-        dl = fill_disparity_holes(pos(est.compute(left, right).disparity))
-        dr = np.fliplr(fill_disparity_holes(pos(est.compute(flip(right), flip(left)).disparity)))
+
+        def matched(res):  # 0 = no match (e.g. the border only one camera sees)
+            return np.where(res.disparity > 0, res.disparity, np.nan).astype(np.float32)
+
+        dl, dr = lr_consistent(matched(est.compute(left, right)),
+                               np.fliplr(matched(est.compute(flip(right), flip(left)))), LR_TOL_PX)
+        dl, dr = fill_disparity_holes(dl), fill_disparity_holes(dr)
     with np.errstate(divide="ignore", invalid="ignore"):
         zl = np.where(dl > 0, focal * baseline / dl, np.nan).astype(np.float32)
         zr = np.where(dr > 0, focal * baseline / dr, np.nan).astype(np.float32)

@@ -174,8 +174,10 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         wcol = np.where(seen, a / np.maximum(a + b, 1e-20), wcol).astype(f32)
     F = np.concatenate([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], wcol], 1)
     holes = ~seen
-    # unseen cells: depth^8-weighted average of seen neighbours' camera coordinates (background wins)
-    w = seen * (Z / Z.max()) ** 8
+    # unseen cells: (z / (z + mean z))^16-weighted average of seen neighbours' coordinates (background wins)
+    zpos = np.maximum(Z, 0)
+    zn = zpos / (zpos + zpos.sum() / max(float(covered.sum()), 1.0))
+    w = seen * zn ** 16
     for _ in range(p.hole_passes):
         num = _pool(F * w, POOL_RADIUS, "avg")
         den = _pool(w, POOL_RADIUS, "avg")
