@@ -6,9 +6,19 @@ import numpy as np
 
 from passthrough.pipeline.camera_stage import CameraStage
 
-# Low enough that the display stage's own work (two 640x480 eyes) fits its slot even on a busy 2-core
-# machine, so any miss would come from waiting on another stage (which the scheduler must never do).
-DISPLAY_HZ = 5.0
+DISPLAY_HZ = 10.0
+PERIOD_NS = int(round(1e9 / DISPLAY_HZ))
+
+
+def _assert_paced_by_own_work_only(recs, slow_ms):
+    """Display slots lie on the vsync grid; a slot is skipped only after a frame whose *own* work overran
+    (a deadline miss), and no frame's work contains the slow stage's time."""
+    for a, b in zip(recs, recs[1:]):
+        gap = b.t_frame_start_ns - a.t_frame_start_ns
+        assert gap % PERIOD_NS == 0 and gap > 0
+        if gap > PERIOD_NS:
+            assert a.deadline_missed, (a.display_index, gap)
+    assert max(r.display_ms for r in recs) < slow_ms
 
 
 def _slowed(depth_fn, seconds):
@@ -27,14 +37,10 @@ def _run(pipe, frames):
 def test_slow_depth_does_not_slow_the_display(make_pipeline):
     pipe = make_pipeline(("desk", "living_room"), display_hz=DISPLAY_HZ)
     pipe.camera_stage.depth_fn = _slowed(pipe.camera_stage.depth_fn, 1.0)  # 1 s per depth frame
-    recs, wall = _run(pipe, 15)
-    assert len(recs) == 15
-    # frames kept their slots: one every 1 / DISPLAY_HZ s (after the start-up wait for the first depth)
-    slots = [r.t_frame_start_ns for r in recs]
-    assert np.allclose(np.diff(slots), 1e9 / DISPLAY_HZ, atol=1)
-    # no display frame's own work included the 1 s of depth: misses are not caused by the slow stage
-    assert max(r.display_ms for r in recs) < 900
-    assert sum(r.deadline_missed for r in recs) <= 1
+    recs, wall = _run(pipe, 20)
+    assert len(recs) == 20
+    # no display frame waited for the 1 s depth stage: misses (if this machine is busy) are its own
+    _assert_paced_by_own_work_only(recs, 1000)
     # the view was redrawn on time from older camera frames while depth was busy
     assert len({r.camera_index for r in recs}) <= 4
     assert max(r.camera_age_ms for r in recs) > 900
@@ -60,12 +66,12 @@ class _StallingSource:
 def test_camera_stall_keeps_frames_flowing_with_the_last_depth(make_pipeline):
     pipe = make_pipeline(("desk", "living_room", "corridor"), display_hz=DISPLAY_HZ)
     pipe.source = _StallingSource(pipe.source, after=1, stall_s=2.5)
-    recs = pipe.run_realtime(20, camera_hz=5.0, loop_source=False)
-    assert len(recs) == 20
+    recs = pipe.run_realtime(30, camera_hz=5.0, loop_source=False)
+    assert len(recs) == 30
     idx = [r.camera_index for r in recs]
     ages = np.array([r.camera_age_ms for r in recs])
     # during the stall the same camera frame is shown again and again, getting older, frames keep coming
     longest_run = max(sum(1 for _ in g) for _, g in __import__("itertools").groupby(idx))
-    assert longest_run >= 9
+    assert longest_run >= 12
     assert ages.max() > 1500
-    assert sum(r.deadline_missed for r in recs) <= 1
+    _assert_paced_by_own_work_only(recs, 2500)
