@@ -56,7 +56,7 @@ T_eye_from_right       [E,4,4] float32    pose of the right camera in each eye f
 =====================  =================  ==========================================================
 
 Outputs: ``eye_images`` [E,3,H,W] float32 (same range as the input images), ``eye_depth`` [E,1,H,W]
-float32 (z in each eye frame, 0 where unknown), ``eye_holes`` [E,1,H,W] bool (True where no camera saw
+float32 (z in each eye frame, bilinear from the cells; 0 where unknown), ``eye_holes`` [E,1,H,W] bool (True where no camera saw
 the surface; those pixels are filled from the background side).
 """
 
@@ -369,9 +369,12 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     Hs = g.add(g.mul(Hf, g.f(2.0)), g.f(p.gap)) if not p.blend else Hf
     off_r = g.add(Hf, g.f(p.gap)) if not p.blend else g.f(0.0)
     cols = [g.slice(F, [i], [i + 1], [1]) for i in range(5)]
+    # absolute sampling positions in normalised units; bilinear upsampling reproduces them exactly except
+    # within (stride - 1) / 2 px of the image border, where Resize clamps (those pixels repeat the edge)
     sx, sy = g.div(g.f(2.0), Wf), g.div(g.f(2.0), Hs)
-    fld = g.concat([g.mul(g.sub(cols[0], uc4), sx), g.mul(g.sub(cols[1], vc4), sy),
-                    g.mul(g.sub(cols[2], uc4), sx), g.mul(g.add(g.sub(cols[3], vc4), off_r), sy)], 1)  # [E,4,Hl,Wl]
+    nx = lambda x: g.sub(g.mul(g.add(x, g.f(0.5)), sx), g.f(1.0))
+    ny = lambda y, off: g.sub(g.mul(g.add(g.add(y, off), g.f(0.5)), sy), g.f(1.0))
+    fld = g.concat([nx(cols[0]), ny(cols[1], g.f(0.0)), nx(cols[2]), ny(cols[3], off_r)], 1)  # [E,4,Hl,Wl]
     F = g.op("Resize", fld, "", "", g.concat([E, g.i64([4]), H, W], 0), mode="linear",
              coordinate_transformation_mode="half_pixel")  # [E,4,H,W]
     wl = cols[4] if p.blend else g.op("Cast", g.op("Greater", cols[4], g.f(0.5)), to=f32)
@@ -382,11 +385,6 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     WL = g.slice(SH, [0], [1], [1])
     FL = g.slice(F, [0], [2], [1])
     FR = g.slice(F, [2], [4], [1])
-    bx = g.sub(g.div(g.add(g.mul(g.op("Range", g.f(0.0), Wf, g.f(1.0)), g.f(2.0)), g.f(1.0)), Wf), g.f(1.0))
-    by = g.sub(g.div(g.add(g.mul(g.op("Range", g.f(0.0), Hf, g.f(1.0)), g.f(2.0)), g.f(1.0)), Hs), g.f(1.0))
-    hw = g.concat([g.i64([1, 1]), H, W], 0)
-    base = g.concat([g.op("Expand", g.reshape(bx, [1, 1, 1, -1]), hw), g.op("Expand", g.reshape(by, [1, 1, -1, 1]), hw)], 1)
-
     def sample(image, grid):
         """GridSample ``image`` [1,3,H,W] for both eyes with ``grid`` [E,H,W,2] in row bands -> E x [1,3,H,W]."""
         eyes = []
@@ -397,24 +395,21 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         return eyes
 
     if p.blend:
-        eL = sample("left_image", g.op("Transpose", g.add(FL, base), perm=[0, 2, 3, 1]))
-        eR = sample("right_image", g.op("Transpose", g.add(FR, base), perm=[0, 2, 3, 1]))
+        eL = sample("left_image", g.op("Transpose", FL, perm=[0, 2, 3, 1]))
+        eR = sample("right_image", g.op("Transpose", FR, perm=[0, 2, 3, 1]))
         wls = g.op("Split", WL, outputs=N_EYES, axis=0, num_outputs=N_EYES)
         eyes = [g.add(r, g.mul(w, g.sub(l, r))) for l, r, w in zip(eL, eR, wls)]
     else:
         gsel = g.add(FR, g.mul(WL, g.sub(FL, FR)))  # [E,2,H,W]
-        grid = g.op("Transpose", g.add(gsel, base), perm=[0, 2, 3, 1])  # [E,H,W,2]
+        grid = g.op("Transpose", gsel, perm=[0, 2, 3, 1])  # [E,H,W,2]
         gapimg = g.op("ConstantOfShape", g.concat([g.i64([1, 3, p.gap]), W], 0),
                       value=numpy_helper.from_array(np.zeros(1, np.float32)))
         eyes = sample(g.concat(["left_image", gapimg, "right_image"], 2), grid)
     g.op("Concat", *eyes, axis=0, name="eye_images")
 
-    # ---------------------------------------------------------------- eye depth (inverse depth is linear)
-    winv = g.mul(g.op("Cast", covered, to=f32), g.op("Reciprocal", g.op("Max", Z, g.f(1e-20))))
-    wU = g.op("Resize", winv, "", "", g.concat([E, g.i64([1]), H, W], 0), mode="linear",
-              coordinate_transformation_mode="half_pixel")
-    pos = g.op("Greater", wU, g.f(0.0))
-    g.op("Where", pos, g.op("Reciprocal", g.op("Max", wU, g.f(1e-20))), g.f(0.0), name="eye_depth")
+    # ---------------------------------------------------------------- eye depth (bilinear; 0 = unknown)
+    g.op("Resize", g.op("Relu", Z), "", "", g.concat([E, g.i64([1]), H, W], 0), mode="linear",
+         coordinate_transformation_mode="half_pixel", name="eye_depth")
 
     graph = helper.make_graph(g.nodes, f"reprojection_v{MODEL_VERSION}_s{s}{'' if p.blend else '_select'}", inputs, outputs, initializer=g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],

@@ -186,26 +186,21 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         w = w + take * den
         seen = w > 0
 
-    # 4. full-resolution sampling positions (pixels) and colour
+    # 4. full-resolution sampling positions (pixels; absolute, bilinearly upsampled) and colour
     off_r = 0 if p.blend else H + p.gap
-    dL = np.concatenate([F[:, 0:1] - UC, F[:, 1:2] - VC], 1)  # [E,2,Hl,Wl]
-    dR = np.concatenate([F[:, 2:3] - UC, F[:, 3:4] - VC + off_r], 1)
-    FL, FR = resize_linear(dL, H, W), resize_linear(dR, H, W)
+    FL = resize_linear(F[:, 0:2], H, W)  # [E,2,H,W]
+    FR = resize_linear(np.concatenate([F[:, 2:3], F[:, 3:4] + off_r], 1), H, W)
     wl = F[:, 4:5] if p.blend else (F[:, 4:5] > 0.5).astype(f32)
     WL = resize_nearest(wl, H, W)  # [E,1,H,W] share of the left camera
     eye_holes = resize_nearest(holes, H, W)
-    V, U = np.mgrid[0:H, 0:W].astype(f32)
     if p.blend:
         eye_images = np.stack([
-            grid_sample(images["right"], U + FR[e, 0], V + FR[e, 1]) * (1 - WL[e])
-            + grid_sample(images["left"], U + FL[e, 0], V + FL[e, 1]) * WL[e] for e in range(E)])
+            grid_sample(images["right"], FR[e, 0], FR[e, 1]) * (1 - WL[e])
+            + grid_sample(images["left"], FL[e, 0], FL[e, 1]) * WL[e] for e in range(E)])
     else:
         d = np.where(WL > 0.5, FL, FR)
         stacked = np.concatenate([images["left"], np.zeros((3, p.gap, W), f32), images["right"]], 1)
-        eye_images = np.stack([grid_sample(stacked, U + d[e, 0], V + d[e, 1]) for e in range(E)])
+        eye_images = np.stack([grid_sample(stacked, d[e, 0], d[e, 1]) for e in range(E)])
 
-    # eye depth: bilinear in inverse depth
-    winv = np.where(covered, 1.0 / np.where(covered, Z, 1), 0).astype(f32)
-    wU = resize_linear(winv, H, W)
-    eye_depth = np.where(wU > 0, 1.0 / np.where(wU > 0, wU, 1), 0).astype(f32)
+    eye_depth = resize_linear(np.maximum(Z, 0), H, W).astype(f32)  # bilinear, 0 = unknown
     return eye_images.astype(f32), eye_depth, eye_holes
