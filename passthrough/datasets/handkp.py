@@ -6,11 +6,11 @@ paths relative to the folder; joints follow MediaPipe's 21-joint order.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Dict, List
 
 from ..errors import InputError
+from ..io.jsonfile import read_json
 
 NUM_JOINTS = 21
 
@@ -36,14 +36,7 @@ def load_hand_annotations(path) -> List[Dict]:
     an absolute :class:`Path`. Raises :class:`InputError` naming the file for malformed entries."""
     path = Path(path)
     jf = path if path.is_file() else path / "hands.json"
-    try:
-        entries = json.loads(jf.read_text())
-    except FileNotFoundError:
-        raise InputError(jf, "file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(jf, f"invalid JSON ({exc})") from None
-    if not isinstance(entries, list):
-        raise InputError(jf, "expected a list of annotations")
+    entries = read_json(jf, expect=list)
     out = []
     for i, e in enumerate(entries):
         if not isinstance(e, dict) or "image" not in e or "kp2d" not in e:

@@ -10,7 +10,6 @@ sub-folders ``left/`` and ``right/`` with equal file names. Calibration files, f
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
@@ -19,6 +18,7 @@ from ..calibration import StereoRig
 from ..errors import InputError
 from ..frames import StereoFrame
 from ..io.images import read_image
+from ..io.jsonfile import read_json
 from .base import FrameSource, nominal_timestamps
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".ppm")
@@ -55,14 +55,7 @@ def find_calibration(path: Path) -> Optional[Path]:
 
 def load_calibration(path: Path, size=None) -> StereoRig:
     """Load a stereodemo or own-format JSON calibration file into a :class:`StereoRig`."""
-    try:
-        d = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"invalid JSON calibration ({exc})") from None
-    if not isinstance(d, dict):
-        raise InputError(path, "calibration must be a JSON object")
+    d = read_json(path, expect=dict)
     if "left" in d and "right" in d:
         try:
             return StereoRig.from_dict(d)
