@@ -188,7 +188,7 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
         stats.runtime = f"{sess.runtime_name}"
         stats.system = sess.system_name
         stats.depth_layer = sess.depth_layer
-        sizes = [(sc.width, sc.height) for sc in sess.color]
+        sizes = [(w, h) for (_x, _y, w, h) in sess.eye_rects]
         stats.eye_size = list(sizes[0])
         compositor = EyeCompositor(near, far)
         phase[0] = "making the display stage"
@@ -246,19 +246,19 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
                     images = stage.render(views, timing.predicted_display_time)
                     t2 = time.perf_counter()
                     stats.add_phase("stage", t2 - t1)
-                    for i, view in enumerate(views):
-                        ta = time.perf_counter()
-                        color_tex, depth_tex = sess.acquire(i)
-                        tb = time.perf_counter()
-                        try:
-                            compositor.compose(color_tex, depth_tex, view.width, view.height, images[i],
-                                               poses[i], fovs[i], models, colors)
-                        finally:
-                            tc = time.perf_counter()
-                            sess.release(i)
-                        stats.add_phase(f"acquire{i}", tb - ta)
-                        stats.add_phase(f"gl{i}", tc - tb)
-                        stats.add_phase(f"release{i}", time.perf_counter() - tc)
+                    ta = time.perf_counter()
+                    color_tex, depth_tex = sess.acquire()
+                    tb = time.perf_counter()
+                    try:
+                        for i, view in enumerate(views):
+                            compositor.compose(color_tex, depth_tex, sess.eye_rects[i], images[i], poses[i],
+                                               fovs[i], models, colors)
+                    finally:
+                        tc = time.perf_counter()
+                        sess.release()
+                    stats.add_phase("acquire", tb - ta)
+                    stats.add_phase("gl", tc - tb)
+                    stats.add_phase("release", time.perf_counter() - tc)
                     t3 = time.perf_counter()
                     stats.add_phase("compose", t3 - t2)
                     sess.end_frame(timing.predicted_display_time, poses, fovs, near, far)

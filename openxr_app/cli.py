@@ -47,7 +47,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds without a frame before the runtime is declared dead (default 5)")
     parser.add_argument("--dump-frame", type=int, default=None, metavar="N",
                         help="save the stage's eye images of submitted frame N (with --dump-dir)")
-    parser.add_argument("--dump-dir", type=Path, default=None, help="folder for --dump-frame images (.npz)")
+    parser.add_argument("--dump-dir", type=Path, default=None,
+                        help="folder for --dump-frame images (.npz); with it, SIGUSR1 saves the next frame as "
+                             "frame_latest.npz")
 
 
 def run_main(args: argparse.Namespace) -> int:
@@ -74,18 +76,29 @@ def run_main(args: argparse.Namespace) -> int:
     stage = factory(source)
 
     on_frame = None
-    if args.dump_frame is not None:
+    if args.dump_dir is not None:
+        import os
+        import signal
+
         import numpy as np
 
         args.dump_dir.mkdir(parents=True, exist_ok=True)
+        snapshot = [False]
+        # SIGUSR1: save the next submitted frame as frame_latest.npz (to compare with what is on the display).
+        signal.signal(signal.SIGUSR1, lambda *_: snapshot.__setitem__(0, True))
 
         def on_frame(i, views, images):
-            if i == args.dump_frame:
-                np.savez_compressed(args.dump_dir / f"frame{i:05d}.npz",
-                                    **{f"rgb{k}": im.rgb for k, im in enumerate(images)},
-                                    **{f"depth{k}": im.depth_m for k, im in enumerate(images)},
-                                    **{f"T_world_from_eye{k}": v.T_world_from_eye for k, v in enumerate(views)},
-                                    **{f"K{k}": v.K for k, v in enumerate(views)})
+            name = f"frame{i:05d}.npz" if i == args.dump_frame else "frame_latest.npz" if snapshot[0] else None
+            if name is None:
+                return
+            snapshot[0] = False
+            tmp = args.dump_dir / (name + ".tmp.npz")
+            np.savez(tmp, index=i,
+                     **{f"rgb{k}": im.rgb for k, im in enumerate(images)},
+                     **{f"depth{k}": im.depth_m for k, im in enumerate(images)},
+                     **{f"T_world_from_eye{k}": v.T_world_from_eye for k, v in enumerate(views)},
+                     **{f"K{k}": v.K for k, v in enumerate(views)})
+            os.replace(tmp, args.dump_dir / name)
 
     try:
         stats = run_session(lambda: stage, holograms=holograms, frames=args.frames, eye_scale=args.eye_scale,
@@ -157,8 +170,8 @@ def _session_facts(sess) -> dict:
     try:
         sess.create_session()
         facts["reference_space"] = sess.reference_space_name
-        facts["swapchain_formats"] = {"color": hex(sess.color[0].format),
-                                      "depth": hex(sess.depth[0].format) if sess.depth else None}
+        facts["swapchain_formats"] = {"color": hex(sess.color.format),
+                                      "depth": hex(sess.depth.format) if sess.depth is not None else None}
         facts["refresh_rates_hz"] = sess.refresh_rates()
         periods = []
         requested = False

@@ -119,7 +119,7 @@ class EyeCompositor:
             self._own_depth[(w, h)] = tex
         return self._own_depth[(w, h)]
 
-    def compose(self, color_tex: int, depth_tex: Optional[int], width: int, height: int, image: EyeImage,
+    def compose(self, color_tex: int, depth_tex: Optional[int], rect, image: EyeImage,
                 pose_xr: np.ndarray, fov, hologram_models: Sequence[np.ndarray],
                 hologram_colors: Sequence[tuple]) -> None:
         """Write one eye: real colour + depth, then holograms depth-tested against them.
@@ -127,13 +127,15 @@ class EyeCompositor:
         Args:
             color_tex, depth_tex: GL texture names of the acquired swapchain images (``depth_tex`` None:
                 an internal depth texture is used and nothing is submitted as depth).
-            width, height: swapchain size; ``image`` must be (height, width).
+            rect: ``(x, y, width, height)`` of this eye in the swapchain images (GL coordinates);
+                ``image`` must be (height, width).
             image: the stage's :class:`EyeImage` (top-down rows).
             pose_xr: (7,) the eye pose in the reference space, OpenXR axes (as passed to the layer).
             fov: the eye's ``(left, right, up, down)`` radians (as passed to the layer).
             hologram_models: 4x4 unit-cube -> world (reference space) matrices; hologram_colors: RGB uint8.
         """
         GL = self.GL
+        x0, y0, width, height = (int(v) for v in rect)
         if image.rgb.shape[:2] != (height, width) or image.depth_m.shape != (height, width):
             raise ValueError(f"eye image is {image.rgb.shape[:2]}, swapchain is {(height, width)}")
         # RGBA matches the texture's layout: the driver copies instead of converting (much faster on llvmpipe).
@@ -142,16 +144,19 @@ class EyeCompositor:
                                         self.near, self.far)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
         GL.glBindTexture(GL.GL_TEXTURE_2D, color_tex)
-        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, rgba)
+        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, x0, y0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, rgba)
         if depth_tex is None:
-            depth_tex = self._depth_texture(width, height)
+            GL.glBindTexture(GL.GL_TEXTURE_2D, color_tex)
+            full_w = int(GL.glGetTexLevelParameteriv(GL.GL_TEXTURE_2D, 0, GL.GL_TEXTURE_WIDTH))
+            full_h = int(GL.glGetTexLevelParameteriv(GL.GL_TEXTURE_2D, 0, GL.GL_TEXTURE_HEIGHT))
+            depth_tex = self._depth_texture(full_w, full_h)
         GL.glBindTexture(GL.GL_TEXTURE_2D, depth_tex)
-        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, depth)
+        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, x0, y0, width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, depth)
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
         if not hologram_models:
             return
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._framebuffer(color_tex, depth_tex))
-        GL.glViewport(0, 0, width, height)
+        GL.glViewport(x0, y0, width, height)
         GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)  # write colours as given (the textures hold sRGB-encoded data)
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthFunc(GL.GL_LESS)

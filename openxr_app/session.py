@@ -6,6 +6,10 @@ swapchain per eye. The frame loop itself lives in :mod:`openxr_app.app`; this cl
 ``poll_events``, ``wait_frame``, ``begin_frame``, ``locate_views``, ``acquire``/``release`` and
 ``end_frame`` (projection layer, with ``XrCompositionLayerDepthInfoKHR`` when the runtime offers it).
 
+Both eyes share one colour and one depth swapchain, side by side (eye ``i`` at ``eye_rects[i]``): each
+swapchain call is a round trip to the runtime's process (Monado: IPC), so two swapchains instead of four
+halve that per-frame cost.
+
 Lifecycle rules learnt on Monado + Mesa llvmpipe (see issue 8): ``xrGetOpenGLGraphicsRequirementsKHR`` is
 called before ``xrCreateSession``; every begun frame is ended; to quit, ``request_exit`` and keep looping
 until the session reaches EXITING, then :meth:`XrSession.close` destroys everything. Destroying a session
@@ -146,15 +150,16 @@ class XrSession:
         self.running = False  # between xrBeginSession and xrEndSession
         self.exiting = False  # EXITING reached (or LOSS_PENDING / instance loss): leave the loop
         self.loss_pending = False
-        self.color: List[Swapchain] = []
-        self.depth: List[Swapchain] = []
+        self.color: Optional[Swapchain] = None
+        self.depth: Optional[Swapchain] = None
+        self.eye_rects: List[Tuple[int, int, int, int]] = []  # (x, y, w, h) of each eye in the swapchains
         self.view_config_views = []
         self.gl_context = None
         self._gl_binding = None
         self._layer = None
         self._layer_views = None
         self._depth_infos = None
-        self._acquired: Dict[Tuple[str, int], bool] = {}
+        self._acquired: Dict[str, bool] = {}
 
     # ------------------------------------------------------------------------------------------ instance
     def create_instance(self) -> None:
@@ -283,14 +288,19 @@ class XrSession:
             raise XrUnavailableError(f"the runtime offers no RGBA8 colour swapchain format (offers {formats})")
         use_depth = depth_fmt is not None
         U = xr.SwapchainUsageFlags
+        x = 0
         for v in self.view_config_views:
             w = max(16, min(int(round(v.recommended_image_rect_width * self.eye_scale)), v.max_image_rect_width))
             h = max(16, min(int(round(v.recommended_image_rect_height * self.eye_scale)), v.max_image_rect_height))
-            self.color.append(self._swapchain(w, h, color_fmt,
-                                              U.COLOR_ATTACHMENT_BIT | U.SAMPLED_BIT | U.TRANSFER_DST_BIT))
-            if use_depth:
-                self.depth.append(self._swapchain(w, h, depth_fmt,
-                                                  U.DEPTH_STENCIL_ATTACHMENT_BIT | U.SAMPLED_BIT | U.TRANSFER_DST_BIT))
+            self.eye_rects.append((x, 0, w, h))
+            x += w
+        total_w = x
+        total_h = max(r[3] for r in self.eye_rects)
+        self.color = self._swapchain(total_w, total_h, color_fmt,
+                                     U.COLOR_ATTACHMENT_BIT | U.SAMPLED_BIT | U.TRANSFER_DST_BIT)
+        if use_depth:
+            self.depth = self._swapchain(total_w, total_h, depth_fmt,
+                                         U.DEPTH_STENCIL_ATTACHMENT_BIT | U.SAMPLED_BIT | U.TRANSFER_DST_BIT)
 
     def _swapchain(self, w: int, h: int, fmt: int, usage) -> Swapchain:
         xr = _xr()
@@ -303,7 +313,7 @@ class XrSession:
     @property
     def depth_layer(self) -> bool:
         """True when frames are submitted with ``XrCompositionLayerDepthInfoKHR``."""
-        return bool(self.depth) and self.has("XR_KHR_composition_layer_depth")
+        return self.depth is not None and self.has("XR_KHR_composition_layer_depth")
 
     def open(self) -> "XrSession":
         """:meth:`create_instance` + :meth:`create_session`."""
@@ -388,27 +398,26 @@ class XrSession:
             flags & int(xr.VIEW_STATE_ORIENTATION_VALID_BIT))
         return valid, [_pose7(v.pose) for v in views], [_fov4(v.fov) for v in views]
 
-    def acquire(self, eye: int) -> Tuple[int, Optional[int]]:
-        """Acquire and wait the eye's colour (and depth) swapchain images. Returns their GL texture names."""
+    def acquire(self) -> Tuple[int, Optional[int]]:
+        """Acquire and wait this frame's colour (and depth) swapchain images; returns their GL texture names."""
         xr = _xr()
         out = []
-        for kind, chains in (("color", self.color), ("depth", self.depth)):
-            if not chains:
+        for kind, sc in (("color", self.color), ("depth", self.depth)):
+            if sc is None:
                 out.append(None)
                 continue
-            sc = chains[eye]
             idx = xr.acquire_swapchain_image(sc.handle, xr.SwapchainImageAcquireInfo())
-            self._acquired[(kind, eye)] = True
+            self._acquired[kind] = True
             xr.wait_swapchain_image(sc.handle, xr.SwapchainImageWaitInfo(timeout=xr.INFINITE_DURATION))
             out.append(sc.textures[idx])
         return out[0], out[1]
 
-    def release(self, eye: int) -> None:
-        """Release the eye's acquired swapchain images."""
+    def release(self) -> None:
+        """Release the acquired swapchain images."""
         xr = _xr()
-        for kind, chains in (("color", self.color), ("depth", self.depth)):
-            if self._acquired.pop((kind, eye), False):
-                xr.release_swapchain_image(chains[eye].handle, xr.SwapchainImageReleaseInfo())
+        for kind, sc in (("color", self.color), ("depth", self.depth)):
+            if self._acquired.pop(kind, False):
+                xr.release_swapchain_image(sc.handle, xr.SwapchainImageReleaseInfo())
 
     def end_frame(self, display_time: int, poses: Optional[Sequence[np.ndarray]] = None,
                   fovs: Optional[Sequence[Tuple[float, float, float, float]]] = None,
@@ -425,28 +434,28 @@ class XrSession:
 
     def _projection_layer(self, poses, fovs, near, far):
         xr = _xr()
-        n = len(self.color)
+        n = len(self.eye_rects)
         if self._layer is None:
             self._layer_views = (xr.CompositionLayerProjectionView * n)()
             self._depth_infos = (xr.CompositionLayerDepthInfoKHR * n)() if self.depth_layer else None
-            for i in range(n):
+            for i, (x, y, w, h) in enumerate(self.eye_rects):
                 lv = self._layer_views[i]
                 lv.type = xr.StructureType.COMPOSITION_LAYER_PROJECTION_VIEW
-                lv.sub_image.swapchain = self.color[i].handle
-                lv.sub_image.image_rect.offset.x = 0
-                lv.sub_image.image_rect.offset.y = 0
-                lv.sub_image.image_rect.extent.width = self.color[i].width
-                lv.sub_image.image_rect.extent.height = self.color[i].height
+                lv.sub_image.swapchain = self.color.handle
+                lv.sub_image.image_rect.offset.x = x
+                lv.sub_image.image_rect.offset.y = y
+                lv.sub_image.image_rect.extent.width = w
+                lv.sub_image.image_rect.extent.height = h
                 lv.sub_image.image_array_index = 0
                 if self._depth_infos is not None:
                     di = self._depth_infos[i]
                     di.type = xr.StructureType.COMPOSITION_LAYER_DEPTH_INFO_KHR
                     di.next = None
-                    di.sub_image.swapchain = self.depth[i].handle
-                    di.sub_image.image_rect.offset.x = 0
-                    di.sub_image.image_rect.offset.y = 0
-                    di.sub_image.image_rect.extent.width = self.depth[i].width
-                    di.sub_image.image_rect.extent.height = self.depth[i].height
+                    di.sub_image.swapchain = self.depth.handle
+                    di.sub_image.image_rect.offset.x = x
+                    di.sub_image.image_rect.offset.y = y
+                    di.sub_image.image_rect.extent.width = w
+                    di.sub_image.image_rect.extent.height = h
                     di.sub_image.image_array_index = 0
                     lv.next = ctypes.cast(ctypes.pointer(di), ctypes.c_void_p)
                 else:
@@ -486,9 +495,10 @@ class XrSession:
         Call only once the session reached EXITING (or was never begun): see the module notes.
         """
         xr = _xr()
-        for sc in self.color + self.depth:
-            xr.destroy_swapchain(sc.handle)
-        self.color, self.depth = [], []
+        for sc in (self.color, self.depth):
+            if sc is not None:
+                xr.destroy_swapchain(sc.handle)
+        self.color, self.depth = None, None
         if self.space is not None:
             xr.destroy_space(self.space)
             self.space = None
