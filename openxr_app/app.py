@@ -132,6 +132,18 @@ class Watchdog:
                                  f"{idle:.1f} s)")
 
 
+def restart_syscalls_on_signals() -> None:
+    """Make every signal with a Python handler restart interrupted system calls (SA_RESTART).
+
+    Python installs its handlers so that a signal interrupts blocking calls (EINTR). Monado's client library
+    treats an interrupted ``recvmsg`` on its IPC socket as a dead runtime (XR_ERROR_INSTANCE_LOST), so a
+    SIGTERM/SIGINT/SIGUSR1 meant for the app would otherwise kill the session.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD):
+        if callable(signal.getsignal(sig)):
+            signal.siginterrupt(sig, False)
+
+
 def die_runtime_lost(message: str) -> None:
     """Print ``error: <message>`` as one line and leave at once with status 3 (no OpenXR/GL teardown:
     the runtime is gone and calls into it could block or crash)."""
@@ -182,6 +194,7 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
         stop_requested[0] = True
 
     old_handlers = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    restart_syscalls_on_signals()
     sess = XrSession(eye_scale=eye_scale, on_state=lambda st: log(f"openxr_app: session state {st}"))
     try:
         sess.open()
