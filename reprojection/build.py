@@ -62,6 +62,7 @@ the surface; those pixels are filled from the background side).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,8 +72,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-#: Version of the graph's maths; bump when the graph changes (it is part of the file name).
-MODEL_VERSION = 2
+#: Version of the graph's interface and maths (part of the file name, with a hash of the bytes).
+MODEL_VERSION = 3
 OPSET = 18
 IR_VERSION = 8
 #: Strides built by :func:`build` (warp-field cell size in pixels).
@@ -136,8 +137,14 @@ N_EYES = 2
 
 
 def model_filename(stride: int, blend: bool = True) -> str:
-    """File name of the model variant with warp-field cell size ``stride`` (``-select``: no blending)."""
-    return f"reprojection-v{MODEL_VERSION}-s{stride}{'' if blend else '-select'}.onnx"
+    """File name of the model variant with warp-field cell size ``stride`` (``-select``: no blending).
+
+    The name ends with the first 12 hex digits of the sha256 of the graph this code builds, so a file
+    left in the cache by other (older or newer) code is never picked up, and an edited file fails the
+    runtime's hash check.
+    """
+    digest = hashlib.sha256(model_bytes(stride, blend)).hexdigest()[:12]
+    return f"reprojection-v{MODEL_VERSION}-s{stride}{'' if blend else '-select'}-{digest}.onnx"
 
 
 class _Graph:
@@ -240,10 +247,15 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     H = g.slice(shp, [2], [3], [0])
     W = g.slice(shp, [3], [4], [0])
     E = g.slice(g.op("Shape", "K_eyes"), [0], [1], [0])
-    Hl = g.div(g.add(H, g.i64([s - 1])), g.i64([s]))
-    Wl = g.div(g.add(W, g.i64([s - 1])), g.i64([s]))
+    # cell centres: Hl x Wl points spanning the image corner to corner (spacing <= stride), so that
+    # align_corners upsampling reproduces fields that are linear in the pixel position exactly
+    Hl = g.add(g.div(g.add(H, g.i64([s - 2])), g.i64([s])), g.i64([1]))
+    Wl = g.add(g.div(g.add(W, g.i64([s - 2])), g.i64([s])), g.i64([1]))
     Hf, Wf, Hlf, Wlf, Ef = (g.op("Cast", x, to=f32) for x in (H, W, Hl, Wl, E))
     cells = g.mul(Hlf, Wlf)  # cells per eye (float)
+    one = g.f(1.0)
+    kx = g.div(g.sub(Wlf, one), g.op("Max", g.sub(Wf, one), one))  # cells per pixel
+    ky = g.div(g.sub(Hlf, one), g.op("Max", g.sub(Hf, one), one))
 
     # ---------------------------------------------------------------- matrices
     Ke = "K_eyes"
@@ -269,18 +281,21 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     us = g.op("Range", g.f(0.0), Wf, g.f(ss))
     vs = g.op("Range", g.f(0.0), Hf, g.f(ss))
     pix_s = _pixel_rows(g, us, vs)  # [3, Ns]
+    Wsf = g.op("Cast", g.op("Size", us), to=f32)  # subsampled width / height
+    Hsf = g.op("Cast", g.op("Size", vs), to=f32)
     eoff = g.reshape(g.mul(g.op("Range", g.f(0.0), Ef, g.f(1.0)), cells), [-1, 1, 1])  # [E,1,1]
     dump = g.mul(Ef, cells)
     idx_all, upd_all = [], []
     for c in ("left", "right"):
         cm = cams[c]
-        zsrc = g.reshape(g.slice(cm["depth"], [0, 0], [2**62, 2**62], [2, 3], [ss, ss]), [1, 1, -1])
+        cm["sub"] = g.slice(cm["depth"], [0, 0], [2**62, 2**62], [2, 3], [ss, ss])  # [1,1,Hs,Ws]
+        zsrc = g.reshape(cm["sub"], [1, 1, -1])
         P = g.add(g.mul(g.op("MatMul", cm["A_ec"], pix_s), zsrc), cm["b_ec"])  # [E,3,Ns]
         ze = g.slice(P, [2], [3], [1])
         ue = g.div(g.slice(P, [0], [1], [1]), ze)
         ve = g.div(g.slice(P, [1], [2], [1]), ze)
-        cx = g.op("Floor", g.mul(g.add(ue, g.f(0.5)), g.div(Wlf, Wf)))
-        cy = g.op("Floor", g.mul(g.add(ve, g.f(0.5)), g.div(Hlf, Hf)))
+        cx = g.op("Floor", g.add(g.mul(ue, kx), g.f(0.5)))  # nearest cell centre
+        cy = g.op("Floor", g.add(g.mul(ve, ky), g.f(0.5)))
         ok = g.and_(g.op("Greater", zsrc, g.f(0.0)), g.op("Greater", ze, g.f(p.near)),
                     g.op("GreaterOrEqual", cx, g.f(0.0)), g.op("Less", cx, Wlf),
                     g.op("GreaterOrEqual", cy, g.f(0.0)), g.op("Less", cy, Hlf))
@@ -302,8 +317,8 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     covered = g.op("Greater", Z, g.f(0.0))  # [E,1,Hl,Wl]
 
     # ---------------------------------------------------------------- 3. inverse warp + visibility
-    uc = g.sub(g.mul(g.add(g.op("Range", g.f(0.0), Wlf, g.f(1.0)), g.f(0.5)), g.div(Wf, Wlf)), g.f(0.5))
-    vc = g.sub(g.mul(g.add(g.op("Range", g.f(0.0), Hlf, g.f(1.0)), g.f(0.5)), g.div(Hf, Hlf)), g.f(0.5))
+    uc = g.div(g.op("Range", g.f(0.0), Wlf, g.f(1.0)), kx)
+    vc = g.div(g.op("Range", g.f(0.0), Hlf, g.f(1.0)), ky)
     pix_c = _pixel_rows(g, uc, vc)  # [3, Nl]
     shape_c = g.concat([g.i64([1, 1]), Hl, Wl], 0)
     uc4 = g.reshape(g.slice(pix_c, [0], [1], [0]), shape_c)  # [1,1,Hl,Wl]
@@ -321,10 +336,13 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         yc = g.div(g.slice(P, [1], [2], [1]), zc_safe)
         inb = g.and_(good, g.op("GreaterOrEqual", xc, g.f(-0.5)), g.op("LessOrEqual", xc, g.sub(Wf, g.f(0.5))),
                      g.op("GreaterOrEqual", yc, g.f(-0.5)), g.op("LessOrEqual", yc, g.sub(Hf, g.f(0.5))))
-        gx = g.where(inb, g.sub(g.div(g.add(g.mul(xc, g.f(2.0)), g.f(1.0)), Wf), g.f(1.0)), g.f(-2.0))
-        gy = g.where(inb, g.sub(g.div(g.add(g.mul(yc, g.f(2.0)), g.f(1.0)), Hf), g.f(1.0)), g.f(-2.0))
+        # the camera's depth is looked up in the same subsampled map that was splatted (consistent test)
+        xs_ = g.op("Min", g.op("Max", g.mul(xc, g.f(1.0 / ss)), g.f(0.0)), g.sub(Wsf, g.f(1.0)))
+        ys_ = g.op("Min", g.op("Max", g.mul(yc, g.f(1.0 / ss)), g.f(0.0)), g.sub(Hsf, g.f(1.0)))
+        gx = g.where(inb, g.sub(g.div(g.add(g.mul(xs_, g.f(2.0)), g.f(1.0)), Wsf), g.f(1.0)), g.f(-2.0))
+        gy = g.where(inb, g.sub(g.div(g.add(g.mul(ys_, g.f(2.0)), g.f(1.0)), Hsf), g.f(1.0)), g.f(-2.0))
         grid = g.reshape(g.concat([g.reshape(gx, [0, 0, -1, 1]), g.reshape(gy, [0, 0, -1, 1])], 3), [1, -1, 0, 2])
-        zs = g.reshape(g.op("GridSample", cm["depth"], grid, mode="nearest", padding_mode="zeros",
+        zs = g.reshape(g.op("GridSample", cm["sub"], grid, mode="nearest", padding_mode="zeros",
                             align_corners=0), lowE(1))  # [E,1,Hl,Wl]
         vis[c] = g.and_(inb, g.op("Greater", zs, g.f(0.0)),
                         g.op("GreaterOrEqual", zs, g.mul(zc, g.f(1.0 - p.tau))))
@@ -369,18 +387,17 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     Hs = g.add(g.mul(Hf, g.f(2.0)), g.f(p.gap)) if not p.blend else Hf
     off_r = g.add(Hf, g.f(p.gap)) if not p.blend else g.f(0.0)
     cols = [g.slice(F, [i], [i + 1], [1]) for i in range(5)]
-    # absolute sampling positions in normalised units; bilinear upsampling reproduces them exactly except
-    # within (stride - 1) / 2 px of the image border, where Resize clamps (those pixels repeat the edge)
+    # absolute sampling positions in normalised units (upsampling is exact for the linear pixel term)
     sx, sy = g.div(g.f(2.0), Wf), g.div(g.f(2.0), Hs)
     nx = lambda x: g.sub(g.mul(g.add(x, g.f(0.5)), sx), g.f(1.0))
     ny = lambda y, off: g.sub(g.mul(g.add(g.add(y, off), g.f(0.5)), sy), g.f(1.0))
     fld = g.concat([nx(cols[0]), ny(cols[1], g.f(0.0)), nx(cols[2]), ny(cols[3], off_r)], 1)  # [E,4,Hl,Wl]
     F = g.op("Resize", fld, "", "", g.concat([E, g.i64([4]), H, W], 0), mode="linear",
-             coordinate_transformation_mode="half_pixel")  # [E,4,H,W]
+             coordinate_transformation_mode="align_corners")  # [E,4,H,W]
     wl = cols[4] if p.blend else g.op("Cast", g.op("Greater", cols[4], g.f(0.5)), to=f32)
     sel_holes = g.concat([wl, g.op("Cast", holes, to=f32)], 1)
     SH = g.op("Resize", sel_holes, "", "", g.concat([E, g.i64([2]), H, W], 0), mode="nearest",
-              coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # [E,2,H,W] (left share, holes)
+              coordinate_transformation_mode="align_corners", nearest_mode="round_prefer_floor")  # [E,2,H,W]
     g.op("Greater", g.slice(SH, [1], [2], [1]), g.f(0.5), name="eye_holes")
     WL = g.slice(SH, [0], [1], [1])
     FL = g.slice(F, [0], [2], [1])
@@ -409,7 +426,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
 
     # ---------------------------------------------------------------- eye depth (bilinear; 0 = unknown)
     g.op("Resize", g.op("Relu", Z), "", "", g.concat([E, g.i64([1]), H, W], 0), mode="linear",
-         coordinate_transformation_mode="half_pixel", name="eye_depth")
+         coordinate_transformation_mode="align_corners", name="eye_depth")
 
     graph = helper.make_graph(g.nodes, f"reprojection_v{MODEL_VERSION}_s{s}{'' if p.blend else '_select'}", inputs, outputs, initializer=g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
@@ -420,6 +437,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     return model
 
 
+@functools.lru_cache(maxsize=None)
 def model_bytes(stride: int = 4, blend: bool = True) -> bytes:
     """Serialized model variant (deterministic: same bytes on every call and machine)."""
     return make_model(ModelParams(stride=stride, blend=blend)).SerializeToString(deterministic=True)
@@ -430,7 +448,7 @@ def sha256_of(data: bytes) -> str:
 
 
 def build(cache_dir) -> List[Path]:
-    """Write every model variant (``reprojection-v{MODEL_VERSION}-s{stride}[-select].onnx``) into ``cache_dir``.
+    """Write every model variant (:func:`model_filename`) into ``cache_dir``.
 
     Returns the written paths. Files are rewritten only if their bytes differ (atomic replace).
     """

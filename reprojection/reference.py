@@ -2,7 +2,7 @@
 
 Same steps, same constants (:class:`~reprojection.build.ModelParams`), same onnx operator semantics
 (``ScatterElements`` min, 3x3 ``MaxPool`` with first-maximum indices, ``GridSample`` with
-``align_corners=0`` and zero padding, ``Resize`` half-pixel linear / asymmetric-floor nearest), written
+``align_corners=0`` and zero padding, ``Resize`` align-corners linear / round-prefer-floor nearest), written
 for clarity, not speed. Used by the tests to check the ONNX model and as executable documentation.
 
 Conventions: OpenCV camera axes, pixel centres at integer coordinates, ``T_eye_from_camera`` 4x4.
@@ -66,11 +66,11 @@ def grid_sample(img: np.ndarray, x: np.ndarray, y: np.ndarray, mode: str = "bili
 
 
 def resize_linear(a: np.ndarray, H: int, W: int) -> np.ndarray:
-    """Half-pixel bilinear resize of (..., h, w) to (..., H, W), edge-clamped (onnx Resize linear)."""
+    """Align-corners bilinear resize of (..., h, w) to (..., H, W) (onnx Resize linear)."""
     h, w = a.shape[-2:]
 
     def coords(n_out, n_in):
-        c = ((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5).clip(0, n_in - 1)
+        c = (np.arange(n_out) * ((n_in - 1) / max(n_out - 1, 1))).clip(0, n_in - 1)
         i0 = np.floor(c).astype(np.int64)
         i1 = np.minimum(i0 + 1, n_in - 1)
         return i0, i1, (c - i0).astype(np.float32)
@@ -82,10 +82,10 @@ def resize_linear(a: np.ndarray, H: int, W: int) -> np.ndarray:
 
 
 def resize_nearest(a: np.ndarray, H: int, W: int) -> np.ndarray:
-    """Asymmetric-floor nearest resize of (..., h, w) to (..., H, W) (onnx Resize nearest)."""
+    """Align-corners, round-prefer-floor nearest resize of (..., h, w) to (..., H, W) (onnx Resize nearest)."""
     h, w = a.shape[-2:]
-    yi = np.floor(np.arange(H) * (h / H)).astype(np.int64).clip(0, h - 1)
-    xi = np.floor(np.arange(W) * (w / W)).astype(np.int64).clip(0, w - 1)
+    yi = np.ceil(np.arange(H) * ((h - 1) / max(H - 1, 1)) - 0.5).astype(np.int64).clip(0, h - 1)
+    xi = np.ceil(np.arange(W) * ((w - 1) / max(W - 1, 1)) - 0.5).astype(np.int64).clip(0, w - 1)
     return a[..., yi, :][..., xi]
 
 
@@ -110,8 +110,9 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
     s = p.stride
     H, W = depths["left"].shape
     E = 2
-    Hl, Wl = -(-H // s), -(-W // s)
+    Hl, Wl = (H + s - 2) // s + 1, (W + s - 2) // s + 1
     f32 = np.float32
+    kx, ky = f32(Wl - 1) / f32(max(W - 1, 1)), f32(Hl - 1) / f32(max(H - 1, 1))
     Kei = np.stack([_kinv(k) for k in K_eyes])
     cams = {}
     for c in ("left", "right"):
@@ -133,8 +134,8 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         P = (cm["A_ec"] @ pix) * z + cm["b_ec"]
         with np.errstate(divide="ignore", invalid="ignore"):
             ze, ue, ve = P[:, 2:3], P[:, 0:1] / P[:, 2:3], P[:, 1:2] / P[:, 2:3]
-            cx = np.floor((ue + 0.5) * f32(Wl / W))
-            cy = np.floor((ve + 0.5) * f32(Hl / H))
+            cx = np.floor(ue * kx + 0.5)
+            cy = np.floor(ve * ky + 0.5)
             ok = (z > 0) & (ze > p.near) & (cx >= 0) & (cx < Wl) & (cy >= 0) & (cy < Hl)
         idx = np.where(ok, np.arange(E)[:, None, None] * Hl * Wl + cy * Wl + cx, E * Hl * Wl).astype(np.int64)
         np.minimum.at(zbuf, idx.ravel(), np.where(ok, ze, BIG).ravel())
@@ -147,8 +148,8 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
     covered = Z > 0
 
     # 3. inverse warp at cell centres + visibility
-    uc = ((np.arange(Wl) + 0.5) * (W / Wl) - 0.5).astype(f32)
-    vc = ((np.arange(Hl) + 0.5) * (H / Hl) - 0.5).astype(f32)
+    uc = (np.arange(Wl, dtype=f32) / kx).astype(f32)
+    vc = (np.arange(Hl, dtype=f32) / ky).astype(f32)
     UC, VC = np.meshgrid(uc, vc)
     pixc = np.stack([UC.ravel(), VC.ravel(), np.ones(UC.size, f32)])
     vis, xy = {}, {}
@@ -160,7 +161,10 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         zc_safe = np.where(good, zc, 1)
         xc, yc = P[:, 0:1] / zc_safe, P[:, 1:2] / zc_safe
         inb = good & (xc >= -0.5) & (xc <= W - 0.5) & (yc >= -0.5) & (yc <= H - 0.5)
-        zs = grid_sample(cm["depth"][None], np.where(inb, xc, -10), np.where(inb, yc, -10), "nearest")[0]
+        sub = cm["depth"][::ss, ::ss][None]  # the subsampled map that was splatted
+        xs_ = np.clip(xc * f32(1.0 / ss), 0, sub.shape[2] - 1)
+        ys_ = np.clip(yc * f32(1.0 / ss), 0, sub.shape[1] - 1)
+        zs = grid_sample(sub, np.where(inb, xs_, -10), np.where(inb, ys_, -10), "nearest")[0]
         vis[c] = inb & (zs > 0) & (zs >= zc * f32(1.0 - p.tau))
         xy[c] = (np.clip(xc, 0, W - 1), np.clip(yc, 0, H - 1))
     prefL = (cams["left"]["dist2"] <= cams["right"]["dist2"])[:, None, None, None]
