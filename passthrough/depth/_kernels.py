@@ -2,8 +2,9 @@
 
 All kernels work on rectified grayscale images in the OpenCV pixel convention (x right, y down, rows
 top-down) and on the *left* camera: a left pixel ``(y, x)`` with disparity ``d`` matches right pixel
-``(y, x - d)``. Cost volumes are laid out ``(H, W, D)`` (disparity innermost, contiguous) so that the
-per-pixel loops over ``d`` vectorise. Kernels are compiled with ``cache=True``; see
+``(y, x - d)``. Cost volumes are laid out ``(H, D, W)``: for each image row, one contiguous block of D
+rows of W costs. Inner loops run over x (long, contiguous: they vectorise) and every row sweep touches
+one contiguous block per image row (streams through memory instead of D scattered rows). Kernels are compiled with ``cache=True``; see
 :func:`passthrough.depth.sgm.warmup` for the first-call compile time.
 """
 
@@ -64,25 +65,24 @@ def census_transform(img, radius_y, radius_x):
 
 
 @njit(cache=True, nogil=True)
-def census_cost_volume(cl, cr, num_disp, border_cost):
-    """Hamming-distance cost volume between left and right census codes, disparity-major layout.
+def census_cost_volume(cl, cr, num_disp, border_cost, cost):
+    """Hamming-distance cost volume between left and right census codes.
 
     Args:
         cl, cr: uint64 (H, W) census codes of the left and right rectified images.
         num_disp: number of disparities D (disparities 0 .. D-1 px).
         border_cost: cost (uint8) used where ``x - d`` falls outside the right image.
+        cost: uint8 (H, D, W) output (reused between frames: no page faults on fresh memory).
 
     Returns:
-        uint8 (D, H, W) cost volume, ``C[d, y, x] = popcount(cl[y, x] ^ cr[y, x - d])`` (one plane per
-        disparity so the loops over x vectorise).
+        ``cost``, filled: ``C[y, d, x] = popcount(cl[y, x] ^ cr[y, x - d])``.
     """
     h, w = cl.shape
-    cost = np.empty((num_disp, h, w), dtype=np.uint8)
-    for d in range(num_disp):
-        for y in range(h):
-            a = cl[y]
-            b = cr[y]
-            out = cost[d, y]
+    for y in range(h):
+        a = cl[y]
+        b = cr[y]
+        for d in range(num_disp):
+            out = cost[y, d]
             for x in range(min(d, w)):
                 out[x] = border_cost
             if d >= w:
@@ -96,26 +96,26 @@ def census_cost_volume(cl, cr, num_disp, border_cost):
 
 
 @njit(cache=True, nogil=True)
-def census_cost_volume_transposed(cl_t, cr_t, num_disp, border_cost):
-    """Same cost as :func:`census_cost_volume` laid out ``(D, W, H)`` (image columns as rows).
+def census_cost_volume_transposed(cl_t, cr_t, num_disp, border_cost, cost):
+    """Same cost as :func:`census_cost_volume` for transposed images, laid out ``(W, D, H)``.
 
     Args:
         cl_t, cr_t: uint64 (W, H) *transposed* census codes (``cl.T`` made contiguous).
+        cost: uint8 (W, D, H) output.
 
     Returns:
-        uint8 (D, W, H), ``Ct[d, x, y] = C[d, y, x]``; used to run the horizontal SGM paths as
+        ``cost``, filled: ``Ct[x, d, y] = C[y, d, x]``; used to run the horizontal SGM paths as
         row sweeps vectorised over y.
     """
     w, h = cl_t.shape
-    cost = np.empty((num_disp, w, h), dtype=np.uint8)
-    for d in range(num_disp):
-        for x in range(w):
-            out = cost[d, x]
+    for x in range(w):
+        a = cl_t[x]
+        for d in range(num_disp):
+            out = cost[x, d]
             if x < d:
                 for y in range(h):
                     out[y] = border_cost
                 continue
-            a = cl_t[x]
             b = cr_t[x - d]
             for y in range(h):
                 out[y] = np.uint8(_popcount64(a[y] ^ b[y]))
@@ -180,8 +180,8 @@ def _select_row(rowsum, uniqueness, subpixel_mode, disp_row, dright_row, best, b
 
 @njit(cache=True, nogil=True, fastmath=True)
 def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, uniqueness, subpixel_mode,
-              disp, dright):
-    """SGM paths that run along the row axis (axis 1) of a ``(D, R, C)`` cost volume.
+              disp, dright, init):
+    """SGM paths that run along the row axis (axis 0) of a ``(R, D, C)`` cost volume.
 
     One sweep over the rows (top to bottom when ``forward``, else bottom to top) computes the
     vertical path and, with ``diagonals``, one or two diagonal paths arriving from the previous row
@@ -190,28 +190,28 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
     min_k L(p-r, k) + P2') - min_k L(p-r, k)`` with ``P2' = max(P1 + 1, P2 * 16 / (16 + |I(p) - I(p-r)|))``.
 
     Args:
-        cost: uint8 (D, R, C) matching cost.
+        cost: uint8 (R, D, C) matching cost.
         img: uint8 (R, C) guide image (the left image, transposed when ``cost`` is).
         p1, p2: penalties (float).
         diagonals: 0 = vertical path only; 1 = also one diagonal (from x - 1 when ``forward``, from
             x + 1 otherwise, so two sweeps give an antipodal pair); 2 = both diagonals.
-        total: uint16 (D, R, C) output; the path costs are added into it (``accumulate``) or
-            written over it.
+        total: uint16 (R, D, C); the path costs are added into it (``accumulate``) or written over it.
         forward: sweep direction.
-        accumulate: add into ``total`` instead of overwriting it.
+        accumulate: add to the values already in ``total`` instead of starting from 0.
         select: instead of writing ``total``, finish each row right away: winner-take-all over the
             row's summed costs with uniqueness test and sub-pixel fit (as :func:`select_disparity`),
             written to ``disp`` (float32 (R, C), -1 = not unique) and ``dright`` (int32 (R, C), the
             right image's integer disparity). Saves a write and a re-read of the whole volume.
         uniqueness, subpixel_mode: see :func:`select_disparity` (used with ``select``).
         disp, dright: outputs of ``select`` (pass any float32 / int32 2-D arrays otherwise).
+        init: uint16 (D, R, C) costs to start from (disparity-major, e.g. the horizontal paths
+            transposed back with one 2-D ``cv2.transpose``) when it has that shape; otherwise unused
+            (pass a (1, 1, 1) array).
     """
-    nd, nr, nc = cost.shape
+    nr, nd, nc = cost.shape
     fp1 = np.float32(p1)
     fp2 = np.float32(p2)
     big = np.float32(1e6)
-    # diagonals: 0 = vertical only, 1 = vertical + one diagonal (from x - 1 forward, from x + 1
-    # backward: an antipodal pair over both sweeps), 2 = vertical + both diagonals
     npath = 1 + diagonals
     # buffers: [path, parity, d + 1, x + 1]; d sentinels = big, x sentinels = 0 (path restarts there)
     buf = np.zeros((npath, 2, nd + 2, nc + 2), dtype=np.float32)
@@ -221,16 +221,18 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                 buf[k, par, 0, x] = big
                 buf[k, par, nd + 1, x] = big
     pmin = np.zeros((npath, nc + 2), dtype=np.float32)
-    cmin = np.empty(nc, dtype=np.float32)
-    thr = np.empty(nc, dtype=np.float32)
-    mrow = np.empty(nc, dtype=np.float32)
-    acc = np.empty(nc, dtype=np.float32)
-    rowsum = np.empty((nd if select else 1, nc), dtype=np.float32)
+    cmin = np.empty((npath, nc), dtype=np.float32)
+    thr = np.empty((npath, nc), dtype=np.float32)
+    mrow = np.empty((npath, nc), dtype=np.float32)
+    offs = np.empty(npath, dtype=np.int64)
+    rowsum = np.empty((nd, nc), dtype=np.float32)
     best = np.empty(nc, dtype=np.float32)
     bd = np.empty(nc, dtype=np.int32)
     sec = np.empty(nc, dtype=np.float32)
     rbest = np.empty(nc, dtype=np.float32)
     rd = np.empty(nc, dtype=np.int32)
+    zero = np.float32(0.0)
+    use_init = init.shape[0] == nd and init.shape[1] == nr and init.shape[2] == nc
     for r0 in range(nr):
         r = r0 if forward else nr - 1 - r0
         rp = r - 1 if forward else r + 1
@@ -238,83 +240,105 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
         prv = 1 - cur
         irow = img[r]
         iprev = img[rp] if r0 > 0 else img[r]
+        # per-path row set-up: previous minima and intensity-adaptive P2 thresholds
         for k in range(npath):
-            # k = 0: vertical (shift 0); k = 1: from x - 1; k = 2: from x + 1
+            # k = 0: vertical (shift 0); k = 1: from x - 1 (x + 1 backward for an antipodal pair); k = 2: x + 1
             shift = 0 if k == 0 else (-1 if k == 1 else 1)
             if diagonals == 1 and k == 1 and not forward:
                 shift = 1
             o = 1 + shift
+            offs[k] = o
             pm = pmin[k, o:o + nc]
+            cm = cmin[k]
+            mr = mrow[k]
+            th = thr[k]
             for x in range(nc):
-                cmin[x] = np.float32(1e30)
+                cm[x] = np.float32(1e30)
             if r0 == 0:
                 for x in range(nc):
-                    mrow[x] = np.float32(0.0)
-                    thr[x] = np.float32(0.0)
+                    mr[x] = zero
+                    th[x] = zero
             else:
-                ip = iprev[max(0, shift):nc + min(0, shift)]
+                for x in range(nc):
+                    mr[x] = pm[x]
+                    th[x] = pm[x] + fp2
                 lo = max(0, -shift)
                 hi = nc - max(0, shift)
-                for x in range(nc):
-                    mrow[x] = pm[x]
-                    thr[x] = pm[x] + fp2
-                # adaptive P2 where the previous pixel is inside the image
+                ip = iprev[max(0, shift):nc + min(0, shift)]
                 ir = irow[lo:hi]
-                m2 = mrow[lo:hi]
-                t2 = thr[lo:hi]
+                m2 = mr[lo:hi]
+                t2 = th[lo:hi]
                 for x in range(hi - lo):
                     g = abs(np.float32(ir[x]) - np.float32(ip[x]))
                     t2[x] = m2[x] + max(fp1 + np.float32(1.0), fp2 * np.float32(16.0) / (np.float32(16.0) + g))
-            for d in range(nd):
-                c = cost[d, r]
+        for d in range(nd):
+            c = cost[r, d]
+            acc = rowsum[d]
+            t = total[r, d]
+            ti = init[d, r] if use_init else t
+            for k in range(npath):
+                o = offs[k]
                 out = buf[k, cur, d + 1, 1:nc + 1]
+                cm = cmin[k]
                 if r0 == 0:
-                    for x in range(nc):
-                        v = np.float32(c[x])
-                        out[x] = v
-                        cmin[x] = min(cmin[x], v)
+                    if k == 0 and accumulate:
+                        for x in range(nc):
+                            v = np.float32(c[x])
+                            out[x] = v
+                            cm[x] = min(cm[x], v)
+                            acc[x] = np.float32(ti[x]) + v
+                    elif k == 0:
+                        for x in range(nc):
+                            v = np.float32(c[x])
+                            out[x] = v
+                            cm[x] = min(cm[x], v)
+                            acc[x] = v
+                    else:
+                        for x in range(nc):
+                            v = np.float32(c[x])
+                            out[x] = v
+                            cm[x] = min(cm[x], v)
                 else:
                     a0 = buf[k, prv, d, o:o + nc]
                     a1 = buf[k, prv, d + 1, o:o + nc]
                     a2 = buf[k, prv, d + 2, o:o + nc]
-                    for x in range(nc):
-                        v = min(min(a1[x], thr[x]), min(a0[x], a2[x]) + fp1)
-                        v = np.float32(c[x]) + (v - mrow[x])
-                        out[x] = v
-                        cmin[x] = min(cmin[x], v)
-            pc = pmin[k, 1:nc + 1]
-            for x in range(nc):
-                pc[x] = cmin[x]
-        if select:
-            for d in range(nd):
-                rs = rowsum[d]
-                if accumulate:
-                    t = total[d, r]
-                    for x in range(nc):
-                        rs[x] = np.float32(t[x])
-                else:
-                    for x in range(nc):
-                        rs[x] = np.float32(0.0)
-                for k in range(npath):
-                    row = buf[k, cur, d + 1, 1:nc + 1]
-                    for x in range(nc):
-                        rs[x] += row[x]
-            _select_row(rowsum, uniqueness, subpixel_mode, disp[r], dright[r], best, bd, sec, rbest, rd)
-            continue
-        for d in range(nd):
-            t = total[d, r]
-            if accumulate:
-                for x in range(nc):
-                    acc[x] = np.float32(t[x])
-            else:
-                for x in range(nc):
-                    acc[x] = np.float32(0.0)
-            for k in range(npath):
+                    th = thr[k]
+                    mr = mrow[k]
+                    if k == 0 and accumulate:
+                        for x in range(nc):
+                            v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
+                            v = np.float32(c[x]) + (v - mr[x])
+                            out[x] = v
+                            cm[x] = min(cm[x], v)
+                            acc[x] = np.float32(ti[x]) + v
+                    elif k == 0:
+                        for x in range(nc):
+                            v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
+                            v = np.float32(c[x]) + (v - mr[x])
+                            out[x] = v
+                            cm[x] = min(cm[x], v)
+                            acc[x] = v
+                    else:
+                        for x in range(nc):
+                            v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
+                            v = np.float32(c[x]) + (v - mr[x])
+                            out[x] = v
+                            cm[x] = min(cm[x], v)
+            # further paths are added in separate passes (few streams per loop keep it vectorised)
+            for k in range(1, npath):
                 row = buf[k, cur, d + 1, 1:nc + 1]
                 for x in range(nc):
                     acc[x] += row[x]
+            if not select:
+                for x in range(nc):
+                    t[x] = np.uint16(acc[x])
+        for k in range(npath):
+            pc = pmin[k, 1:nc + 1]
+            cm = cmin[k]
             for x in range(nc):
-                t[x] = np.uint16(acc[x])
+                pc[x] = cm[x]
+        if select:
+            _select_row(rowsum, uniqueness, subpixel_mode, disp[r], dright[r], best, bd, sec, rbest, rd)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -322,17 +346,17 @@ def select_disparity(agg, uniqueness, subpixel_mode):
     """Winner-take-all on an aggregated cost volume with uniqueness test and sub-pixel refinement.
 
     Args:
-        agg: uint16 (D, H, W) aggregated cost.
+        agg: uint16 (H, D, W) aggregated cost.
         uniqueness: uniqueness ratio in percent (OpenCV convention): the best cost must beat every cost
             outside ``best ± 1`` by this margin, ``best * (100 + ratio) < other * 100``; else invalid.
         subpixel_mode: 0 none, 1 parabola, 2 equiangular (symmetric V) fit through best and neighbours.
 
     Returns:
         disp_left: float32 (H, W) left disparity in px, ``INVALID`` (-1) where not unique.
-        disp_right: int32 (H, W) integer right-image disparity (``argmin_d agg[d, y, xr + d]``), -1 where
+        disp_right: int32 (H, W) integer right-image disparity (``argmin_d agg[y, d, xr + d]``), -1 where
             no candidate exists, for the left-right check.
     """
-    nd, h, w = agg.shape
+    h, nd, w = agg.shape
     disp = np.empty((h, w), dtype=np.float32)
     dright = np.empty((h, w), dtype=np.int32)
     best = np.empty(w, dtype=np.int32)
@@ -349,7 +373,7 @@ def select_disparity(agg, uniqueness, subpixel_mode):
             rbest[x] = 1 << 30
             rd[x] = -1
         for d in range(nd):
-            a = agg[d, y]
+            a = agg[y, d]
             for x in range(w):
                 v = np.int32(a[x])
                 better = v < best[x]
@@ -362,7 +386,7 @@ def select_disparity(agg, uniqueness, subpixel_mode):
                 rbest[xr] = v if better else rbest[xr]
                 rd[xr] = d if better else rd[xr]
         for d in range(nd):
-            a = agg[d, y]
+            a = agg[y, d]
             for x in range(w):
                 v = np.int32(a[x])
                 far = abs(d - bd[x]) > 1
@@ -375,9 +399,9 @@ def select_disparity(agg, uniqueness, subpixel_mode):
                 continue
             f = np.float32(b)
             if 0 < b < nd - 1 and subpixel_mode > 0:
-                cm = np.float32(agg[b - 1, y, x])
-                c0 = np.float32(agg[b, y, x])
-                cp = np.float32(agg[b + 1, y, x])
+                cm = np.float32(agg[y, b - 1, x])
+                c0 = np.float32(agg[y, b, x])
+                cp = np.float32(agg[y, b + 1, x])
                 if subpixel_mode == 1:
                     den = cm - 2.0 * c0 + cp
                     if den > 0:
@@ -528,11 +552,12 @@ def remove_speckles(disp, max_size, max_diff):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def joint_bilateral_upsample(disp_low, conf_low, guide_low, guide_full, range_lut):
+def joint_bilateral_upsample(disp_low, conf_low, guide_low, guide_full, range_lut, factor_y, factor_x):
     """Joint bilateral upsampling over the 2x2 bilinear cell, guided by the full-resolution image.
 
     Each full-resolution pixel ``(y, x)`` maps to low-resolution coordinates
-    ``(fy, fx) = ((y + 0.5) * h / H - 0.5, (x + 0.5) * w / W - 0.5)``; its four low-resolution neighbours
+    ``((y + 0.5) / factor_y - 0.5, (x + 0.5) / factor_x - 0.5)`` (low-res pixel i covers full-res pixels
+    ``[i * factor, (i + 1) * factor)``; rows/columns beyond the low-res grid clamp); its four neighbours
     q are averaged with weights ``bilinear(q) * range_lut[|I_full(y, x) - I_low(q)|] * (conf(q) + 1e-3)``,
     so that disparity edges follow the intensity edges of the full-resolution image (Kopf et al. 2007).
 
@@ -542,6 +567,7 @@ def joint_bilateral_upsample(disp_low, conf_low, guide_low, guide_full, range_lu
         guide_low: uint8 (h, w) low-resolution guide (the downscaled left image).
         guide_full: uint8 (H, W) full-resolution left image.
         range_lut: float32 (256,) weight per absolute intensity difference (> 0).
+        factor_y, factor_x: integer downscaling factors between the two resolutions.
 
     Returns:
         disp: float32 (H, W) disparity in *low-res* pixel units (multiply by the scale factor),
@@ -555,7 +581,7 @@ def joint_bilateral_upsample(disp_low, conf_low, guide_low, guide_full, range_lu
     xb_ = np.empty(wf, np.int64)
     ax_ = np.empty(wf, np.float32)
     for x in range(wf):
-        fx = (x + 0.5) * w / wf - 0.5
+        fx = (x + 0.5) / factor_x - 0.5
         x0 = int(np.floor(fx))
         xa_[x] = min(max(x0, 0), w - 1)
         xb_[x] = min(max(x0 + 1, 0), w - 1)
@@ -563,7 +589,7 @@ def joint_bilateral_upsample(disp_low, conf_low, guide_low, guide_full, range_lu
     eps = np.float32(1e-3)
     one = np.float32(1.0)
     for y in range(hf):
-        fy = (y + 0.5) * h / hf - 0.5
+        fy = (y + 0.5) / factor_y - 0.5
         y0 = int(np.floor(fy))
         by = np.float32(fy - y0)
         ya = min(max(y0, 0), h - 1)

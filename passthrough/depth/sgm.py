@@ -7,6 +7,7 @@ live in :mod:`passthrough.depth._kernels` (numba, ``cache=True``).
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Dict, Tuple
@@ -39,9 +40,9 @@ class SGMParams:
     """
 
     census_radius: Tuple[int, int] = (2, 3)
-    p1: float = 3.0
-    p2: float = 30.0
-    paths: int = 6
+    p1: float = 8.0
+    p2: float = 60.0
+    paths: object = 4
     uniqueness: int = 5
     lr_max_diff: float = 1.0
     subpixel: str = "parabola"
@@ -66,6 +67,21 @@ class SGMParams:
 _SUBPIXEL = {"none": 0, "parabola": 1, "equiangular": 2}
 _NO_F = np.zeros((1, 1), np.float32)  # placeholders for sweeps that do not select
 _NO_I = np.zeros((1, 1), np.int32)
+_NO_INIT = np.zeros((1, 1, 1), np.uint16)
+
+_WORKSPACE = threading.local()
+
+
+def _buffer(name: str, shape, dtype) -> np.ndarray:
+    """A per-thread scratch array reused between calls (fresh multi-MB arrays cost page faults on
+    every frame). Contents are garbage; callers overwrite them."""
+    store = getattr(_WORKSPACE, "arrays", None)
+    if store is None:
+        store = _WORKSPACE.arrays = {}
+    arr = store.get(name)
+    if arr is None or arr.shape != tuple(shape) or arr.dtype != dtype:
+        arr = store[name] = np.empty(shape, dtype=dtype)
+    return arr
 
 #: Flags in the per-pixel status map returned by :func:`census_sgm`.
 VALID, NOT_UNIQUE, LR_FAILED, SPECKLE = 0, 1, 2, 3
@@ -100,29 +116,35 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     t0 = time.perf_counter()
     cl = K.census_transform(left, ry, rx)
     cr = K.census_transform(right, ry, rx)
-    cost = K.census_cost_volume(cl, cr, num_disp, border)
+    h, w = left.shape
+    cost = K.census_cost_volume(cl, cr, num_disp, border, _buffer("cost", (h, num_disp, w), np.uint8))
     t1 = time.perf_counter()
-    total = np.empty(cost.shape, dtype=np.uint16)
+    total = _buffer("total", cost.shape, np.uint16)
     diag = {4: 0, "4d": 1, 6: 2, 8: 2}[params.paths]
-    horizontal = params.paths in (4, 8)
-    if horizontal:
-        # horizontal paths: row sweeps over the transposed problem, transposed back plane by plane
+    init = _NO_INIT
+    if params.paths in (4, 8):
+        # horizontal paths: row sweeps over the transposed problem (W, D, H); one 2-D transpose of the
+        # (W, D*H) result gives the disparity-major (D, H, W) start values of the vertical sweep
         cost_t = K.census_cost_volume_transposed(np.ascontiguousarray(cl.T), np.ascontiguousarray(cr.T),
-                                                 num_disp, border)
+                                                 num_disp, border, _buffer("cost_t", (w, num_disp, h), np.uint8))
         left_t = np.ascontiguousarray(left.T)
-        total_t = np.empty(cost_t.shape, dtype=np.uint16)
-        K.sgm_sweep(cost_t, left_t, params.p1, params.p2, 0, total_t, True, False, False, 0, 0, _NO_F, _NO_I)
-        K.sgm_sweep(cost_t, left_t, params.p1, params.p2, 0, total_t, False, True, False, 0, 0, _NO_F, _NO_I)
-        for d in range(num_disp):
-            cv2.transpose(total_t[d], dst=total[d])
-    K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, True, horizontal, False, 0, 0, _NO_F, _NO_I)
+        total_t = _buffer("total_t", cost_t.shape, np.uint16)
+        K.sgm_sweep(cost_t, left_t, params.p1, params.p2, 0, total_t, True, False, False, 0, 0, _NO_F, _NO_I,
+                    _NO_INIT)
+        K.sgm_sweep(cost_t, left_t, params.p1, params.p2, 0, total_t, False, True, False, 0, 0, _NO_F, _NO_I,
+                    _NO_INIT)
+        w_, nd_, h_ = total_t.shape
+        init = _buffer("init", (nd_ * h_, w_), np.uint16)
+        cv2.transpose(total_t.reshape(w_, nd_ * h_), dst=init)
+        init = init.reshape(nd_, h_, w_)
+    K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, True, init is not _NO_INIT, False, 0, 0, _NO_F,
+                _NO_I, init)
     t2 = time.perf_counter()
     # the backward sweep finishes each row: winner-take-all, uniqueness, sub-pixel, right disparities
-    h, w = left.shape
     disp = np.empty((h, w), dtype=np.float32)
     disp_right = np.empty((h, w), dtype=np.int32)
     K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, False, True, True, int(params.uniqueness),
-                _SUBPIXEL[params.subpixel], disp, disp_right)
+                _SUBPIXEL[params.subpixel], disp, disp_right, _NO_INIT)
     status = np.where(disp < 0, NOT_UNIQUE, VALID).astype(np.uint8)
     if params.lr_max_diff >= 0:
         failed = K.left_right_check(disp, disp_right, float(params.lr_max_diff))
@@ -158,6 +180,6 @@ def warmup() -> float:
     d = np.where(rng.random((6, 12)) > 0.2, 1.0, -1.0).astype(np.float32)
     K.fill_holes_scanline(d)
     K.joint_bilateral_upsample(np.ones((6, 12), np.float32), np.ones((6, 12), np.float32), a[::2, ::2].copy(),
-                               a, np.ones(256, np.float32))
+                               a, np.ones(256, np.float32), 2.0, 2.0)
     _COMPILE_MS = (time.perf_counter() - t0) * 1e3
     return _COMPILE_MS

@@ -80,7 +80,7 @@ def range_lut(sigma_range: float) -> np.ndarray:
 
 
 def joint_bilateral_upsample(disp_low: np.ndarray, conf_low: np.ndarray, guide_low: np.ndarray,
-                             guide_full: np.ndarray, sigma_range: float = 10.0):
+                             guide_full: np.ndarray, sigma_range: float = 10.0, factors=None):
     """Confidence-weighted joint bilateral upsampling over each pixel's 2x2 low-resolution cell.
 
     Args:
@@ -88,14 +88,19 @@ def joint_bilateral_upsample(disp_low: np.ndarray, conf_low: np.ndarray, guide_l
         conf_low: float32 (h, w) confidence 0..1 (filled pixels should be low).
         guide_low, guide_full: uint8 (h, w) and (H, W) left images.
         sigma_range: intensity sigma (0..255 units) of the range weight.
+        factors: integer ``(fy, fx)`` downscaling factors (low-res pixel i covers full-res pixels
+            ``[i f, (i + 1) f)``); None = ``H / h``, ``W / w``.
 
     Returns:
         (disp, conf): float32 (H, W) disparity in low-res pixel units and upsampled confidence.
     """
+    if factors is None:
+        factors = (guide_full.shape[0] / disp_low.shape[0], guide_full.shape[1] / disp_low.shape[1])
     return K.joint_bilateral_upsample(np.ascontiguousarray(disp_low, dtype=np.float32),
                                       np.ascontiguousarray(conf_low, dtype=np.float32),
                                       np.ascontiguousarray(guide_low, dtype=np.uint8),
-                                      np.ascontiguousarray(guide_full, dtype=np.uint8), range_lut(sigma_range))
+                                      np.ascontiguousarray(guide_full, dtype=np.uint8), range_lut(sigma_range),
+                                      float(factors[0]), float(factors[1]))
 
 
 def _as_unit_float(img: np.ndarray) -> np.ndarray:
