@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from passthrough.errors import InputError
-from passthrough.geometry import transform_points
+from passthrough.geometry import invert_T, transform_points
 
 from .display import DisplayStage, EyeImage, EyeView
 
@@ -48,19 +48,27 @@ def backproject(depth_m: np.ndarray, K: np.ndarray) -> np.ndarray:
 
 
 def splat(points_eye: np.ndarray, colors: np.ndarray, K: np.ndarray, width: int, height: int,
-          near: float = 0.05) -> EyeImage:
+          near: float = 0.05, T_eye_from_points: np.ndarray = None) -> EyeImage:
     """Forward-project points into an image with painter's order (later points overwrite earlier ones).
 
     Args:
-        points_eye: (N, 3) float32/float64 points in the eye frame (OpenCV axes), ordered far to near as
-            seen from roughly this viewpoint so that nearer points win where several land on one pixel.
+        points_eye: (N, 3) float32/float64 points in the eye frame (OpenCV axes), or in another frame when
+            ``T_eye_from_points`` (4, 4) is given; ordered far to near as seen from roughly this viewpoint so
+            that nearer points win where several land on one pixel.
         colors: (N, 3) uint8 RGB per point.
         K: (3, 3) eye intrinsics (pixel centres at integer coordinates); width, height: eye image size.
         near: points closer than this (metres) are dropped.
     Returns an :class:`EyeImage`: black / ``inf`` where no point lands.
     """
     pts = np.asarray(points_eye, dtype=np.float32)
-    uvw = pts @ np.asarray(K, dtype=np.float32).T
+    K = np.asarray(K, dtype=np.float64)
+    if T_eye_from_points is None:
+        uvw = pts @ K.astype(np.float32).T
+    else:  # one pass: pixel-homogeneous coordinates straight from the points' frame
+        T = np.asarray(T_eye_from_points, dtype=np.float64)
+        P = K @ T[:3, :4]
+        uvw = pts @ P[:, :3].T.astype(np.float32)
+        uvw += P[:, 3].astype(np.float32)
     z = uvw[:, 2]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         inv = np.float32(1.0) / z
@@ -136,9 +144,8 @@ class ProjectedImageStage:
             self._prepare(eye_views)
         out = []
         for view in eye_views:
-            T = np.linalg.inv(view.T_world_from_eye).astype(np.float32)  # eye <- world
-            pts = self._points_world @ T[:3, :3].T + T[:3, 3]
-            out.append(splat(pts, self._colors, view.K, view.width, view.height))
+            T = invert_T(view.T_world_from_eye)  # eye <- world
+            out.append(splat(self._points_world, self._colors, view.K, view.width, view.height, T_eye_from_points=T))
         return out
 
     # ------------------------------------------------------------------------------------------ sources
