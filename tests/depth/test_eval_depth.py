@@ -74,3 +74,32 @@ def test_eval_depth_on_a_folder_of_scenes(cli, shared_data, tmp_path):
             "--method", "sgm_quarter")
     assert r.returncode == 0, r.stderr
     assert set(json.loads(js.read_text())["scenes"]) == {"middlebury2014-Motorcycle-Q", "eth3d-terrace_2s"}
+
+
+def test_eval_depth_on_kitti2015_layout_reports_d1(cli, shared_data, tmp_path):
+    """A KITTI 2015 folder (built here from the Motorcycle pair: 16-bit disparity PNGs x256, 0 = unknown)."""
+    import cv2
+
+    from passthrough.io.pfm import read_pfm
+
+    src = shared_data / "stereo" / "middlebury2014-Motorcycle-Q"
+    root = tmp_path / "kitti"
+    for sub in ("image_2", "image_3", "disp_occ_0", "disp_noc_0"):
+        (root / sub).mkdir(parents=True)
+    cv2.imwrite(str(root / "image_2" / "000000_10.png"), cv2.imread(str(src / "im0.png")))
+    cv2.imwrite(str(root / "image_3" / "000000_10.png"), cv2.imread(str(src / "im1.png")))
+    gt = read_pfm(src / "disp0GT.pfm")
+    nocc = cv2.imread(str(src / "mask0nocc.png"), cv2.IMREAD_GRAYSCALE) == 255
+    occ16 = np.where(np.isfinite(gt), np.round(gt * 256), 0).astype(np.uint16)
+    cv2.imwrite(str(root / "disp_occ_0" / "000000_10.png"), occ16)
+    cv2.imwrite(str(root / "disp_noc_0" / "000000_10.png"), np.where(nocc, occ16, 0).astype(np.uint16))
+    js = tmp_path / "k.json"
+    r = cli("eval", "depth", "--dataset", root, "--json", js, "--out", tmp_path / "png", "--repeat", "1",
+            "--num-disparities", "80")
+    assert r.returncode == 0, r.stderr
+    scene = json.loads(js.read_text())["scenes"]["000000_10"]
+    for m in scene.values():
+        assert set(m) == KEYS | {"d1", "ms_median", "nonocc"}
+        assert set(m["nonocc"]) == KEYS | {"d1"}
+        assert m["d1"] <= m["bad2"] + 1e-9  # an outlier (> 3 px) is always a bad-2 pixel
+    assert "d1" in r.stdout
