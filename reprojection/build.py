@@ -104,7 +104,8 @@ class ModelParams:
             is ~3x faster per pixel on cache-sized bands than on a whole 640x480 grid).
         blend: True: where both cameras see a pixel, blend them with weights inversely proportional to
             each camera's distance from the eye (two ``GridSample`` per eye); False ("select"): take the
-            nearer camera only (one ``GridSample`` per eye on the two images stacked vertically).
+            nearer camera, the other only where it cannot see (one ``GridSample`` per eye on the two
+            images stacked vertically).
     """
 
     stride: int = 4
@@ -154,6 +155,7 @@ class _Graph:
         self.nodes: List[onnx.NodeProto] = []
         self.inits: List[onnx.TensorProto] = []
         self.count = 0
+        self.section = "setup"
 
     def _name(self, hint: str) -> str:
         self.count += 1
@@ -167,7 +169,7 @@ class _Graph:
 
     def op(self, op_type: str, *inputs: str, outputs: int = 1, name: str = None, **attrs):
         outs = [name] if name is not None else [self._name(op_type.lower()) for _ in range(outputs)]
-        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=self._name("n_" + op_type), **attrs))
+        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=self._name(f"{self.section}/{op_type}"), **attrs))
         return outs[0] if outputs == 1 else outs
 
     # --------------------------------------------------------------- shorthands
@@ -273,10 +275,10 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
             A_ce=g.op("MatMul", g.op("MatMul", Kc, Rt), Ke_inv),
             b_ce=g.op("MatMul", Kc, g.op("Neg", g.op("MatMul", Rt, t))),
             dist2=g.op("ReduceSumSquare", t, g.i64([1, 2]), keepdims=1),  # [E,1,1]
-            depth=g.where(g.and_(f"{c}_valid", g.op("Greater", f"{c}_depth", g.f(0.0))), f"{c}_depth", g.f(0.0)),
         )
 
     # ---------------------------------------------------------------- 1. splat depth into eye cells
+    g.section = "splat"
     ss = p.source_step
     us = g.op("Range", g.f(0.0), Wf, g.f(ss))
     vs = g.op("Range", g.f(0.0), Hf, g.f(ss))
@@ -288,7 +290,9 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     idx_all, upd_all = [], []
     for c in ("left", "right"):
         cm = cams[c]
-        cm["sub"] = g.slice(cm["depth"], [0, 0], [2**62, 2**62], [2, 3], [ss, ss])  # [1,1,Hs,Ws]
+        sub = lambda x: g.slice(x, [0, 0], [2**62, 2**62], [2, 3], [ss, ss])
+        d_sub = sub(f"{c}_depth")
+        cm["sub"] = g.where(g.and_(sub(f"{c}_valid"), g.op("Greater", d_sub, g.f(0.0))), d_sub, g.f(0.0))  # [1,1,Hs,Ws]
         zsrc = g.reshape(cm["sub"], [1, 1, -1])
         P = g.add(g.mul(g.op("MatMul", cm["A_ec"], pix_s), zsrc), cm["b_ec"])  # [E,3,Ns]
         ze = g.slice(P, [2], [3], [1])
@@ -309,6 +313,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     Zl = g.reshape(g.slice(zbuf, [0], [-1], [0]), grid4)
 
     # ---------------------------------------------------------------- 2. background-side depth fill
+    g.section = "fill"
     Z = g.where(g.op("Less", Zl, g.f(BIG / 2)), Zl, g.f(-1.0))  # [E,1,Hl,Wl], -1 = empty
     k = 2 * POOL_RADIUS + 1
     for _ in range(p.fill_passes):
@@ -317,6 +322,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     covered = g.op("Greater", Z, g.f(0.0))  # [E,1,Hl,Wl]
 
     # ---------------------------------------------------------------- 3. inverse warp + visibility
+    g.section = "visibility"
     uc = g.div(g.op("Range", g.f(0.0), Wlf, g.f(1.0)), kx)
     vc = g.div(g.op("Range", g.f(0.0), Hlf, g.f(1.0)), ky)
     pix_c = _pixel_rows(g, uc, vc)  # [3, Nl]
@@ -349,6 +355,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         xy[c] = (g.op("Min", g.op("Max", xc, g.f(0.0)), g.sub(Wf, g.f(1.0))),
                  g.op("Min", g.op("Max", yc, g.f(0.0)), g.sub(Hf, g.f(1.0))))
 
+    g.section = "holes"
     prefL = g.reshape(g.op("LessOrEqual", cams["left"]["dist2"], cams["right"]["dist2"]), [-1, 1, 1, 1])
     visL, visR = vis["left"], vis["right"]
     seen = g.or_(visL, visR)  # [E,1,Hl,Wl]
@@ -383,6 +390,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         seen = g.op("Greater", w, g.f(0.0))
 
     # ---------------------------------------------------------------- 4. full-resolution grid + sampling
+    g.section = "fullres"
     # grids are in GridSample's normalised units: of the stacked image (select) or of each image (blend)
     Hs = g.add(g.mul(Hf, g.f(2.0)), g.f(p.gap)) if not p.blend else Hf
     off_r = g.add(Hf, g.f(p.gap)) if not p.blend else g.f(0.0)
@@ -391,17 +399,13 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     sx, sy = g.div(g.f(2.0), Wf), g.div(g.f(2.0), Hs)
     nx = lambda x: g.sub(g.mul(g.add(x, g.f(0.5)), sx), g.f(1.0))
     ny = lambda y, off: g.sub(g.mul(g.add(g.add(y, off), g.f(0.5)), sy), g.f(1.0))
-    fld = g.concat([nx(cols[0]), ny(cols[1], g.f(0.0)), nx(cols[2]), ny(cols[3], off_r)], 1)  # [E,4,Hl,Wl]
-    F = g.op("Resize", fld, "", "", g.concat([E, g.i64([4]), H, W], 0), mode="linear",
-             coordinate_transformation_mode="align_corners")  # [E,4,H,W]
-    wl = cols[4] if p.blend else g.op("Cast", g.op("Greater", cols[4], g.f(0.5)), to=f32)
-    sel_holes = g.concat([wl, g.op("Cast", holes, to=f32)], 1)
-    SH = g.op("Resize", sel_holes, "", "", g.concat([E, g.i64([2]), H, W], 0), mode="nearest",
-              coordinate_transformation_mode="align_corners", nearest_mode="round_prefer_floor")  # [E,2,H,W]
-    g.op("Greater", g.slice(SH, [1], [2], [1]), g.f(0.5), name="eye_holes")
-    WL = g.slice(SH, [0], [1], [1])
-    FL = g.slice(F, [0], [2], [1])
-    FR = g.slice(F, [2], [4], [1])
+    Lc = g.concat([nx(cols[0]), ny(cols[1], g.f(0.0))], 1)  # [E,2,Hl,Wl] left camera
+    Rc = g.concat([nx(cols[2]), ny(cols[3], off_r)], 1)  # right camera (in the stacked image for select)
+    up = lambda x, ch: g.op("Resize", x, "", "", g.concat([E, g.i64([ch]), H, W], 0), mode="linear",
+                            coordinate_transformation_mode="align_corners")
+    up_nearest = lambda x, ch: g.op("Resize", x, "", "", g.concat([E, g.i64([ch]), H, W], 0), mode="nearest",
+                                    coordinate_transformation_mode="align_corners", nearest_mode="round_prefer_floor")
+    g.op("Greater", up_nearest(g.op("Cast", holes, to=f32), 1), g.f(0.5), name="eye_holes")
     def sample(image, grid):
         """GridSample ``image`` [1,3,H,W] for both eyes with ``grid`` [E,H,W,2] in row bands -> E x [1,3,H,W]."""
         eyes = []
@@ -412,19 +416,28 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         return eyes
 
     if p.blend:
-        eL = sample("left_image", g.op("Transpose", FL, perm=[0, 2, 3, 1]))
-        eR = sample("right_image", g.op("Transpose", FR, perm=[0, 2, 3, 1]))
+        eL = sample("left_image", g.op("Transpose", up(Lc, 2), perm=[0, 2, 3, 1]))
+        eR = sample("right_image", g.op("Transpose", up(Rc, 2), perm=[0, 2, 3, 1]))
+        WL = up_nearest(cols[4], 1)  # [E,1,H,W] share of the left camera
         wls = g.op("Split", WL, outputs=N_EYES, axis=0, num_outputs=N_EYES)
         eyes = [g.add(r, g.mul(w, g.sub(l, r))) for l, r, w in zip(eL, eR, wls)]
     else:
-        gsel = g.add(FR, g.mul(WL, g.sub(FL, FR)))  # [E,2,H,W]
-        grid = g.op("Transpose", gsel, perm=[0, 2, 3, 1])  # [E,H,W,2]
+        # the eye's preferred (nearer) camera's positions are upsampled bilinearly; where a cell uses the
+        # other camera, the per-cell offset to it is added (nearest): exact for the preferred camera,
+        # piecewise-constant parallax correction for the other (only where the preferred one cannot see)
+        prefLf = g.op("Cast", prefL, to=f32)  # [E,1,1,1]
+        P = g.add(Rc, g.mul(prefLf, g.sub(Lc, Rc)))
+        O = g.add(Lc, g.mul(prefLf, g.sub(Rc, Lc)))
+        use_other = g.op("Xor", g.op("Greater", cols[4], g.f(0.5)), prefL)
+        D = g.mul(g.op("Cast", use_other, to=f32), g.sub(O, P))
+        grid = g.op("Transpose", g.add(up(P, 2), up_nearest(D, 2)), perm=[0, 2, 3, 1])  # [E,H,W,2]
         gapimg = g.op("ConstantOfShape", g.concat([g.i64([1, 3, p.gap]), W], 0),
                       value=numpy_helper.from_array(np.zeros(1, np.float32)))
         eyes = sample(g.concat(["left_image", gapimg, "right_image"], 2), grid)
     g.op("Concat", *eyes, axis=0, name="eye_images")
 
     # ---------------------------------------------------------------- eye depth (bilinear; 0 = unknown)
+    g.section = "depth"
     g.op("Resize", g.op("Relu", Z), "", "", g.concat([E, g.i64([1]), H, W], 0), mode="linear",
          coordinate_transformation_mode="align_corners", name="eye_depth")
 

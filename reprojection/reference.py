@@ -192,17 +192,20 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
 
     # 4. full-resolution sampling positions (pixels; absolute, bilinearly upsampled) and colour
     off_r = 0 if p.blend else H + p.gap
-    FL = resize_linear(F[:, 0:2], H, W)  # [E,2,H,W]
-    FR = resize_linear(np.concatenate([F[:, 2:3], F[:, 3:4] + off_r], 1), H, W)
-    wl = F[:, 4:5] if p.blend else (F[:, 4:5] > 0.5).astype(f32)
-    WL = resize_nearest(wl, H, W)  # [E,1,H,W] share of the left camera
-    eye_holes = resize_nearest(holes, H, W)
+    Lc = F[:, 0:2]
+    Rc = np.concatenate([F[:, 2:3], F[:, 3:4] + off_r], 1)
+    eye_holes = resize_nearest(holes.astype(f32), H, W) > 0.5
     if p.blend:
+        FL, FR = resize_linear(Lc, H, W), resize_linear(Rc, H, W)
+        WL = resize_nearest(F[:, 4:5], H, W)  # [E,1,H,W] share of the left camera
         eye_images = np.stack([
             grid_sample(images["right"], FR[e, 0], FR[e, 1]) * (1 - WL[e])
             + grid_sample(images["left"], FL[e, 0], FL[e, 1]) * WL[e] for e in range(E)])
-    else:
-        d = np.where(WL > 0.5, FL, FR)
+    else:  # preferred camera bilinear + nearest per-cell offset where the other camera is used
+        P = np.where(prefL, Lc, Rc)
+        O = np.where(prefL, Rc, Lc)
+        D = ((F[:, 4:5] > 0.5) != prefL) * (O - P)
+        d = resize_linear(P, H, W) + resize_nearest(D, H, W)
         stacked = np.concatenate([images["left"], np.zeros((3, p.gap, W), f32), images["right"]], 1)
         eye_images = np.stack([grid_sample(stacked, d[e, 0], d[e, 1]) for e in range(E)])
 
