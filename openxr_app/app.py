@@ -62,6 +62,9 @@ class RunStats:
     eye_size: Optional[List[int]] = None
     phase_s: dict = field(default_factory=dict)  # phase name -> list of seconds per submitted frame
     refresh_hz: Optional[float] = None
+    passthrough: str = "app"  # "runtime" (XR_FB_passthrough layer) or "app" (the stage's images)
+    hands: str = "app"  # "runtime" (XR_EXT_hand_tracking) or "app"
+    hands_tracked_frames: int = 0
     pose_changes: int = 0  # submitted frames whose eye poses differ from the previous frame's
 
     def add_phase(self, name: str, seconds: float) -> None:
@@ -100,6 +103,9 @@ class RunStats:
             "depth_layer": self.depth_layer,
             "eye_size": self.eye_size,
             "refresh_hz": self.refresh_hz,
+            "passthrough": self.passthrough,
+            "hands": self.hands,
+            "hands_tracked_frames": self.hands_tracked_frames,
             "pose_changes": self.pose_changes,
             "phase_ms_p50": {k: float(np.median(v) * 1000.0) for k, v in self.phase_s.items()},
         }
@@ -167,6 +173,7 @@ def eye_views_from(poses, fovs, sizes) -> List[EyeView]:
 def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[HologramScene] = None,
                 frames: Optional[int] = None, eye_scale: float = 0.5, near: float = 0.05, far: float = 100.0,
                 stall_timeout_s: float = 5.0, startup_timeout_s: float = 30.0,
+                passthrough: str = "auto", hands: str = "auto",
                 on_frame: Optional[Callable[[int, List[EyeView], list], None]] = None,
                 log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> RunStats:
     """Run one OpenXR session until ``frames`` frames were submitted (None: until the runtime or SIGINT /
@@ -180,6 +187,10 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
         near, far: depth range (metres) for holograms and the submitted depth.
         stall_timeout_s: watchdog limit for one loop iteration once frames flow.
         on_frame: optional callback ``(frame_index, eye_views, eye_images)`` after each submitted frame.
+        passthrough: ``"auto"``: the runtime's own passthrough (``XR_FB_passthrough``) under the holograms
+            when offered, else the stage's images; ``"app"``: always the stage's images.
+        hands: ``"auto"``: hand joints from the runtime (``XR_EXT_hand_tracking``) go to a stage that has
+            ``update_hands`` when the runtime tracks hands; ``"app"``: never (the stage's own tracker).
     Returns :class:`RunStats`. Raises :class:`~openxr_app.session.XrUnavailableError` when no runtime can be
     used; ends the process (status 3) when the runtime dies mid-session.
     """
@@ -204,6 +215,9 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
         sizes = [(w, h) for (_x, _y, w, h) in sess.eye_rects]
         stats.eye_size = list(sizes[0])
         compositor = EyeCompositor(near, far)
+        stats.passthrough = "runtime" if passthrough == "auto" and sess.start_runtime_passthrough() else "app"
+        stats.hands = "runtime" if hands == "auto" and sess.start_hand_tracking() else "app"
+        log(f"openxr_app: passthrough from the {stats.passthrough}, hand joints from the {stats.hands}")
         phase[0] = "making the display stage"
         stage = stage_factory()
         models, colors = [], []
@@ -256,6 +270,11 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
 
                             models = holograms.model_matrices(head_pose_from_eyes(views))
                             colors = [b.rgb for b in holograms.boxes]
+                    if stats.hands == "runtime":
+                        hands_now = sess.locate_hands(timing.predicted_display_time)
+                        stats.hands_tracked_frames += any(h is not None for h in hands_now.values())
+                        if hasattr(stage, "update_hands"):
+                            stage.update_hands(hands_now, timing.predicted_display_time)
                     images = stage.render(views, timing.predicted_display_time)
                     t2 = time.perf_counter()
                     stats.add_phase("stage", t2 - t1)
@@ -265,7 +284,7 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
                     try:
                         for i, view in enumerate(views):
                             compositor.compose(color_tex, depth_tex, sess.eye_rects[i], images[i], poses[i],
-                                               fovs[i], models, colors)
+                                               fovs[i], models, colors, transparent=sess.runtime_passthrough)
                     finally:
                         tc = time.perf_counter()
                         sess.release()

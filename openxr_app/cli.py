@@ -38,6 +38,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the run JSON here")
     parser.add_argument("--stage", default="projected", choices=sorted(STAGE_FACTORIES),
                         help="display stage (default: projected = the source's first RGB-D frame reprojected)")
+    parser.add_argument("--passthrough", choices=("auto", "app"), default="auto",
+                        help="auto: the runtime's own passthrough under the holograms where it offers "
+                             "XR_FB_passthrough (Quest over Link), else the pipeline's images; app: always ours")
+    parser.add_argument("--hands", choices=("auto", "app"), default="auto",
+                        help="auto: hand joints from the runtime where it tracks hands (XR_EXT_hand_tracking), "
+                             "else the pipeline's own tracker; app: always ours")
     parser.add_argument("--eye-scale", type=float, default=0.35,
                         help="swapchain size as a fraction of the runtime's recommended size (default 0.35: the "
                              "CPU budget of software rendering next to a CPU compositor; use 1 on a GPU)")
@@ -102,7 +108,8 @@ def run_main(args: argparse.Namespace) -> int:
 
     try:
         stats = run_session(lambda: stage, holograms=holograms, frames=args.frames, eye_scale=args.eye_scale,
-                            near=args.near, far=args.far, stall_timeout_s=args.stall_timeout, on_frame=on_frame)
+                            near=args.near, far=args.far, stall_timeout_s=args.stall_timeout, on_frame=on_frame,
+                            passthrough=args.passthrough, hands=args.hands)
     except XrUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_NO_RUNTIME
@@ -223,5 +230,7 @@ def format_info(info: dict) -> str:
                      f"refresh rates: {rates} Hz")
         lines.append(f"reference space: {info.get('reference_space')}, swapchain formats: "
                      f"{info.get('swapchain_formats')}")
+    lines.append(f"hand tracking (XR_EXT_hand_tracking): {'yes' if info['hand_tracking'] else 'no'}; runtime "
+                 f"passthrough (XR_FB_passthrough): {'yes' if info['runtime_passthrough'] else 'no'}")
     lines.append(f"extensions ({len(info['extensions'])}): {' '.join(info['extensions'])}")
     return "\n".join(lines)

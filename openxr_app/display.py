@@ -72,6 +72,20 @@ class DisplayStage(Protocol):
         ...
 
 
+@runtime_checkable
+class HandsConsumer(Protocol):
+    """Optional for a display stage: take hand joints from the runtime (``XR_EXT_hand_tracking``).
+
+    When the runtime tracks hands, ``update_hands(hands, t_display_ns)`` is called before each ``render`` with
+    ``{"left": (26, 8) float64 or None, "right": ...}``: rows ``[x, y, z, qx, qy, qz, qw, radius]`` per
+    ``XrHandJointEXT`` joint in the world frame (OpenXR reference space and axes), None for an untracked hand.
+    A stage that gets these may skip its own hand tracker.
+    """
+
+    def update_hands(self, hands: dict, t_display_ns: int) -> None:
+        ...
+
+
 def intrinsics_from_fov(fov, width: int, height: int) -> np.ndarray:
     """Pinhole ``K`` (3, 3) float64 of an image of ``width`` x ``height`` covering an OpenXR field of view.
 

@@ -121,7 +121,7 @@ class EyeCompositor:
 
     def compose(self, color_tex: int, depth_tex: Optional[int], rect, image: EyeImage,
                 pose_xr: np.ndarray, fov, hologram_models: Sequence[np.ndarray],
-                hologram_colors: Sequence[tuple]) -> None:
+                hologram_colors: Sequence[tuple], transparent: bool = False) -> None:
         """Write one eye: real colour + depth, then holograms depth-tested against them.
 
         Args:
@@ -133,6 +133,8 @@ class EyeCompositor:
             pose_xr: (7,) the eye pose in the reference space, OpenXR axes (as passed to the layer).
             fov: the eye's ``(left, right, up, down)`` radians (as passed to the layer).
             hologram_models: 4x4 unit-cube -> world (reference space) matrices; hologram_colors: RGB uint8.
+            transparent: the runtime shows its own passthrough under this layer: the colour is cleared to
+                alpha 0 (the real depth still hides holograms) and only holograms are opaque.
         """
         GL = self.GL
         x0, y0, width, height = (int(v) for v in rect)
@@ -144,6 +146,8 @@ class EyeCompositor:
                                         self.near, self.far)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
         GL.glBindTexture(GL.GL_TEXTURE_2D, color_tex)
+        if transparent:
+            rgba = np.zeros_like(rgba)  # alpha 0: the runtime's passthrough shows through
         GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, x0, y0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, rgba)
         if depth_tex is None:
             GL.glBindTexture(GL.GL_TEXTURE_2D, color_tex)

@@ -160,6 +160,11 @@ class XrSession:
         self._layer_views = None
         self._depth_infos = None
         self._acquired: Dict[str, bool] = {}
+        self._hand_trackers: Dict[str, object] = {}
+        self._hand_buffers: Dict[str, object] = {}
+        self._passthrough = None
+        self._passthrough_layer = None
+        self._passthrough_comp = None
 
     # ------------------------------------------------------------------------------------------ instance
     def create_instance(self) -> None:
@@ -229,6 +234,8 @@ class XrSession:
             "orientation_tracking": bool(sp.tracking_properties.orientation_tracking),
             "position_tracking": bool(sp.tracking_properties.position_tracking),
             "view_configurations": configs,
+            "hand_tracking": self.system_supports_hand_tracking(),
+            "runtime_passthrough": "XR_FB_passthrough" in self.available_extensions,
             "extensions": sorted(self.available_extensions),
             "enabled_extensions": list(self.enabled_extensions),
         }
@@ -426,9 +433,11 @@ class XrSession:
         with no layers (a skipped frame). ``near``/``far`` are the depth range the depth images encode."""
         xr = _xr()
         layers = []
+        if self._passthrough_comp is not None:
+            layers.append(ctypes.byref(self._passthrough_comp))
         if poses is not None:
             layer = self._projection_layer(poses, fovs, near, far)
-            layers = [ctypes.byref(layer)]
+            layers.append(ctypes.byref(layer))
         xr.end_frame(self.session, xr.FrameEndInfo(
             display_time=display_time, environment_blend_mode=xr.EnvironmentBlendMode.OPAQUE, layers=layers))
 
@@ -460,7 +469,11 @@ class XrSession:
                     lv.next = ctypes.cast(ctypes.pointer(di), ctypes.c_void_p)
                 else:
                     lv.next = None
-            self._layer = xr.CompositionLayerProjection(space=self.space, views=self._layer_views)
+            flags = xr.CompositionLayerFlags.NONE
+            if self._passthrough_comp is not None:  # holograms over the runtime's passthrough: alpha blend
+                flags = (xr.CompositionLayerFlags.BLEND_TEXTURE_SOURCE_ALPHA_BIT
+                         | xr.CompositionLayerFlags.UNPREMULTIPLIED_ALPHA_BIT)
+            self._layer = xr.CompositionLayerProjection(layer_flags=flags, space=self.space, views=self._layer_views)
         for i in range(n):
             lv = self._layer_views[i]
             p = poses[i]
@@ -488,6 +501,83 @@ class XrSession:
         r = xr.get_display_refresh_rate_fb(self.session)
         return float(getattr(r, "value", r))
 
+    # ------------------------------------------------------------------------------------------ hands
+    def start_hand_tracking(self) -> bool:
+        """Create ``XR_EXT_hand_tracking`` trackers for both hands. False when the runtime lacks it (or the
+        system reports no hand tracking), in which case the app's own hand tracker is used."""
+        if self.session is None or not self.system_supports_hand_tracking():
+            return False
+        xr = _xr()
+        for name, hand in (("left", xr.HandEXT.LEFT), ("right", xr.HandEXT.RIGHT)):
+            self._hand_trackers[name] = xr.create_hand_tracker_ext(self.session, xr.HandTrackerCreateInfoEXT(
+                hand=hand, hand_joint_set=xr.HandJointSetEXT.DEFAULT))
+            joints = (xr.HandJointLocationEXT * xr.HAND_JOINT_COUNT_EXT)()
+            locs = xr.HandJointLocationsEXT(joint_locations=joints)
+            self._hand_buffers[name] = (joints, locs)
+        return True
+
+    def system_supports_hand_tracking(self) -> bool:
+        """``XrSystemHandTrackingPropertiesEXT.supportsHandTracking`` (False without the extension)."""
+        if not self.has("XR_EXT_hand_tracking"):
+            return False
+        xr = _xr()
+        from xr import raw_functions
+
+        props = xr.SystemHandTrackingPropertiesEXT()
+        sp = xr.SystemProperties(next=ctypes.cast(ctypes.pointer(props), ctypes.c_void_p))
+        res = xr.check_result(xr.Result(raw_functions.xrGetSystemProperties(self.instance, self.system_id,
+                                                                            ctypes.byref(sp))))
+        return not res.is_exception() and bool(props.supports_hand_tracking)
+
+    def locate_hands(self, display_time: int) -> Dict[str, Optional[np.ndarray]]:
+        """Hand joints from the runtime at ``display_time``: ``{"left": (26, 8) or None, "right": ...}``.
+
+        Each row is ``[x, y, z, qx, qy, qz, qw, radius]`` in the reference space (OpenXR axes, metres, joint
+        order of ``XrHandJointEXT``: palm, wrist, thumb metacarpal...). None when the hand is not tracked.
+        """
+        xr = _xr()
+        out: Dict[str, Optional[np.ndarray]] = {}
+        for name, tracker in self._hand_trackers.items():
+            joints, locs = self._hand_buffers[name]
+            fn = ctypes.cast(xr.get_instance_proc_addr(self.instance, "xrLocateHandJointsEXT"),
+                             xr.PFN_xrLocateHandJointsEXT)
+            info = xr.HandJointsLocateInfoEXT(base_space=self.space, time=display_time)
+            res = xr.check_result(xr.Result(fn(tracker, ctypes.byref(info), ctypes.byref(locs))))
+            if res.is_exception():
+                raise res
+            if not locs.is_active:
+                out[name] = None
+                continue
+            arr = np.empty((len(joints), 8), np.float64)
+            for i, j in enumerate(joints):
+                arr[i, :7] = _pose7(j.pose)
+                arr[i, 7] = j.radius
+            out[name] = arr
+        return out
+
+    # ------------------------------------------------------------------------------------------ passthrough
+    def start_runtime_passthrough(self) -> bool:
+        """Start the runtime's own passthrough (``XR_FB_passthrough``, e.g. Quest over Link) as a layer under
+        the app's projection layer. False when the runtime lacks it: the app then shows its own images."""
+        if not self.has("XR_FB_passthrough") or self.session is None:
+            return False
+        xr = _xr()
+        F = xr.PassthroughFlagsFB
+        self._passthrough = xr.create_passthrough_fb(self.session, xr.PassthroughCreateInfoFB(
+            flags=F.IS_RUNNING_AT_CREATION_BIT))
+        self._passthrough_layer = xr.create_passthrough_layer_fb(self.session, xr.PassthroughLayerCreateInfoFB(
+            passthrough=self._passthrough, flags=F.IS_RUNNING_AT_CREATION_BIT,
+            purpose=xr.PassthroughLayerPurposeFB.RECONSTRUCTION))
+        self._passthrough_comp = xr.CompositionLayerPassthroughFB(
+            flags=xr.CompositionLayerFlags.BLEND_TEXTURE_SOURCE_ALPHA_BIT, space=None,
+            layer_handle=self._passthrough_layer)
+        return True
+
+    @property
+    def runtime_passthrough(self) -> bool:
+        """True while the runtime's passthrough layer is submitted under the app's layer."""
+        return self._passthrough_comp is not None
+
     # ------------------------------------------------------------------------------------------ teardown
     def close(self) -> None:
         """Destroy swapchains, space, session, instance and the GL context (in that order).
@@ -495,6 +585,15 @@ class XrSession:
         Call only once the session reached EXITING (or was never begun): see the module notes.
         """
         xr = _xr()
+        for tracker in self._hand_trackers.values():
+            xr.destroy_hand_tracker_ext(tracker)
+        self._hand_trackers.clear()
+        if self._passthrough_layer is not None:
+            xr.destroy_passthrough_layer_fb(self._passthrough_layer)
+            self._passthrough_layer = self._passthrough_comp = None
+        if self._passthrough is not None:
+            xr.destroy_passthrough_fb(self._passthrough)
+            self._passthrough = None
         for sc in (self.color, self.depth):
             if sc is not None:
                 xr.destroy_swapchain(sc.handle)

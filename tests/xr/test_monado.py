@@ -89,6 +89,9 @@ def test_xr_info_reports_the_runtime(xr_runtime):
     assert 90.0 in info["refresh_rates_hz"]
     assert info["display_period_ms"] == pytest.approx(1000 / 90, abs=0.05)
     assert _is_subsequence(LIFECYCLE, info["session_states"]) and info["session_states"][-1] == "EXITING"
+    # Monado offers XR_EXT_hand_tracking but its simulated system tracks no hands, and no XR_FB_passthrough.
+    assert "XR_EXT_hand_tracking" in info["extensions"] and info["hand_tracking"] is False
+    assert info["runtime_passthrough"] is False
 
 
 def test_600_frames_at_90hz_with_holograms(xr_runtime, motorcycle):
@@ -257,6 +260,8 @@ def test_exit_request_shuts_down_through_stopping_and_exiting(xr_runtime, motorc
     assert rep["frames_submitted"] == 30
     states = rep["session_states"]
     assert _is_subsequence(LIFECYCLE, states) and states[-3:] == SHUTDOWN, states
+    # Without XR_FB_passthrough / tracked hands on Monado both modes fall back to the pipeline's own.
+    assert "passthrough from the app, hand joints from the app" in r.stderr
     # Interrupting a running session (SIGTERM) also ends it through the runtime's STOPPING/EXITING.
     proc, watch = _start_app(xr_runtime, "--source", motorcycle, "--json", inside / "term.json")
     assert watch.wait_for("session state FOCUSED", timeout=60), watch.text()[-3000:]
