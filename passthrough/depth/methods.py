@@ -116,7 +116,7 @@ METHODS: Dict[str, MethodSpec] = {
     )
 }
 
-#: The method with the best accuracy/speed trade-off measured (see docs/depth.md).
+#: The method with the best accuracy/speed trade-off measured (see the package docstring).
 DEFAULT_METHOD = "sgm_aniso"
 
 #: The reference every evaluation also runs.

@@ -26,7 +26,7 @@ def test_default_method_on_motorcycle_meets_bad2(motorcycle):
     assert np.isfinite(res.disparity).all(), "own methods return a dense map"
     m = disparity_metrics(res.disparity, frame.gt_disparity, frame.gt_mask_nonocc)
     assert m["density"] == 1.0
-    assert m["bad2"] < 0.09, m  # measured 0.060 (reference opencv_sgbm_full: 0.130)
+    assert m["bad2"] < 0.09, m  # measured 0.066 (target <= 12 %; reference opencv_sgbm_full: 0.130)
     assert disparity_metrics(res.disparity, frame.gt_disparity)["bad2"] < 0.17
 
 
@@ -47,7 +47,7 @@ def test_terrace_bad1(shared_data):
     assert src.ndisp is None  # the redistributed calib.txt says ndisp = width: not usable
     res = DepthEstimator(DEFAULT_METHOD).compute_frame(frame)
     m = disparity_metrics(res.disparity, frame.gt_disparity)
-    assert m["bad1"] < 0.12, m  # measured 0.099
+    assert m["bad1"] < 0.10, m  # measured 0.079 (target <= 10 %; opencv_sgbm_full 0.26 at 96 disparities)
 
 
 def _textured_pair(shared_data, shift):
