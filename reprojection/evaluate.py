@@ -102,7 +102,8 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
 
     ``method``: ``"default"`` = the depth stage's default method (:data:`passthrough.depth.DEFAULT_METHOD`),
     any other name of :data:`passthrough.depth.METHODS` (zero disparities and pixels failing a
-    left-right check of the two views' maps within :data:`LR_TOL_PX` are dropped and refilled here), or ``"sgbm"`` = full-resolution StereoSGBM here (3x3 blocks, no left-right check).
+    left-right check of the two views' maps within :data:`LR_TOL_PX` are dropped and refilled here, then
+    a 5x5 median filter is applied), or ``"sgbm"`` = full-resolution StereoSGBM here (3x3 blocks, no left-right check).
     Holes are filled along rows from the background side (:func:`fill_disparity_holes`). The right view's depth
     is computed on mirrored images (right as reference).
     """
@@ -124,7 +125,9 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
 
         dl, dr = lr_consistent(matched(est.compute(left, right)),
                                np.fliplr(matched(est.compute(flip(right), flip(left)))), LR_TOL_PX)
-        dl, dr = fill_disparity_holes(dl), fill_disparity_holes(dr)
+        # background-side fill, then a 5x5 median against the method's isolated outliers
+        med = lambda d: cv2.medianBlur(np.nan_to_num(fill_disparity_holes(d), nan=0.0).astype(np.float32), 5)
+        dl, dr = med(dl), med(dr)
     with np.errstate(divide="ignore", invalid="ignore"):
         zl = np.where(dl > 0, focal * baseline / dl, np.nan).astype(np.float32)
         zr = np.where(dr > 0, focal * baseline / dr, np.nan).astype(np.float32)
