@@ -311,12 +311,12 @@ class DepthEstimator:
             t0 = time.perf_counter()
             disp, conf = self.temporal.update(disp, conf)
             t["temporal_ms"] = (time.perf_counter() - t0) * 1e3
-        t["total_ms"] = (time.perf_counter() - t_start) * 1e3
-
         depth = rig.disparity_to_depth(disp) if rig is not None else None
-        return DepthResult(disparity=np.ascontiguousarray(disp, dtype=np.float32), depth_m=depth,
-                           confidence=np.clip(conf, 0.0, 1.0).astype(np.float32), timings=t,
-                           method=spec.name, scale=float(1.0 / sx), num_disparities=nd)
+        disp = np.ascontiguousarray(disp, dtype=np.float32)
+        conf = np.clip(conf, 0.0, 1.0).astype(np.float32, copy=False)
+        t["total_ms"] = (time.perf_counter() - t_start) * 1e3
+        return DepthResult(disparity=disp, depth_m=depth, confidence=conf, timings=t, method=spec.name,
+                           scale=float(1.0 / sx), num_disparities=nd)
 
 
 def estimate_depth(left: np.ndarray, right: np.ndarray, rig=None, method: str = DEFAULT_METHOD,

@@ -17,9 +17,10 @@ import numpy as np
 
 from . import _kernels as K
 
-#: Path sets: 4 = horizontal + vertical (classic), "4d" = vertical + one antipodal diagonal pair
-#: (no horizontal), 6 = vertical + 4 diagonals, 8 = all.
-PATH_SETS = (4, "4d", 6, 8)
+#: Path sets: 4 = horizontal + vertical (classic), 3 = both horizontal + bottom-to-top (one vertical
+#: sweep less), "4d" = vertical + one antipodal diagonal pair (no horizontal), 6 = vertical + 4
+#: diagonals, 8 = all.
+PATH_SETS = (3, 4, "4d", 6, 8)
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,9 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     cost = K.census_cost_volume(cl, cr, num_disp, border, _buffer("cost", (h, num_disp, w), np.uint8))
     t1 = time.perf_counter()
     total = _buffer("total", cost.shape, np.uint16)
-    diag = {4: 0, "4d": 1, 6: 2, 8: 2}[params.paths]
+    diag = {3: 0, 4: 0, "4d": 1, 6: 2, 8: 2}[params.paths]
     init = _NO_INIT
-    if params.paths in (4, 8):
+    if params.paths in (3, 4, 8):
         # horizontal paths: row sweeps over the transposed problem (W, D, H); one 2-D transpose of the
         # (W, D*H) result gives the disparity-major (D, H, W) start values of the vertical sweep
         cost_t = K.census_cost_volume_transposed(np.ascontiguousarray(cl.T), np.ascontiguousarray(cr.T),
@@ -137,14 +138,16 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
         init = _buffer("init", (nd_ * h_, w_), np.uint16)
         cv2.transpose(total_t.reshape(w_, nd_ * h_), dst=init)
         init = init.reshape(nd_, h_, w_)
-    K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, True, init is not _NO_INIT, False, 0, 0, _NO_F,
-                _NO_I, init)
+    if params.paths != 3:
+        K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, True, init is not _NO_INIT, False, 0, 0, _NO_F,
+                    _NO_I, init)
+        init = _NO_INIT
     t2 = time.perf_counter()
     # the backward sweep finishes each row: winner-take-all, uniqueness, sub-pixel, right disparities
     disp = np.empty((h, w), dtype=np.float32)
     disp_right = np.empty((h, w), dtype=np.int32)
     K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, False, True, True, int(params.uniqueness),
-                _SUBPIXEL[params.subpixel], disp, disp_right, _NO_INIT)
+                _SUBPIXEL[params.subpixel], disp, disp_right, init)
     status = np.where(disp < 0, NOT_UNIQUE, VALID).astype(np.uint8)
     if params.lr_max_diff >= 0:
         failed = K.left_right_check(disp, disp_right, float(params.lr_max_diff))
