@@ -80,6 +80,18 @@ def lr_consistent(dl: np.ndarray, dr: np.ndarray, tol: float) -> Tuple[np.ndarra
     return check(dl, dr, 1), check(dr, dl, -1)
 
 
+def disparity_range(left: np.ndarray, right: np.ndarray) -> int:
+    """Search range for a rectified pair, from the data: a StereoSGBM pass over ``width / 4`` px, then
+    the 99.5th percentile of its disparities + 4 px, rounded up to a multiple of 16 (at least 32).
+    A tight range matters: SGBM leaves the leftmost ``range`` columns without an estimate."""
+    w = left.shape[1]
+    wide = int(min(256, max(32, 16 * int(np.ceil(w / 4 / 16)))))
+    d = sgbm_disparity(left, right, wide)
+    if not np.isfinite(d).any():
+        return wide
+    return int(min(wide, max(32, 16 * int(np.ceil((np.nanpercentile(d, 99.5) + 4) / 16)))))
+
+
 def fill_disparity_holes(d: np.ndarray) -> np.ndarray:
     """Fill NaN disparities along each row with the smaller (farther) of the nearest valid values to the
     left and right (occlusions belong to the background); rows without any valid value stay NaN."""
@@ -229,7 +241,7 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
     KL, KR = src.cameras[ln].K, src.cameras[rn].K
     baseline = float(src.T_a_from_b(ln, rn)[0, 3])
     w = src.size[0]
-    num_disp = int(min(256, max(32, 16 * int(np.ceil(w / 4 / 16)))))
+    num_disp = disparity_range(left, right)
     zl, zr, method = estimate_depths(left, right, float(KL[0, 0]), baseline, num_disp, depth_method)
     # the naive baseline splats plain StereoSGBM output (no consistency check, no hole filling)
     fl = lambda a: np.ascontiguousarray(np.fliplr(a))
@@ -237,7 +249,8 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
     raw_r = np.fliplr(sgbm_disparity(fl(right), fl(left), num_disp, lr_check=False))
     with np.errstate(divide="ignore", invalid="ignore"):
         raw_zl, raw_zr = (float(KL[0, 0]) * baseline / raw_l), (float(KL[0, 0]) * baseline / raw_r)
-    log(f"{path.name}: depth by {method}; valid {np.isfinite(zl).mean():.0%} left, {np.isfinite(zr).mean():.0%} right")
+    log(f"{path.name}: depth by {method} (range {num_disp} px); valid {np.isfinite(zl).mean():.0%} left, "
+        f"{np.isfinite(zr).mean():.0%} right")
     rows = []
     for t in src.targets:
         real = src.read(t)
