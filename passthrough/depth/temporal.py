@@ -18,49 +18,50 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+# fast-math without 'nnan'/'ninf': NaN marks "no measurement" / "no estimate yet" and must survive
+_SAFE_FASTMATH = {"arcp", "contract", "afn", "reassoc", "nsz"}
+
+
+@njit(cache=True, nogil=True, fastmath=_SAFE_FASTMATH)
 def _update(state, weight, conf_state, held, disp, conf, abs_tol, rel_tol, max_weight, low_conf, hold_frames):
+    """One filter step, in place on the state arrays; branch-free per row so that it vectorises."""
     h, w = disp.shape
     out = np.empty((h, w), dtype=np.float32)
     cout = np.empty((h, w), dtype=np.float32)
+    half = np.float32(0.5)
+    floor_w = np.float32(0.05)
     for y in range(h):
+        st = state[y]
+        wt = weight[y]
+        cs = conf_state[y]
+        hd = held[y]
+        dr = disp[y]
+        cr = conf[y]
+        orow = out[y]
+        crow = cout[y]
         for x in range(w):
-            d = disp[y, x]
-            c = conf[y, x]
-            s = state[y, x]
-            if not np.isfinite(d):
-                # no measurement: keep the old estimate (it ages out of confidence)
-                out[y, x] = s
-                conf_state[y, x] *= np.float32(0.5)
-                cout[y, x] = conf_state[y, x]
-                continue
-            if not np.isfinite(s):
-                state[y, x] = d
-                weight[y, x] = max(c, np.float32(0.05))
-                conf_state[y, x] = c
-                held[y, x] = 0
-                out[y, x] = d
-                cout[y, x] = c
-                continue
+            d = dr[x]
+            c = cr[x]
+            s = st[x]
+            wo = wt[x]
+            k = cs[x]
+            fd = d == d  # not NaN (disparities are never infinite)
+            fs = s == s
             tol = max(abs_tol, rel_tol * abs(d))
-            wn = max(c, np.float32(0.05))
-            if abs(d - s) <= tol:
-                wo = weight[y, x]
-                s = (wo * s + wn * d) / (wo + wn)
-                state[y, x] = s
-                weight[y, x] = min(wo + wn, max_weight)
-                conf_state[y, x] = max(c, conf_state[y, x])
-                held[y, x] = 0
-            elif c < low_conf and conf_state[y, x] >= c and held[y, x] < hold_frames:
-                held[y, x] += 1
-                conf_state[y, x] *= np.float32(0.5)
-            else:
-                state[y, x] = d
-                weight[y, x] = wn
-                conf_state[y, x] = c
-                held[y, x] = 0
-            out[y, x] = state[y, x]
-            cout[y, x] = conf_state[y, x]
+            wn = max(c, floor_w)
+            same = fd & fs & (abs(d - s) <= tol)
+            hold = fd & fs & (~same) & (c < low_conf) & (k >= c) & (hd[x] < hold_frames)
+            reset = fd & (~same) & (~hold)
+            blend = (wo * s + wn * d) / (wo + wn)
+            s_new = blend if same else (d if reset else s)
+            w_new = min(wo + wn, max_weight) if same else (wn if reset else wo)
+            k_new = max(c, k) if same else (c if reset else k * half)
+            st[x] = s_new
+            wt[x] = w_new
+            cs[x] = k_new
+            hd[x] = np.uint8(hd[x] + 1) if hold else (np.uint8(0) if fd else hd[x])
+            orow[x] = s_new
+            crow[x] = k_new
     return out, cout
 
 
