@@ -5,34 +5,35 @@ Approach: *backward warp through per-eye inverse warp fields computed at low res
 Per eye, the graph:
 
 1. **Forward-splats depth only** (not colour) of both cameras into a low-resolution eye z-buffer
-   (cells of ``stride`` x ``stride`` pixels) with ``ScatterElements(reduction="min")``: nearest surface
-   wins, and both cameras' geometry is fused into one buffer. Source pixels are taken every
-   ``stride // 2`` pixels so that surfaces do not crack.
-2. **Fills empty cells from the background side**: a few 3x3 max-pools of depth (farthest neighbour
-   wins), so disocclusions get the depth of the surface behind, never of the occluder.
-3. **Back-projects every cell** at its eye depth into both cameras (the inverse warp field), samples
-   each camera's own depth there (nearest) and keeps the camera unless something nearer occludes the
-   point in it (shadow-map style visibility test).
-   The *best* camera per cell is the one whose centre is nearest to the eye; the other fills cells the
-   first cannot see. Cells no camera sees (``eye_holes``) copy the camera coordinates of their farthest
-   already-seen neighbour (max-pool with indices + row gather): the hole repeats background pixels
-   instead of smearing the occluder.
-4. Upsamples the two cameras' warp fields bilinearly (``Resize``, NHWC) and the per-cell camera choice
-   with nearest, builds one sampling grid per eye into the two camera images stacked vertically, and
-   resamples colour once per eye with a single bilinear ``GridSample`` for both eyes.
+   (cells about ``stride`` pixels apart, spanning the image corner to corner) with
+   ``ScatterElements(reduction="min")``: nearest surface wins, and both cameras' geometry is fused into
+   one buffer. Source pixels are taken every ``stride // 2`` pixels so that surfaces do not crack.
+2. **Fills empty cells from the background side**: 5x5 max-pools of depth (farthest neighbour wins),
+   so disocclusions get the depth of the surface behind, never of the occluder.
+3. **Back-projects every cell** at its eye depth into both cameras (the inverse warp field), looks up
+   each camera's own (splatted, subsampled) depth there and keeps the camera unless something nearer
+   occludes the point in it (shadow-map style visibility test).
+4. **Fuses**: ``blend`` (default) mixes the cameras that see a cell with weights ~ 1 / (camera-eye
+   distance), so the nearer camera dominates and the other fills what it cannot see; ``select`` takes
+   the nearer camera and the other only where the first cannot see. Cells no camera sees
+   (``eye_holes``) average the camera positions of their seen neighbours weighted by
+   ``(z / (z + mean z))**16``, i.e. of the background: the hole repeats background pixels instead of
+   smearing the occluder.
+5. **Upsamples** the per-cell sampling positions bilinearly (align-corners ``Resize``: exact for the
+   part linear in the pixel position) and resamples colour with bilinear ``GridSample`` in row bands.
 
 Why not forward-splat colour (NeuralPassthrough-like)? A full-resolution colour splat needs a z-buffer
 scatter *and* a second scatter of colour per camera and eye (4x 307 k scattered pixels at 640x480, plus
 crack filling at full resolution) and gives nearest-pixel resampling, i.e. no sub-pixel accuracy, which
 costs PSNR on textured scenes. The backward warp samples colour bilinearly at sub-pixel positions, does
-all visibility / fusion / hole logic on ``stride**2`` times fewer cells, and its one full-resolution
-gather is a single ``GridSample`` per eye. The price: depth edges are resolved per cell (a foreground
-edge can be up to one cell too wide); ``stride`` trades that against time (1, 2 and 4 are built).
-Passthrough+'s coarse mesh is the same trade with rasterised triangles; ONNX has no rasteriser.
+all visibility / fusion / hole logic on ``stride**2`` times fewer cells, and its only full-resolution
+gathers are one ``GridSample`` per eye and camera. The price: depth edges are resolved per cell (a
+foreground edge can be up to one cell too wide); ``stride`` trades that against time (1, 2 and 4 are
+built). Passthrough+'s coarse mesh is the same trade with rasterised triangles; ONNX has no rasteriser.
 
-Cost measured on this project's 2-core AMD EPYC machine, one thread (``passthrough eval reprojection``
-prints it per run): onnxruntime's CPU ``GridSample`` alone costs ~8 ms for a 640x480x3 output, so the
-whole graph is dominated by that one op (see ``reprojection/runtime.py`` and the report in the docs).
+Cost (``docs/reprojection.md``): on this project's 2-core AMD EPYC, one thread, onnxruntime's CPU
+``GridSample`` alone costs 13-17 ms for both 640x480 eyes (``cv2.remap``: 3.4 ms); the stride-4 graph
+costs ~2.1-2.4x that (``select``) or ~3.2-3.4x (``blend``, two resamplings per eye).
 
 Conventions: OpenCV camera axes (+x right, +y down, +z forward); pixel centres at integer coordinates;
 ``T_eye_from_camera`` maps camera-frame points to the eye frame (4x4, any rotation and translation,
