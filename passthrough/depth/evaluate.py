@@ -5,7 +5,8 @@ folder. Every run scores the chosen method(s) *and* the reference ``opencv_sgbm_
 OpenCV StereoSGBM) on the same frames, on one core, and prints them side by side. Metrics follow
 ``../shared/data/README.md`` (see :mod:`passthrough.depth.metrics`); ``ms_median`` is the median wall time
 of :meth:`DepthEstimator.compute` over ``--repeat`` runs per frame (images already in memory and
-rectified; numba compile time excluded and printed separately).
+rectified; one untimed warm-up run first; the timed runs of all methods are interleaved so that load
+changes on a shared machine affect them alike; numba compile time excluded and printed separately).
 
 JSON (``--json``)::
 
@@ -120,19 +121,25 @@ def evaluate(dataset, methods: List[str], num_disparities=None, repeat: int = 5,
         scene = frame.name or f"frame{frame.index:06d}"
         if scene in result["scenes"]:
             scene = f"{scene}-{frame.index}"
-        per_method: Dict[str, Dict[str, object]] = {}
+        estimators = {}
+        results = {}
         for name in methods:
             try:
-                est = DepthEstimator(name, num_disparities=nd)
+                estimators[name] = DepthEstimator(name, num_disparities=nd)
             except ValueError as exc:
                 raise InputError(None, str(exc)) from None
-            res = est.compute(left, right, frame.rig)  # untimed warm-up run (caches, allocations)
-            times = []
-            for _ in range(repeat):
-                res = est.compute(left, right, frame.rig)
-                times.append(res.timings["total_ms"])
+            results[name] = estimators[name].compute(left, right, frame.rig)  # untimed warm-up run
+        # timed runs interleaved across methods, so that load changes on a shared machine hit all alike
+        times: Dict[str, List[float]] = {name: [] for name in methods}
+        for _ in range(repeat):
+            for name in methods:
+                results[name] = estimators[name].compute(left, right, frame.rig)
+                times[name].append(results[name].timings["total_ms"])
+        per_method: Dict[str, Dict[str, object]] = {}
+        for name in methods:
+            res = results[name]
             m = disparity_metrics(res.disparity, gt, kitti=kitti)
-            m["ms_median"] = float(np.median(times))
+            m["ms_median"] = float(np.median(times[name]))
             if mask is not None:
                 m["nonocc"] = disparity_metrics(res.disparity, gt, mask, kitti=kitti)
             per_method[name] = m
@@ -142,7 +149,7 @@ def evaluate(dataset, methods: List[str], num_disparities=None, repeat: int = 5,
                 cv2.imwrite(str(out_dir / f"{scene}_{name}_disparity.png"), colorize_disparity(res.disparity, rng))
                 cv2.imwrite(str(out_dir / f"{scene}_{name}_error.png"), colorize_error(res.disparity, gt))
         result["scenes"][scene] = per_method
-        _print_scene(scene, per_method, nd if nd else res.num_disparities, left.shape, log)
+        _print_scene(scene, per_method, nd if nd else results[methods[0]].num_disparities, left.shape, log)
     return result
 
 
