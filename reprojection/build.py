@@ -464,7 +464,8 @@ def sha256_of(data: bytes) -> str:
 def build(cache_dir) -> List[Path]:
     """Write every model variant (:func:`model_filename`) into ``cache_dir``.
 
-    Returns the written paths. Files are rewritten only if their bytes differ (atomic replace).
+    Returns the written paths. Files are rewritten only if their bytes differ (atomic replace); other
+    ``reprojection-v*.onnx`` files in ``cache_dir`` (left by other versions of this code) are removed.
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -477,4 +478,8 @@ def build(cache_dir) -> List[Path]:
             tmp.write_bytes(data)
             tmp.replace(path)
         paths.append(path)
+    keep = {p.name for p in paths}
+    for old in cache_dir.glob("reprojection-v*.onnx"):  # variants of other versions of this code
+        if old.name not in keep:
+            old.unlink()
     return paths

@@ -316,6 +316,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args) -> int:
     from .runtime import Reprojector
 
+    if args.crop < 0 or args.repeats < 1 or args.threads < 0:
+        raise InputError(None, "--crop must be >= 0, --repeats >= 1 and --threads >= 0")
     sets = find_rig_sets(args.dataset)
     rp = Reprojector(stride=args.stride, provider=args.provider, threads=args.threads, blend=not args.select)
     print(f"reprojection model {rp.path.name} on {rp.providers[0]}; PSNR/SSIM over pixels both inputs see, "

@@ -24,6 +24,9 @@ def test_build_is_deterministic_versioned_and_opset_18(tmp_path):
     paths = build(tmp_path)
     assert [p.name for p in paths] == [model_filename(s, b) for s in (1, 2, 4) for b in (True, False)]
     assert paths[4].read_bytes() == model_bytes(4) == model_bytes(4)
+    stale = tmp_path / "reprojection-v0-s4-000000000000.onnx"
+    stale.write_bytes(b"old")
+    assert build(tmp_path) == paths and not stale.exists()
     m = onnx.load(str(paths[4]))
     assert m.opset_import[0].version == OPSET >= 18
     assert [i.name for i in m.graph.output] == ["eye_images", "eye_depth", "eye_holes"]
