@@ -96,30 +96,19 @@ def census_cost_volume(cl, cr, num_disp, border_cost, cost):
 
 
 @njit(cache=True, nogil=True)
-def census_cost_volume_transposed(cl_t, cr_t, num_disp, border_cost, cost):
-    """Same cost as :func:`census_cost_volume` for transposed images, laid out ``(W, D, H)``.
+def swap_leading_axes(src, dst):
+    """``dst[x, d, y] = src[d, x, y]``: (D, W, H) -> (W, D, H) by whole-row copies (uint8 volumes).
 
-    Args:
-        cl_t, cr_t: uint64 (W, H) *transposed* census codes (``cl.T`` made contiguous).
-        cost: uint8 (W, D, H) output.
-
-    Returns:
-        ``cost``, filled: ``Ct[x, d, y] = C[y, d, x]``; used to run the horizontal SGM paths as
-        row sweeps vectorised over y.
+    With one 2-D ``cv2.transpose`` of the (H, D*W) cost volume giving (D, W, H), this yields the
+    transposed cost volume (W, D, H) for the horizontal path sweeps.
     """
-    w, h = cl_t.shape
+    w, nd, h = dst.shape
     for x in range(w):
-        a = cl_t[x]
-        for d in range(num_disp):
-            out = cost[x, d]
-            if x < d:
-                for y in range(h):
-                    out[y] = border_cost
-                continue
-            b = cr_t[x - d]
+        for d in range(nd):
+            a = src[d, x]
+            b = dst[x, d]
             for y in range(h):
-                out[y] = np.uint8(_popcount64(a[y] ^ b[y]))
-    return cost
+                b[y] = a[y]
 
 
 @njit(cache=True, nogil=True, fastmath=True)

@@ -126,8 +126,10 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     if params.paths in (3, 4, 8):
         # horizontal paths: row sweeps over the transposed problem (W, D, H); one 2-D transpose of the
         # (W, D*H) result gives the disparity-major (D, H, W) start values of the vertical sweep
-        cost_t = K.census_cost_volume_transposed(np.ascontiguousarray(cl.T), np.ascontiguousarray(cr.T),
-                                                 num_disp, border, _buffer("cost_t", (w, num_disp, h), np.uint8))
+        flipped = _buffer("cost_dwh", (num_disp * w, h), np.uint8)
+        cv2.transpose(cost.reshape(h, num_disp * w), dst=flipped)  # (D, W, H)
+        cost_t = _buffer("cost_t", (w, num_disp, h), np.uint8)
+        K.swap_leading_axes(flipped.reshape(num_disp, w, h), cost_t)
         left_t = np.ascontiguousarray(left.T)
         total_t = _buffer("total_t", cost_t.shape, np.uint16)
         K.sgm_sweep(cost_t, left_t, params.p1, params.p2, 0, total_t, True, False, False, 0, 0, _NO_F, _NO_I,
