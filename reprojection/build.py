@@ -57,8 +57,8 @@ T_eye_from_right       [E,4,4] float32    pose of the right camera in each eye f
 =====================  =================  ==========================================================
 
 Outputs: ``eye_images`` [E,3,H,W] float32 (same range as the input images), ``eye_depth`` [E,1,H,W]
-float32 (z in each eye frame, bilinear from the cells; 0 where unknown), ``eye_holes`` [E,1,H,W] bool (True where no camera saw
-the surface; those pixels are filled from the background side).
+float32 (z in each eye frame, bilinear from the cells; 0 where unknown), ``eye_holes`` [E,1,H,W] bool
+(True where no camera saw the surface; those pixels are filled from the background side).
 """
 
 from __future__ import annotations
@@ -407,6 +407,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     up_nearest = lambda x, ch: g.op("Resize", x, "", "", g.concat([E, g.i64([ch]), H, W], 0), mode="nearest",
                                     coordinate_transformation_mode="align_corners", nearest_mode="round_prefer_floor")
     g.op("Greater", up_nearest(g.op("Cast", holes, to=f32), 1), g.f(0.5), name="eye_holes")
+
     def sample(image, grid):
         """GridSample ``image`` [1,3,H,W] for both eyes with ``grid`` [E,H,W,2] in row bands -> E x [1,3,H,W]."""
         eyes = []
@@ -442,7 +443,8 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     g.op("Resize", g.op("Relu", Z), "", "", g.concat([E, g.i64([1]), H, W], 0), mode="linear",
          coordinate_transformation_mode="align_corners", name="eye_depth")
 
-    graph = helper.make_graph(g.nodes, f"reprojection_v{MODEL_VERSION}_s{s}{'' if p.blend else '_select'}", inputs, outputs, initializer=g.inits)
+    name = f"reprojection_v{MODEL_VERSION}_s{s}{'' if p.blend else '_select'}"
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, initializer=g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="passthrough.reprojection", producer_version=str(MODEL_VERSION),
                               ir_version=IR_VERSION)
