@@ -96,19 +96,52 @@ def census_cost_volume(cl, cr, num_disp, border_cost, cost):
 
 
 @njit(cache=True, nogil=True)
-def swap_leading_axes(src, dst):
-    """``dst[x, d, y] = src[d, x, y]``: (D, W, H) -> (W, D, H) by whole-row copies (uint8 volumes).
+def pack_mirrored(cost_dwh, img_t, cost2, img2):
+    """Pack both horizontal path directions into one row sweep.
 
-    With one 2-D ``cv2.transpose`` of the (H, D*W) cost volume giving (D, W, H), this yields the
-    transposed cost volume (W, D, H) for the horizontal path sweeps.
+    Row x of the packed problem holds image column x in its first half and column W - 1 - x in its
+    second half, so a single top-to-bottom sweep over the packed rows runs the left-to-right path on
+    the first half and the right-to-left path on the second, with vectors twice as long (the per-row
+    overhead is paid once for both).
+
+    Args:
+        cost_dwh: uint8 (D, W, H) cost volume (one 2-D ``cv2.transpose`` of the (H, D*W) volume).
+        img_t: uint8 (W, H) transposed left image (guide for the adaptive P2).
+        cost2: uint8 (W, D, 2H) output; img2: uint8 (W, 2H) output.
     """
-    w, nd, h = dst.shape
+    nd, w, h = cost_dwh.shape
     for x in range(w):
+        xm = w - 1 - x
         for d in range(nd):
-            a = src[d, x]
-            b = dst[x, d]
+            a = cost_dwh[d, x]
+            b = cost_dwh[d, xm]
+            o = cost2[x, d]
             for y in range(h):
-                b[y] = a[y]
+                o[y] = a[y]
+            for y in range(h):
+                o[h + y] = b[y]
+        ga = img_t[x]
+        gb = img_t[xm]
+        go = img2[x]
+        for y in range(h):
+            go[y] = ga[y]
+        for y in range(h):
+            go[h + y] = gb[y]
+
+
+@njit(cache=True, nogil=True)
+def fold_mirrored(total2, out):
+    """Sum the two packed horizontal paths back per image column: ``out[x, d, y] = total2[x, d, y] +
+    total2[W - 1 - x, d, H + y]``; total2 uint16 (W, D, 2H), out uint16 (W, D, H)."""
+    w, nd, h = out.shape
+    for x in range(w):
+        xm = w - 1 - x
+        for d in range(nd):
+            a = total2[x, d]
+            b = total2[xm, d, h:]
+            o = out[x, d]
+            for y in range(h):
+                o[y] = a[y] + b[y]
 
 
 @njit(cache=True, nogil=True, fastmath=True)

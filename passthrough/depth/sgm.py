@@ -124,18 +124,19 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     diag = {3: 0, 4: 0, "4d": 1, 6: 2, 8: 2}[params.paths]
     init = _NO_INIT
     if params.paths in (3, 4, 8):
-        # horizontal paths: row sweeps over the transposed problem (W, D, H); one 2-D transpose of the
-        # (W, D*H) result gives the disparity-major (D, H, W) start values of the vertical sweep
+        # horizontal paths: one row sweep over the transposed problem with both directions packed side
+        # by side (see pack_mirrored); one 2-D transpose of the folded (W, D*H) result gives the
+        # disparity-major (D, H, W) start values of the vertical sweep
         flipped = _buffer("cost_dwh", (num_disp * w, h), np.uint8)
         cv2.transpose(cost.reshape(h, num_disp * w), dst=flipped)  # (D, W, H)
-        cost_t = _buffer("cost_t", (w, num_disp, h), np.uint8)
-        K.swap_leading_axes(flipped.reshape(num_disp, w, h), cost_t)
-        left_t = np.ascontiguousarray(left.T)
-        total_t = _buffer("total_t", cost_t.shape, np.uint16)
-        K.sgm_sweep(cost_t, left_t, params.p1, params.p2, 0, total_t, True, False, False, 0, 0, _NO_F, _NO_I,
+        cost2 = _buffer("cost_t2", (w, num_disp, 2 * h), np.uint8)
+        left2 = _buffer("left_t2", (w, 2 * h), np.uint8)
+        K.pack_mirrored(flipped.reshape(num_disp, w, h), np.ascontiguousarray(left.T), cost2, left2)
+        total2 = _buffer("total_t2", cost2.shape, np.uint16)
+        K.sgm_sweep(cost2, left2, params.p1, params.p2, 0, total2, True, False, False, 0, 0, _NO_F, _NO_I,
                     _NO_INIT)
-        K.sgm_sweep(cost_t, left_t, params.p1, params.p2, 0, total_t, False, True, False, 0, 0, _NO_F, _NO_I,
-                    _NO_INIT)
+        total_t = _buffer("total_t", (w, num_disp, h), np.uint16)
+        K.fold_mirrored(total2, total_t)
         w_, nd_, h_ = total_t.shape
         init = _buffer("init", (nd_ * h_, w_), np.uint16)
         cv2.transpose(total_t.reshape(w_, nd_ * h_), dst=init)
