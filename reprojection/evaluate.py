@@ -108,9 +108,9 @@ def fill_disparity_holes(d: np.ndarray) -> np.ndarray:
 
 
 def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline: float, num_disp: int,
-                    method: str = "default"):
+                    method: str = "default", doffs: float = 0.0):
     """z-depth of both rectified input views: ``(depth_left, depth_right, method_name)``, float32 (H, W),
-    NaN where unknown, in the unit of ``baseline``.
+    NaN where unknown, in the unit of ``baseline``; ``z = focal * baseline / (d + doffs)``.
 
     ``method``: ``"default"`` = the depth stage's default method (:data:`passthrough.depth.DEFAULT_METHOD`),
     any other name of :data:`passthrough.depth.METHODS` (zero disparities and pixels failing a
@@ -141,8 +141,8 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
         med = lambda d: cv2.medianBlur(np.nan_to_num(fill_disparity_holes(d), nan=0.0).astype(np.float32), 5)
         dl, dr = med(dl), med(dr)
     with np.errstate(divide="ignore", invalid="ignore"):
-        zl = np.where(dl > 0, focal * baseline / dl, np.nan).astype(np.float32)
-        zr = np.where(dr > 0, focal * baseline / dr, np.nan).astype(np.float32)
+        zl = np.where(dl + doffs > 0, focal * baseline / (dl + doffs), np.nan).astype(np.float32)
+        zr = np.where(dr + doffs > 0, focal * baseline / (dr + doffs), np.nan).astype(np.float32)
     return zl, zr, name
 
 
@@ -232,8 +232,8 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
     """Score every target of the rig-v1 set at ``path``; returns one JSON row per target."""
     src = RigV1Source(path)
     if not src.inputs_rectified:
-        raise InputError(path / "rig.json", "inputs must be a rectified horizontal pair (same K and rotation, "
-                                            "right camera along +x of the left)")
+        raise InputError(path / "rig.json", "inputs must be a rectified horizontal pair (same rotation, fx, fy, "
+                                            "cy; right camera along +x of the left)")
     ln, rn = src.inputs
     left, right = src.read(ln), src.read(rn)
     if left.ndim == 2:
@@ -242,13 +242,16 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
     baseline = float(src.T_a_from_b(ln, rn)[0, 3])
     w = src.size[0]
     num_disp = disparity_range(left, right)
-    zl, zr, method = estimate_depths(left, right, float(KL[0, 0]), baseline, num_disp, depth_method)
+    doffs = src.inputs_doffs
+    zl, zr, method = estimate_depths(left, right, float(KL[0, 0]), baseline, num_disp, depth_method, doffs)
     # the naive baseline splats plain StereoSGBM output (no consistency check, no hole filling)
     fl = lambda a: np.ascontiguousarray(np.fliplr(a))
     raw_l = sgbm_disparity(left, right, num_disp, lr_check=False)
     raw_r = np.fliplr(sgbm_disparity(fl(right), fl(left), num_disp, lr_check=False))
     with np.errstate(divide="ignore", invalid="ignore"):
-        raw_zl, raw_zr = (float(KL[0, 0]) * baseline / raw_l), (float(KL[0, 0]) * baseline / raw_r)
+        fb = float(KL[0, 0]) * baseline
+        raw_zl = np.where(raw_l + doffs > 0, fb / (raw_l + doffs), np.nan).astype(np.float32)
+        raw_zr = np.where(raw_r + doffs > 0, fb / (raw_r + doffs), np.nan).astype(np.float32)
     log(f"{path.name}: depth by {method} (range {num_disp} px); valid {np.isfinite(zl).mean():.0%} left, "
         f"{np.isfinite(zr).mean():.0%} right")
     rows = []

@@ -171,11 +171,21 @@ class RigV1Source(FrameSource):
 
     @property
     def inputs_rectified(self) -> bool:
-        """True when the two inputs are a rectified horizontal pair (same K and rotation, x-only shift)."""
+        """True when the two inputs are a rectified horizontal pair: same rotation, the right camera along
+        +x of the left, equal ``fx, fy, cy`` and skew (the principal points' x may differ:
+        :attr:`inputs_doffs`)."""
         L, R = (self.cameras[n] for n in self.inputs)
         T = self.T_a_from_b(self.inputs[0], self.inputs[1])
-        return bool(np.allclose(L.K, R.K, rtol=1e-6) and np.allclose(T[:3, :3], np.eye(3), atol=1e-6)
+        same_k = np.allclose([L.K[0, 0], L.K[1, 1], L.K[1, 2], L.K[0, 1]],
+                             [R.K[0, 0], R.K[1, 1], R.K[1, 2], R.K[0, 1]], rtol=1e-6, atol=1e-9)
+        return bool(same_k and np.allclose(T[:3, :3], np.eye(3), atol=1e-6)
                     and np.allclose(T[1:3, 3], 0, atol=1e-9 + 1e-6 * abs(T[0, 3])) and T[0, 3] > 0)
+
+    @property
+    def inputs_doffs(self) -> float:
+        """``cx_right - cx_left`` of the inputs (px): depth ``z = f * B / (d + doffs)``."""
+        L, R = (self.cameras[n] for n in self.inputs)
+        return float(R.K[0, 2] - L.K[0, 2])
 
     def gt_disparity(self) -> Optional[Tuple[str, np.ndarray, float]]:
         """``(view, disparity float32 (H, W) in pixels with NaN unknown, baseline)`` or None."""
