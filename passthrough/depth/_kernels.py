@@ -115,18 +115,20 @@ def pack_mirrored(cost_dwh, img_t, cost2, img2):
         for d in range(nd):
             a = cost_dwh[d, x]
             b = cost_dwh[d, xm]
-            o = cost2[x, d]
+            o1 = cost2[x, d, :h]
+            o2 = cost2[x, d, h:]
             for y in range(h):
-                o[y] = a[y]
+                o1[y] = a[y]
             for y in range(h):
-                o[h + y] = b[y]
+                o2[y] = b[y]
         ga = img_t[x]
         gb = img_t[xm]
-        go = img2[x]
+        g1 = img2[x, :h]
+        g2 = img2[x, h:]
         for y in range(h):
-            go[y] = ga[y]
+            g1[y] = ga[y]
         for y in range(h):
-            go[h + y] = gb[y]
+            g2[y] = gb[y]
 
 
 @njit(cache=True, nogil=True)
