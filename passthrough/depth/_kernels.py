@@ -146,6 +146,18 @@ def fold_mirrored(total2, out):
                 o[y] = a[y] + b[y]
 
 
+@njit(cache=True, nogil=True)
+def swap_leading_axes(src, dst):
+    """``dst[a, b, :] = src[b, a, :]`` by whole-row copies: (B, A, N) -> (A, B, N) (uint16 volumes)."""
+    na, nb, n = dst.shape
+    for a in range(na):
+        for b in range(nb):
+            s = src[b, a]
+            o = dst[a, b]
+            for k in range(n):
+                o[k] = s[k]
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _select_row(rowsum, uniqueness, subpixel_mode, disp_row, dright_row, best, bd, sec, rbest, rd):
     """Winner-take-all for one image row of summed costs ``rowsum`` float32 (D, W); see

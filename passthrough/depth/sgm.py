@@ -122,7 +122,6 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     t1 = time.perf_counter()
     total = _buffer("total", cost.shape, np.uint16)
     diag = {3: 0, 4: 0, "4d": 1, 6: 2, 8: 2}[params.paths]
-    init = _NO_INIT
     if params.paths in (3, 4, 8):
         # horizontal paths: one row sweep over the transposed problem with both directions packed side
         # by side (see pack_mirrored); one 2-D transpose of the folded (W, D*H) result gives the
@@ -137,20 +136,20 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
                     _NO_INIT)
         total_t = _buffer("total_t", (w, num_disp, h), np.uint16)
         K.fold_mirrored(total2, total_t)
-        w_, nd_, h_ = total_t.shape
-        init = _buffer("init", (nd_ * h_, w_), np.uint16)
-        cv2.transpose(total_t.reshape(w_, nd_ * h_), dst=init)
-        init = init.reshape(nd_, h_, w_)
+        # (W, D, H) -> (D, H, W) by one 2-D transpose, -> (H, D, W) by row copies: the vertical sweeps
+        # then start from the horizontal paths' sum, in place, reading and writing whole rows
+        dhw = _buffer("init", (num_disp * h, w), np.uint16)
+        cv2.transpose(total_t.reshape(w, num_disp * h), dst=dhw)
+        K.swap_leading_axes(dhw.reshape(num_disp, h, w), total)
     if params.paths != 3:
-        K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, True, init is not _NO_INIT, False, 0, 0, _NO_F,
-                    _NO_I, init)
-        init = _NO_INIT
-    t2 = time.perf_counter()
+        K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, True, params.paths in (4, 8), False, 0, 0,
+                    _NO_F, _NO_I, _NO_INIT)
     # the backward sweep finishes each row: winner-take-all, uniqueness, sub-pixel, right disparities
     disp = np.empty((h, w), dtype=np.float32)
     disp_right = np.empty((h, w), dtype=np.int32)
     K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, False, True, True, int(params.uniqueness),
-                _SUBPIXEL[params.subpixel], disp, disp_right, init)
+                _SUBPIXEL[params.subpixel], disp, disp_right, _NO_INIT)
+    t2 = time.perf_counter()
     status = np.where(disp < 0, NOT_UNIQUE, VALID).astype(np.uint8)
     if params.lr_max_diff >= 0:
         failed = K.left_right_check(disp, disp_right, float(params.lr_max_diff))
@@ -160,8 +159,8 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
         status[removed.view(bool)] = SPECKLE
     t3 = time.perf_counter()
     t["census_cost_ms"] = t.get("census_cost_ms", 0.0) + (t1 - t0) * 1e3
-    t["aggregate_ms"] = t.get("aggregate_ms", 0.0) + (t2 - t1) * 1e3
-    t["aggregate_select_ms"] = t.get("aggregate_select_ms", 0.0) + (t3 - t2) * 1e3
+    t["aggregate_select_ms"] = t.get("aggregate_select_ms", 0.0) + (t2 - t1) * 1e3
+    t["checks_ms"] = t.get("checks_ms", 0.0) + (t3 - t2) * 1e3
     return disp, status
 
 
