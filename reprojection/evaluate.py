@@ -81,11 +81,11 @@ def lr_consistent(dl: np.ndarray, dr: np.ndarray, tol: float) -> Tuple[np.ndarra
 
 
 def disparity_range(left: np.ndarray, right: np.ndarray) -> int:
-    """Search range for a rectified pair, from the data: a StereoSGBM pass over ``width / 4`` px, then
-    the 99.5th percentile of its disparities + 4 px, rounded up to a multiple of 16 (at least 32).
-    A tight range matters: SGBM leaves the leftmost ``range`` columns without an estimate."""
+    """Search range for a rectified pair, from the data: a StereoSGBM pass over ``width / 2`` px (at
+    most 256), then the 99.5th percentile of its disparities + 4 px, rounded up to a multiple of 16 (at
+    least 32). A tight range matters: SGBM leaves the leftmost ``range`` columns without an estimate."""
     w = left.shape[1]
-    wide = int(min(256, max(32, 16 * int(np.ceil(w / 4 / 16)))))
+    wide = int(min(256, max(32, 16 * int(np.ceil(w / 2 / 16)))))
     d = sgbm_disparity(left, right, wide)
     if not np.isfinite(d).any():
         return wide
