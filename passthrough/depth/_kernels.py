@@ -160,9 +160,10 @@ def swap_leading_axes(src, dst):
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _select_row(rowsum, uniqueness, subpixel_mode, disp_row, dright_row, best, bd, sec, rbest, rd):
-    """Winner-take-all for one image row of summed costs ``rowsum`` float32 (D, W); see
-    :func:`select_disparity` for the rules. Writes ``disp_row`` (float32 (W,)) and ``dright_row``
-    (int32 (W,)); the other arguments are scratch rows of length W."""
+    """Winner-take-all for one image row of summed costs ``rowsum`` float32 (D, W) with the uniqueness
+    test and sub-pixel fit described in :func:`sgm_sweep`. Writes ``disp_row`` (float32 (W,), -1 = not
+    unique) and ``dright_row`` (int32 (W,): the right image's integer disparity ``argmin_d
+    rowsum[d, xr + d]``, -1 where none); the other arguments are scratch rows of length W."""
     nd, w = rowsum.shape
     big = np.float32(1e30)
     for x in range(w):
@@ -216,7 +217,7 @@ def _select_row(rowsum, uniqueness, subpixel_mode, disp_row, dright_row, best, b
 
 @njit(cache=True, nogil=True, fastmath=True)
 def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, uniqueness, subpixel_mode,
-              disp, dright, init):
+              disp, dright):
     """SGM paths that run along the row axis (axis 0) of a ``(R, D, C)`` cost volume.
 
     One sweep over the rows (top to bottom when ``forward``, else bottom to top) computes the
@@ -235,14 +236,13 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
         forward: sweep direction.
         accumulate: add to the values already in ``total`` instead of starting from 0.
         select: instead of writing ``total``, finish each row right away: winner-take-all over the
-            row's summed costs with uniqueness test and sub-pixel fit (as :func:`select_disparity`),
+            row's summed costs with uniqueness test and sub-pixel fit (see :func:`_select_row`),
             written to ``disp`` (float32 (R, C), -1 = not unique) and ``dright`` (int32 (R, C), the
             right image's integer disparity). Saves a write and a re-read of the whole volume.
-        uniqueness, subpixel_mode: see :func:`select_disparity` (used with ``select``).
+        uniqueness: uniqueness ratio in percent (OpenCV convention): the best cost must beat every
+            cost outside ``best ± 1`` by this margin, ``best * (100 + ratio) < other * 100``; else -1.
+        subpixel_mode: 0 none, 1 parabola, 2 equiangular (symmetric V) fit through best and neighbours.
         disp, dright: outputs of ``select`` (pass any float32 / int32 2-D arrays otherwise).
-        init: uint16 (D, R, C) costs to start from (disparity-major, e.g. the horizontal paths
-            transposed back with one 2-D ``cv2.transpose``) when it has that shape; otherwise unused
-            (pass a (1, 1, 1) array).
     """
     nr, nd, nc = cost.shape
     fp1 = np.float32(p1)
@@ -268,7 +268,6 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
     rbest = np.empty(nc, dtype=np.float32)
     rd = np.empty(nc, dtype=np.int32)
     zero = np.float32(0.0)
-    use_init = init.shape[0] == nd and init.shape[1] == nr and init.shape[2] == nc
     for r0 in range(nr):
         r = r0 if forward else nr - 1 - r0
         rp = r - 1 if forward else r + 1
@@ -311,7 +310,6 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
             c = cost[r, d]
             acc = rowsum[d]
             t = total[r, d]
-            ti = init[d, r] if use_init else t
             for k in range(npath):
                 o = offs[k]
                 out = buf[k, cur, d + 1, 1:nc + 1]
@@ -322,7 +320,7 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                             v = np.float32(c[x])
                             out[x] = v
                             cm[x] = min(cm[x], v)
-                            acc[x] = np.float32(ti[x]) + v
+                            acc[x] = np.float32(t[x]) + v
                     elif k == 0:
                         for x in range(nc):
                             v = np.float32(c[x])
@@ -346,7 +344,7 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                             v = np.float32(c[x]) + (v - mr[x])
                             out[x] = v
                             cm[x] = min(cm[x], v)
-                            acc[x] = np.float32(ti[x]) + v
+                            acc[x] = np.float32(t[x]) + v
                     elif k == 0:
                         for x in range(nc):
                             v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
@@ -375,79 +373,6 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                 pc[x] = cm[x]
         if select:
             _select_row(rowsum, uniqueness, subpixel_mode, disp[r], dright[r], best, bd, sec, rbest, rd)
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def select_disparity(agg, uniqueness, subpixel_mode):
-    """Winner-take-all on an aggregated cost volume with uniqueness test and sub-pixel refinement.
-
-    Args:
-        agg: uint16 (H, D, W) aggregated cost.
-        uniqueness: uniqueness ratio in percent (OpenCV convention): the best cost must beat every cost
-            outside ``best ± 1`` by this margin, ``best * (100 + ratio) < other * 100``; else invalid.
-        subpixel_mode: 0 none, 1 parabola, 2 equiangular (symmetric V) fit through best and neighbours.
-
-    Returns:
-        disp_left: float32 (H, W) left disparity in px, ``INVALID`` (-1) where not unique.
-        disp_right: int32 (H, W) integer right-image disparity (``argmin_d agg[y, d, xr + d]``), -1 where
-            no candidate exists, for the left-right check.
-    """
-    h, nd, w = agg.shape
-    disp = np.empty((h, w), dtype=np.float32)
-    dright = np.empty((h, w), dtype=np.int32)
-    best = np.empty(w, dtype=np.int32)
-    bd = np.empty(w, dtype=np.int32)
-    sec = np.empty(w, dtype=np.int32)
-    rbest = np.empty(w, dtype=np.int32)
-    rd = np.empty(w, dtype=np.int32)
-    scale_u = np.int32(100 + uniqueness)
-    for y in range(h):
-        for x in range(w):
-            best[x] = 1 << 30
-            bd[x] = 0
-            sec[x] = 1 << 30
-            rbest[x] = 1 << 30
-            rd[x] = -1
-        for d in range(nd):
-            a = agg[y, d]
-            for x in range(w):
-                v = np.int32(a[x])
-                better = v < best[x]
-                best[x] = v if better else best[x]
-                bd[x] = d if better else bd[x]
-            # right image: pixel xr = x - d sees a[x]
-            for xr in range(w - d):
-                v = np.int32(a[xr + d])
-                better = v < rbest[xr]
-                rbest[xr] = v if better else rbest[xr]
-                rd[xr] = d if better else rd[xr]
-        for d in range(nd):
-            a = agg[y, d]
-            for x in range(w):
-                v = np.int32(a[x])
-                far = abs(d - bd[x]) > 1
-                sec[x] = min(sec[x], v) if far else sec[x]
-        for x in range(w):
-            dright[y, x] = rd[x]
-            b = bd[x]
-            if sec[x] < (1 << 30) and best[x] * scale_u >= sec[x] * 100:
-                disp[y, x] = INVALID
-                continue
-            f = np.float32(b)
-            if 0 < b < nd - 1 and subpixel_mode > 0:
-                cm = np.float32(agg[y, b - 1, x])
-                c0 = np.float32(agg[y, b, x])
-                cp = np.float32(agg[y, b + 1, x])
-                if subpixel_mode == 1:
-                    den = cm - 2.0 * c0 + cp
-                    if den > 0:
-                        f += 0.5 * (cm - cp) / den
-                else:
-                    den = max(cm, cp) - c0
-                    if den > 0:
-                        f += 0.5 * (cm - cp) / den
-            disp[y, x] = f
-    return disp, dright
 
 
 @njit(cache=True, nogil=True)
