@@ -97,6 +97,9 @@ METHODS: Dict[str, MethodSpec] = {
         MethodSpec("sgm_aniso", "census_sgm", 0.5,
                    "own census SGM (4 paths) at 1/2 horizontal x 1/4 vertical resolution + joint bilateral "
                    "upsampling (disparity precision needs horizontal resolution only)", _SGM, scale_y=0.25),
+        MethodSpec("sgm_aniso_3path", "census_sgm", 0.5,
+                   "as sgm_aniso with 3 paths (both horizontal + bottom-to-top): one vertical sweep less",
+                   replace(_SGM, paths=3), scale_y=0.25),
         MethodSpec("sgm_half", "census_sgm", 0.5,
                    "own census SGM (4 paths) at 1/2 resolution + joint bilateral upsampling", _SGM),
         MethodSpec("sgm_half_8path", "census_sgm", 0.5,
