@@ -132,21 +132,6 @@ def pack_mirrored(cost_dwh, img_t, cost2, img2):
 
 
 @njit(cache=True, nogil=True)
-def fold_mirrored(total2, out):
-    """Sum the two packed horizontal paths back per image column: ``out[x, d, y] = total2[x, d, y] +
-    total2[W - 1 - x, d, H + y]``; total2 uint16 (W, D, 2H), out uint16 (W, D, H)."""
-    w, nd, h = out.shape
-    for x in range(w):
-        xm = w - 1 - x
-        for d in range(nd):
-            a = total2[x, d]
-            b = total2[xm, d, h:]
-            o = out[x, d]
-            for y in range(h):
-                o[y] = a[y] + b[y]
-
-
-@njit(cache=True, nogil=True)
 def swap_leading_axes(src, dst):
     """``dst[a, b, :] = src[b, a, :]`` by whole-row copies: (B, A, N) -> (A, B, N) (uint16 volumes)."""
     na, nb, n = dst.shape
@@ -217,7 +202,7 @@ def _select_row(rowsum, uniqueness, subpixel_mode, disp_row, dright_row, best, b
 
 @njit(cache=True, nogil=True, fastmath=True)
 def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, uniqueness, subpixel_mode,
-              disp, dright):
+              disp, dright, mirror):
     """SGM paths that run along the row axis (axis 0) of a ``(R, D, C)`` cost volume.
 
     One sweep over the rows (top to bottom when ``forward``, else bottom to top) computes the
@@ -243,6 +228,9 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
             cost outside ``best ± 1`` by this margin, ``best * (100 + ratio) < other * 100``; else -1.
         subpixel_mode: 0 none, 1 parabola, 2 equiangular (symmetric V) fit through best and neighbours.
         disp, dright: outputs of ``select`` (pass any float32 / int32 2-D arrays otherwise).
+        mirror: the problem was packed by :func:`pack_mirrored` (forward sweep, no ``select`` or
+            ``accumulate``): ``total`` is (R, D, C / 2) and receives both halves folded back per
+            image column, ``total[c] = first half of row c + second half of row R - 1 - c``.
     """
     nr, nd, nc = cost.shape
     fp1 = np.float32(p1)
@@ -363,7 +351,26 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                 row = buf[k, cur, d + 1, 1:nc + 1]
                 for x in range(nc):
                     acc[x] += row[x]
-            if not select:
+            if mirror:
+                hc = nc // 2
+                ta = total[r, d]
+                tb = total[nr - 1 - r, d]
+                a1 = acc[:hc]
+                a2 = acc[hc:]
+                if 2 * r < nr - 1:  # both columns seen for the first time
+                    for x in range(hc):
+                        ta[x] = np.uint16(a1[x])
+                    for x in range(hc):
+                        tb[x] = np.uint16(a2[x])
+                elif 2 * r > nr - 1:  # both columns have their other half already
+                    for x in range(hc):
+                        ta[x] = np.uint16(np.float32(ta[x]) + a1[x])
+                    for x in range(hc):
+                        tb[x] = np.uint16(np.float32(tb[x]) + a2[x])
+                else:  # the middle column gets both halves now
+                    for x in range(hc):
+                        ta[x] = np.uint16(a1[x] + a2[x])
+            elif not select:
                 for x in range(nc):
                     t[x] = np.uint16(acc[x])
         for k in range(npath):

@@ -123,16 +123,14 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     diag = {3: 0, 4: 0, "4d": 1, 6: 2, 8: 2}[params.paths]
     if params.paths in (3, 4, 8):
         # horizontal paths: one row sweep over the transposed problem (image columns as rows) with both
-        # directions packed side by side (see pack_mirrored), then folded back per column
+        # directions packed side by side (see pack_mirrored), folded back per column as it is written
         flipped = _buffer("cost_dwh", (num_disp * w, h), np.uint8)
         cv2.transpose(cost.reshape(h, num_disp * w), dst=flipped)  # (D, W, H)
         cost2 = _buffer("cost_t2", (w, num_disp, 2 * h), np.uint8)
         left2 = _buffer("left_t2", (w, 2 * h), np.uint8)
         K.pack_mirrored(flipped.reshape(num_disp, w, h), np.ascontiguousarray(left.T), cost2, left2)
-        total2 = _buffer("total_t2", cost2.shape, np.uint16)
-        K.sgm_sweep(cost2, left2, params.p1, params.p2, 0, total2, True, False, False, 0, 0, _NO_F, _NO_I)
         total_t = _buffer("total_t", (w, num_disp, h), np.uint16)
-        K.fold_mirrored(total2, total_t)
+        K.sgm_sweep(cost2, left2, params.p1, params.p2, 0, total_t, True, False, False, 0, 0, _NO_F, _NO_I, True)
         # (W, D, H) -> (D, H, W) by one 2-D transpose, -> (H, D, W) by row copies: the vertical sweeps
         # then start from the horizontal paths' sum, in place, reading and writing whole rows
         dhw = _buffer("total_dhw", (num_disp * h, w), np.uint16)
@@ -140,12 +138,12 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
         K.swap_leading_axes(dhw.reshape(num_disp, h, w), total)
     if params.paths != 3:
         K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, True, params.paths in (4, 8), False, 0, 0,
-                    _NO_F, _NO_I)
+                    _NO_F, _NO_I, False)
     # the backward sweep finishes each row: winner-take-all, uniqueness, sub-pixel, right disparities
     disp = np.empty((h, w), dtype=np.float32)
     disp_right = np.empty((h, w), dtype=np.int32)
     K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, False, True, True, int(params.uniqueness),
-                _SUBPIXEL[params.subpixel], disp, disp_right)
+                _SUBPIXEL[params.subpixel], disp, disp_right, False)
     t2 = time.perf_counter()
     status = np.where(disp < 0, NOT_UNIQUE, VALID).astype(np.uint8)
     if params.lr_max_diff >= 0:
