@@ -20,10 +20,12 @@ low where pixels were hole-filled or failed the uniqueness / left-right checks) 
 running mean per pixel while the value stays within max(1 px, 4 %), immediate switch on a larger change
 (low-confidence contradictions are held back for one frame).
 
-Measured (``passthrough eval depth``, one core, this project's 2-core shared VM; see the issue-3 report):
-Motorcycle-Q non-occluded bad-2.0 6.6 % (reference 13.0 %) at 6.5x the reference's speed (11.4 vs
-74 ms); ETH3D terrace bad-1.0 7.9 % (reference 26 % with 96 disparities); OAK-D 640x480 pairs with 80
-disparities: ~10-14 ms per frame (median 13.8 ms under load; ``sgm_third``: 7.5 ms).
+Measured (``passthrough eval depth``, one core, on this project's 2-core VM shared with other jobs, so
+absolute times vary ~1.5x with load; ratios are from interleaved runs): Motorcycle-Q non-occluded
+bad-2.0 6.6 % (reference 13.0 %) at 6.5x the reference's speed (e.g. 11.4 vs 74 ms, 19.2 vs 126 ms);
+ETH3D terrace bad-1.0 7.9 % (reference 26 % with 96 disparities, 6.5x); OAK-D 640x480 pairs with 80
+disparities: 9.6 ms best, 12.2 ms p25, 15.4 ms median under load (``sgm_aniso_3path`` 8.6 / 12.4 ms,
+``sgm_third`` 7.1 / 10.7 ms).
 """
 
 from .methods import (DEFAULT_METHOD, METHODS, REFERENCE_METHOD, DepthEstimator, DepthResult, MethodSpec,
