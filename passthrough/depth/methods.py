@@ -163,10 +163,18 @@ class DepthEstimator:
         method: a key of :data:`METHODS` (default :data:`DEFAULT_METHOD`).
         num_disparities: search range in full-resolution px (disparities ``0 .. n-1``); None = from the
             rig (see :func:`default_num_disparities`). Must be positive.
-        scale: override the method's matching resolution (0 < scale <= 1).
+        scale: override the method's horizontal matching resolution (0 < scale <= 1; used as the
+            integer factor ``round(1 / scale)``).
         block_size: override the block size (odd; census window width for the own matcher).
         temporal: apply a :class:`~passthrough.depth.temporal.TemporalFilter` across successive calls
             (use for video; call :meth:`reset` between unrelated sequences).
+        sgm: override the own matcher's :class:`~passthrough.depth.sgm.SGMParams`.
+        scale_y: override the vertical matching resolution (as ``scale``).
+
+    Attributes:
+        compile_ms: milliseconds the numba kernels took on their first call in this process (compile,
+            or load from numba's on-disk cache); the same value for every estimator of the process, 0
+            for OpenCV methods; not part of any per-frame timing.
 
     Raises:
         ValueError: unknown method, non-positive range, even block size, scale outside (0, 1].
