@@ -294,59 +294,70 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                 for x in range(hi - lo):
                     g = abs(np.float32(ir[x]) - np.float32(ip[x]))
                     t2[x] = m2[x] + max(fp1 + np.float32(1.0), fp2 * np.float32(16.0) / (np.float32(16.0) + g))
-        for d in range(nd):
-            c = cost[r, d]
-            acc = rowsum[d]
-            t = total[r, d]
-            for k in range(npath):
-                o = offs[k]
+        # diagonal paths (k >= 1) first, path by path (simple loops that vectorise)
+        for k in range(1, npath):
+            o = offs[k]
+            cm = cmin[k]
+            th = thr[k]
+            mr = mrow[k]
+            for d in range(nd):
+                c = cost[r, d]
                 out = buf[k, cur, d + 1, 1:nc + 1]
-                cm = cmin[k]
                 if r0 == 0:
-                    if k == 0 and accumulate:
-                        for x in range(nc):
-                            v = np.float32(c[x])
-                            out[x] = v
-                            cm[x] = min(cm[x], v)
-                            acc[x] = np.float32(t[x]) + v
-                    elif k == 0:
-                        for x in range(nc):
-                            v = np.float32(c[x])
-                            out[x] = v
-                            cm[x] = min(cm[x], v)
-                            acc[x] = v
-                    else:
-                        for x in range(nc):
-                            v = np.float32(c[x])
-                            out[x] = v
-                            cm[x] = min(cm[x], v)
+                    for x in range(nc):
+                        v = np.float32(c[x])
+                        out[x] = v
+                        cm[x] = min(cm[x], v)
                 else:
                     a0 = buf[k, prv, d, o:o + nc]
                     a1 = buf[k, prv, d + 1, o:o + nc]
                     a2 = buf[k, prv, d + 2, o:o + nc]
-                    th = thr[k]
-                    mr = mrow[k]
-                    if k == 0 and accumulate:
-                        for x in range(nc):
-                            v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
-                            v = np.float32(c[x]) + (v - mr[x])
-                            out[x] = v
-                            cm[x] = min(cm[x], v)
-                            acc[x] = np.float32(t[x]) + v
-                    elif k == 0:
-                        for x in range(nc):
-                            v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
-                            v = np.float32(c[x]) + (v - mr[x])
-                            out[x] = v
-                            cm[x] = min(cm[x], v)
-                            acc[x] = v
-                    else:
-                        for x in range(nc):
-                            v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
-                            v = np.float32(c[x]) + (v - mr[x])
-                            out[x] = v
-                            cm[x] = min(cm[x], v)
-            # further paths are added in separate passes (few streams per loop keep it vectorised)
+                    for x in range(nc):
+                        v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
+                        v = np.float32(c[x]) + (v - mr[x])
+                        out[x] = v
+                        cm[x] = min(cm[x], v)
+        # the vertical path, fused with summing all paths into the row's totals
+        o = offs[0]
+        cm = cmin[0]
+        th = thr[0]
+        mr = mrow[0]
+        for d in range(nd):
+            c = cost[r, d]
+            acc = rowsum[d]
+            t = total[r, d]
+            out = buf[0, cur, d + 1, 1:nc + 1]
+            if r0 == 0:
+                if accumulate:
+                    for x in range(nc):
+                        v = np.float32(c[x])
+                        out[x] = v
+                        cm[x] = min(cm[x], v)
+                        acc[x] = np.float32(t[x]) + v
+                else:
+                    for x in range(nc):
+                        v = np.float32(c[x])
+                        out[x] = v
+                        cm[x] = min(cm[x], v)
+                        acc[x] = v
+            else:
+                a0 = buf[0, prv, d, o:o + nc]
+                a1 = buf[0, prv, d + 1, o:o + nc]
+                a2 = buf[0, prv, d + 2, o:o + nc]
+                if accumulate:
+                    for x in range(nc):
+                        v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
+                        v = np.float32(c[x]) + (v - mr[x])
+                        out[x] = v
+                        cm[x] = min(cm[x], v)
+                        acc[x] = np.float32(t[x]) + v
+                else:
+                    for x in range(nc):
+                        v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
+                        v = np.float32(c[x]) + (v - mr[x])
+                        out[x] = v
+                        cm[x] = min(cm[x], v)
+                        acc[x] = v
             for k in range(1, npath):
                 row = buf[k, cur, d + 1, 1:nc + 1]
                 for x in range(nc):
