@@ -67,8 +67,11 @@ class XrRuntime:
     def monado_pid(self) -> int:
         return int((self.state_dir / "monado.pid").read_text())
 
-    def restart(self) -> None:
+    def stop(self) -> None:
         subprocess.run([str(SCRIPT), "stop"], check=True, capture_output=True, timeout=60)
+
+    def restart(self) -> None:
+        self.stop()
         r = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
 

@@ -283,6 +283,17 @@ def test_no_runtime_names_what_to_install(xr_runtime, motorcycle):
     assert r.returncode == 4 and "install" in r.stderr.strip().splitlines()[-1]
 
 
+def test_runtime_not_running_says_how_to_start_it(xr_runtime):
+    xr_runtime.stop()
+    try:
+        r = xr_runtime.app("xr-info", timeout=60)
+    finally:
+        xr_runtime.restart()
+    assert r.returncode == 4
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and "monado-service" in last and "scripts/xr-runtime start" in last, last
+
+
 def test_runtime_killed_mid_session_one_line_nonzero_no_hang(xr_runtime, motorcycle):
     proc, watch = _start_app(xr_runtime, "--source", motorcycle)
     try:
