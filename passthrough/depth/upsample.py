@@ -96,6 +96,12 @@ def joint_bilateral_upsample(disp_low: np.ndarray, conf_low: np.ndarray, guide_l
     """
     if factors is None:
         factors = (guide_full.shape[0] / disp_low.shape[0], guide_full.shape[1] / disp_low.shape[1])
+    if factors[1] == 2:
+        return K.joint_bilateral_upsample_x2(np.ascontiguousarray(disp_low, dtype=np.float32),
+                                             np.ascontiguousarray(conf_low, dtype=np.float32),
+                                             np.ascontiguousarray(guide_low, dtype=np.uint8),
+                                             np.ascontiguousarray(guide_full, dtype=np.uint8),
+                                             range_lut(sigma_range), float(factors[0]))
     return K.joint_bilateral_upsample(np.ascontiguousarray(disp_low, dtype=np.float32),
                                       np.ascontiguousarray(conf_low, dtype=np.float32),
                                       np.ascontiguousarray(guide_low, dtype=np.uint8),
