@@ -21,11 +21,12 @@ running mean per pixel while the value stays within max(1 px, 4 %), immediate sw
 (low-confidence contradictions are held back for one frame).
 
 Measured (``passthrough eval depth``, one core, on this project's 2-core VM shared with other jobs, so
-absolute times vary ~1.5x with load; ratios are from interleaved runs): Motorcycle-Q non-occluded
-bad-2.0 6.6 % (reference 13.0 %) at 6.5x the reference's speed (e.g. 11.4 vs 74 ms, 19.2 vs 126 ms);
-ETH3D terrace bad-1.0 7.9 % (reference 26 % with 96 disparities, 6.5x); OAK-D 640x480 pairs with 80
-disparities: 9.6 ms best, 12.2 ms p25, 15.4 ms median under load (``sgm_aniso_3path`` 8.6 / 12.4 ms,
-``sgm_third`` 7.1 / 10.7 ms).
+absolute times vary ~1.5x with load; ratios come from interleaved runs): Motorcycle-Q non-occluded
+bad-2.0 6.6 % (reference 13.0 %) at 7.5x the reference's speed (10.5 vs 78 ms); ETH3D terrace
+bad-1.0 7.9 % (reference 26 % with 96 disparities) at 7.5-8.4x; OAK-D 640x480 pairs with 80
+disparities: median 10.6 ms (p25 9.9, best 8.5) while the reference took 54.5 ms in the same run.
+``sgm_aniso_3path`` is ~8 % faster (Motorcycle 7.3 %, terrace 9.0 %); ``sgm_third`` ~25 % faster but
+terrace bad-1.0 13 %.
 """
 
 from .methods import (DEFAULT_METHOD, METHODS, REFERENCE_METHOD, DepthEstimator, DepthResult, MethodSpec,
