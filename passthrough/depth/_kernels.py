@@ -398,30 +398,36 @@ def left_right_check(disp_left, disp_right, max_diff):
     """Invalidate left disparities that disagree with the right map (occlusions, mismatches).
 
     Args:
-        disp_left: float32 (H, W) left disparity (INVALID = -1), modified in place.
+        disp_left: float32 (H, W) left disparity (INVALID = -1 where not unique), modified in place.
         disp_right: int32 (H, W) right-image integer disparity (-1 = none).
-        max_diff: allowed |d_L(x) - d_R(x - d_L(x))| in px.
+        max_diff: allowed |d_L(x) - d_R(x - d_L(x))| in px; negative disables the check.
 
     Returns:
-        uint8 (H, W) mask, 1 where the pixel failed the check (was valid before, invalid now).
+        uint8 (H, W) status: 0 valid, 1 not unique (already invalid on entry), 2 failed the check
+        (valid before, invalid now) — the codes of :mod:`passthrough.depth.sgm`.
     """
     h, w = disp_left.shape
-    failed = np.zeros((h, w), dtype=np.uint8)
+    status = np.empty((h, w), dtype=np.uint8)
     for y in range(h):
         for x in range(w):
             d = disp_left[y, x]
             if d < 0:
+                status[y, x] = 1
+                continue
+            if max_diff < 0:
+                status[y, x] = 0
                 continue
             xr = int(x - d + 0.5)
-            if xr < 0 or xr >= w:
-                ok = False
-            else:
+            ok = False
+            if 0 <= xr < w:
                 dr = disp_right[y, xr]
                 ok = dr >= 0 and abs(np.float32(dr) - d) <= max_diff
-            if not ok:
+            if ok:
+                status[y, x] = 0
+            else:
                 disp_left[y, x] = INVALID
-                failed[y, x] = 1
-    return failed
+                status[y, x] = 2
+    return status
 
 
 @njit(cache=True, nogil=True)
@@ -598,7 +604,7 @@ def joint_bilateral_upsample(disp_low, conf_low, guide_low, guide_full, range_lu
             w10 = r10 * (k10 + eps)
             w11 = r11 * (k11 + eps)
             out[y, x] = (w00 * d0[xa] + w01 * d0[xb] + w10 * d1[xa] + w11 * d1[xb]) / (w00 + w01 + w10 + w11)
-            cout[y, x] = (r00 * k00 + r01 * k01 + r10 * k10 + r11 * k11) / (r00 + r01 + r10 + r11)
+            cout[y, x] = min(one, (r00 * k00 + r01 * k01 + r10 * k10 + r11 * k11) / (r00 + r01 + r10 + r11))
     return out, cout
 
 
@@ -650,7 +656,7 @@ def joint_bilateral_upsample_x2(disp_low, conf_low, guide_low, guide_full, range
                 w10 = r10 * (k1[i] + eps)
                 w11 = r11 * (k1[i + 1] + eps)
                 os_[i] = (w00 * d0[i] + w01 * d0[i + 1] + w10 * d1[i] + w11 * d1[i + 1]) / (w00 + w01 + w10 + w11)
-                cs_[i] = (r00 * k0[i] + r01 * k0[i + 1] + r10 * k1[i] + r11 * k1[i + 1]) / (r00 + r01 + r10 + r11)
+                cs_[i] = min(one, (r00 * k0[i] + r01 * k0[i + 1] + r10 * k1[i] + r11 * k1[i + 1]) / (r00 + r01 + r10 + r11))
         # column 0 and the columns past the last full pair: clamped neighbours
         for x in range(wf):
             if 0 < x < 2 * n + 1:
@@ -670,5 +676,5 @@ def joint_bilateral_upsample_x2(disp_low, conf_low, guide_low, guide_full, range
             w10 = r10 * (k1[xa] + eps)
             w11 = r11 * (k1[xb] + eps)
             orow[x] = (w00 * d0[xa] + w01 * d0[xb] + w10 * d1[xa] + w11 * d1[xb]) / (w00 + w01 + w10 + w11)
-            crow[x] = (r00 * k0[xa] + r01 * k0[xb] + r10 * k1[xa] + r11 * k1[xb]) / (r00 + r01 + r10 + r11)
+            crow[x] = min(one, (r00 * k0[xa] + r01 * k0[xb] + r10 * k1[xa] + r11 * k1[xb]) / (r00 + r01 + r10 + r11))
     return out, cout

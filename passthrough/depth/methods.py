@@ -299,9 +299,9 @@ class DepthEstimator:
             t0 = time.perf_counter()
             if (lw, lh) != (w, h):
                 guide_low = lm if lm.ndim == 2 else to_gray(lm)
+                dense_low *= np.float32(sx)  # to full-resolution px first (the filter is linear in it)
                 disp, conf = joint_bilateral_upsample(dense_low, conf_low, guide_low, to_gray(left),
                                                       spec.sigma_range, (fy, fx))
-                disp *= np.float32(sx)
             else:
                 disp, conf = dense_low, conf_low
             t["upsample_ms"] = (time.perf_counter() - t0) * 1e3
@@ -324,7 +324,7 @@ class DepthEstimator:
             t["temporal_ms"] = (time.perf_counter() - t0) * 1e3
         depth = rig.disparity_to_depth(disp) if rig is not None else None
         disp = np.ascontiguousarray(disp, dtype=np.float32)
-        conf = np.clip(conf, 0.0, 1.0).astype(np.float32, copy=False)
+        conf = conf.astype(np.float32, copy=False)  # every producer above keeps it within 0..1
         t["total_ms"] = (time.perf_counter() - t_start) * 1e3
         return DepthResult(disparity=disp, depth_m=depth, confidence=conf, timings=t, method=spec.name,
                            scale=float(1.0 / sx), num_disparities=nd)

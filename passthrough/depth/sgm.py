@@ -145,10 +145,7 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     K.sgm_sweep(cost, left, params.p1, params.p2, diag, total, False, True, True, int(params.uniqueness),
                 _SUBPIXEL[params.subpixel], disp, disp_right, False)
     t2 = time.perf_counter()
-    status = np.where(disp < 0, NOT_UNIQUE, VALID).astype(np.uint8)
-    if params.lr_max_diff >= 0:
-        failed = K.left_right_check(disp, disp_right, float(params.lr_max_diff))
-        status[failed.view(bool)] = LR_FAILED
+    status = K.left_right_check(disp, disp_right, float(params.lr_max_diff))
     if params.speckle_size > 0:
         removed = K.remove_speckles(disp, int(params.speckle_size), float(params.speckle_range))
         status[removed.view(bool)] = SPECKLE
