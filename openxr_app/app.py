@@ -220,7 +220,7 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
         log(f"openxr_app: passthrough from the {stats.passthrough}, hand joints from the {stats.hands}")
         phase[0] = "making the display stage"
         stage = stage_factory()
-        models, colors = [], []
+        models, colors, meshes = [], [], []
         exit_requested = False
         t_last_wait = None
         last_poses = None
@@ -270,6 +270,8 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
 
                             models = holograms.model_matrices(head_pose_from_eyes(views))
                             colors = [b.rgb for b in holograms.boxes]
+                            meshes = [None if b.vertices is None else compositor.mesh(b.vertices, b.triangles)
+                                      for b in holograms.boxes]
                     if stats.hands == "runtime":
                         hands_now = sess.locate_hands(timing.predicted_display_time)
                         stats.hands_tracked_frames += any(h is not None for h in hands_now.values())
@@ -284,7 +286,8 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
                     try:
                         for i, view in enumerate(views):
                             compositor.compose(color_tex, depth_tex, sess.eye_rects[i], images[i], poses[i],
-                                               fovs[i], models, colors, transparent=sess.runtime_passthrough)
+                                               fovs[i], models, colors, transparent=sess.runtime_passthrough,
+                                               hologram_meshes=meshes)
                     finally:
                         tc = time.perf_counter()
                         sess.release()

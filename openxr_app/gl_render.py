@@ -39,6 +39,24 @@ void main() { frag = vec4(u_color * v_shade, 1.0); }
 """
 
 
+def mesh_vertices(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """A triangle mesh as flat-shaded vertex data: float32 (3M, 4) = x, y, z, shade (non-indexed).
+
+    Shade per face from its object-frame normal n: ``min(1, 0.8 |nx| + 0.9 |ny| + 1.0 |nz|)``, the same
+    light-independent look as :func:`unit_cube_vertices`.
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    tri = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
+    p = v[tri]  # (M, 3, 3)
+    n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    shade = np.minimum(1.0, np.abs(n) @ np.array([0.8, 0.9, 1.0]))
+    out = np.empty((len(tri), 3, 4), np.float32)
+    out[..., :3] = p
+    out[..., 3] = shade[:, None]
+    return out.reshape(-1, 4)
+
+
 def unit_cube_vertices() -> np.ndarray:
     """Unit cube [-0.5, 0.5]^3 as 36 vertices (12 triangles): float32 (36, 4) = x, y, z, shade.
 
@@ -73,18 +91,8 @@ class EyeCompositor:
         self.program = self._program()
         self.u_mvp = GL.glGetUniformLocation(self.program, "u_mvp")
         self.u_color = GL.glGetUniformLocation(self.program, "u_color")
-        verts = unit_cube_vertices()
-        self.n_vertices = len(verts)
-        self.vao = GL.glGenVertexArrays(1)
-        GL.glBindVertexArray(self.vao)
-        self.vbo = GL.glGenBuffers(1)
-        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self.vbo)
-        GL.glBufferData(GL.GL_ARRAY_BUFFER, verts.nbytes, verts, GL.GL_STATIC_DRAW)
-        GL.glEnableVertexAttribArray(0)
-        GL.glVertexAttribPointer(0, 3, GL.GL_FLOAT, GL.GL_FALSE, 16, ctypes.c_void_p(0))
-        GL.glEnableVertexAttribArray(1)
-        GL.glVertexAttribPointer(1, 1, GL.GL_FLOAT, GL.GL_FALSE, 16, ctypes.c_void_p(12))
-        GL.glBindVertexArray(0)
+        self._meshes = {}  # key -> (vao, vbo, vertex count)
+        self.cube = self._upload(unit_cube_vertices(), key="cube")
         self._fbos = {}  # (colour texture, depth texture) -> framebuffer (swapchain images are fixed)
         self._own_depth = {}  # (w, h) -> texture, when the runtime gives no depth swapchain
 
@@ -94,6 +102,28 @@ class EyeCompositor:
         GL = self.GL
         return shaders.compileProgram(shaders.compileShader(_VS, GL.GL_VERTEX_SHADER),
                                       shaders.compileShader(_FS, GL.GL_FRAGMENT_SHADER), validate=False)
+
+    def _upload(self, verts: np.ndarray, key) -> tuple:
+        GL = self.GL
+        if key in self._meshes:
+            return self._meshes[key]
+        verts = np.ascontiguousarray(verts, dtype=np.float32)
+        vao = GL.glGenVertexArrays(1)
+        GL.glBindVertexArray(vao)
+        vbo = GL.glGenBuffers(1)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, vbo)
+        GL.glBufferData(GL.GL_ARRAY_BUFFER, verts.nbytes, verts, GL.GL_STATIC_DRAW)
+        GL.glEnableVertexAttribArray(0)
+        GL.glVertexAttribPointer(0, 3, GL.GL_FLOAT, GL.GL_FALSE, 16, ctypes.c_void_p(0))
+        GL.glEnableVertexAttribArray(1)
+        GL.glVertexAttribPointer(1, 1, GL.GL_FLOAT, GL.GL_FALSE, 16, ctypes.c_void_p(12))
+        GL.glBindVertexArray(0)
+        self._meshes[key] = (vao, vbo, len(verts))
+        return self._meshes[key]
+
+    def mesh(self, vertices: np.ndarray, triangles: np.ndarray) -> tuple:
+        """GL handle of a triangle mesh (uploaded once per ``vertices`` array): pass it in ``hologram_meshes``."""
+        return self._upload(mesh_vertices(vertices, triangles), key=("mesh", id(vertices), len(triangles)))
 
     def _framebuffer(self, color_tex: int, depth_tex: int) -> int:
         GL = self.GL
@@ -121,7 +151,8 @@ class EyeCompositor:
 
     def compose(self, color_tex: int, depth_tex: Optional[int], rect, image: EyeImage,
                 pose_xr: np.ndarray, fov, hologram_models: Sequence[np.ndarray],
-                hologram_colors: Sequence[tuple], transparent: bool = False) -> None:
+                hologram_colors: Sequence[tuple], transparent: bool = False,
+                hologram_meshes: Optional[Sequence] = None) -> None:
         """Write one eye: real colour + depth, then holograms depth-tested against them.
 
         Args:
@@ -132,7 +163,9 @@ class EyeCompositor:
             image: the stage's :class:`EyeImage` (top-down rows).
             pose_xr: (7,) the eye pose in the reference space, OpenXR axes (as passed to the layer).
             fov: the eye's ``(left, right, up, down)`` radians (as passed to the layer).
-            hologram_models: 4x4 unit-cube -> world (reference space) matrices; hologram_colors: RGB uint8.
+            hologram_models: 4x4 object -> world (reference space) matrices; hologram_colors: RGB uint8.
+            hologram_meshes: per hologram a handle from :meth:`mesh`, or None for the unit cube
+                [-0.5, 0.5]^3 (all cubes when omitted).
             transparent: the runtime shows its own passthrough under this layer: the colour is cleared to
                 alpha 0 (the real depth still hides holograms) and only holograms are opaque.
         """
@@ -167,15 +200,17 @@ class EyeCompositor:
         GL.glDepthMask(GL.GL_TRUE)
         GL.glDisable(GL.GL_CULL_FACE)
         GL.glUseProgram(self.program)
-        GL.glBindVertexArray(self.vao)
         P = gl_projection_from_fov(fov, self.near, self.far)
         V = invert_T(pose_to_T(pose_xr[:3], pose_xr[3:]))  # world -> eye (OpenXR/OpenGL axes)
         PV = P @ V
-        for M, rgb_c in zip(hologram_models, hologram_colors):
+        meshes = hologram_meshes if hologram_meshes is not None else [None] * len(hologram_models)
+        for M, rgb_c, mesh in zip(hologram_models, hologram_colors, meshes):
+            vao, _vbo, count = mesh if mesh is not None else self.cube
+            GL.glBindVertexArray(vao)
             mvp = (PV @ M).astype(np.float32)
             GL.glUniformMatrix4fv(self.u_mvp, 1, GL.GL_TRUE, mvp)
             GL.glUniform3f(self.u_color, rgb_c[0] / 255.0, rgb_c[1] / 255.0, rgb_c[2] / 255.0)
-            GL.glDrawArrays(GL.GL_TRIANGLES, 0, self.n_vertices)
+            GL.glDrawArrays(GL.GL_TRIANGLES, 0, count)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
@@ -185,8 +220,10 @@ class EyeCompositor:
         GL = self.GL
         for fbo in self._fbos.values():
             GL.glDeleteFramebuffers(1, [fbo])
-        GL.glDeleteBuffers(1, [self.vbo])
-        GL.glDeleteVertexArrays(1, [self.vao])
+        for vao, vbo, _n in self._meshes.values():
+            GL.glDeleteBuffers(1, [vbo])
+            GL.glDeleteVertexArrays(1, [vao])
+        self._meshes.clear()
         for tex in self._own_depth.values():
             GL.glDeleteTextures([tex])
         GL.glDeleteProgram(self.program)

@@ -8,9 +8,15 @@ File format (YAML or JSON)::
       - center: [0.0, 0.0, 1.5]   # metres, in the anchor frame
         size: 0.2                 # edge length, or [sx, sy, sz] along the anchor's axes
         rgb: [255, 0, 255]        # uint8 colour of the faces facing the anchor's z axis (others are shaded)
+      - mesh: teapot.obj          # a triangle mesh (path relative to this file), in its own frame (metres)
+        center: [0.3, 0.0, 2.0]   # where its origin goes in the anchor frame
+        size: 1.0                 # scale factor (or [sx, sy, sz])
+        rgb: [40, 200, 255]
 
-A box is drawn as a solid cube, depth-tested against the real depth of the scene: real things in front of it
-hide it.
+Meshes: Wavefront OBJ is read here; other formats (glb, ply, stl, off) through
+``passthrough.holograms.scene.load_mesh`` (open3d). A hologram is drawn as a solid, flat-shaded mesh,
+depth-tested against the real depth of the scene: real things in front of it hide it.
+:meth:`HologramScene.from_objects` takes the pipeline's hologram objects (``passthrough.holograms.scene``).
 """
 
 from __future__ import annotations
@@ -28,10 +34,14 @@ from passthrough.geometry import make_T
 
 @dataclass(frozen=True)
 class Box:
-    """One box. ``T_anchor_from_box`` (4, 4) maps the unit cube [-0.5, 0.5]^3 (scaled) into the anchor frame."""
+    """One hologram. ``T_anchor_from_box`` (4, 4) maps its vertices into the anchor frame: the unit cube
+    [-0.5, 0.5]^3 when ``vertices`` is None, else the mesh ``vertices`` float32 (N, 3) with ``triangles``
+    int32 (M, 3). ``rgb``: uint8 colour triple."""
 
     T_anchor_from_box: np.ndarray
     rgb: tuple
+    vertices: Optional[np.ndarray] = None
+    triangles: Optional[np.ndarray] = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,18 @@ class HologramScene:
         """
         T = np.asarray(T_world_from_head0, dtype=np.float64) if self.anchor == "head" else np.eye(4)
         return [T @ b.T_anchor_from_box for b in self.boxes]
+
+    @classmethod
+    def from_objects(cls, objects, anchor: str = "head") -> "HologramScene":
+        """From objects with ``vertices`` (N, 3), ``triangles`` (M, 3), ``color_rgb`` (floats 0..1) and
+        ``T_world_from_object`` (4, 4): e.g. ``passthrough.holograms.scene.Scene().holograms``, whose world is
+        anchored at the first camera/head pose with OpenCV axes (``anchor="head"``)."""
+        boxes = []
+        for o in objects:
+            rgb = tuple(int(round(255 * float(c))) for c in np.clip(np.asarray(o.color_rgb, float), 0, 1))
+            boxes.append(Box(np.asarray(o.T_world_from_object, np.float64), rgb,
+                             np.asarray(o.vertices, np.float32), np.asarray(o.triangles, np.int32)))
+        return cls(anchor, boxes)
 
 
 def load_holograms(path) -> HologramScene:
@@ -87,5 +109,49 @@ def parse_holograms(data, path: Optional[Path] = None) -> HologramScene:
         if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb) or not np.all(size > 0):
             raise InputError(path, f"box {i}: rgb must be 3 values in 0..255 and size > 0")
         T = make_T(np.diag(size), center)
-        boxes.append(Box(T, rgb))
+        if "mesh" in b:
+            mesh_path = Path(b["mesh"])
+            if not mesh_path.is_absolute() and path is not None:
+                mesh_path = Path(path).parent / mesh_path
+            vertices, triangles = load_mesh_file(mesh_path)
+            boxes.append(Box(T, rgb, vertices, triangles))
+        else:
+            boxes.append(Box(T, rgb))
     return HologramScene(anchor, boxes)
+
+
+def read_obj(path) -> tuple:
+    """Wavefront OBJ -> (vertices float32 (N, 3), triangles int32 (M, 3)); polygons are fanned into triangles.
+    Raises :class:`InputError` on a missing or empty file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such mesh file")
+    verts, tris = [], []
+    for line in path.read_text(errors="replace").splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "v" and len(parts) >= 4:
+            verts.append([float(x) for x in parts[1:4]])
+        elif parts[0] == "f" and len(parts) >= 4:
+            idx = [int(p.split("/")[0]) for p in parts[1:]]
+            idx = [i - 1 if i > 0 else len(verts) + i for i in idx]  # 1-based; negative = relative
+            tris.extend([idx[0], idx[k], idx[k + 1]] for k in range(1, len(idx) - 1))
+    v = np.asarray(verts, np.float32).reshape(-1, 3)
+    t = np.asarray(tris, np.int32).reshape(-1, 3)
+    if not len(t) or t.min() < 0 or t.max() >= len(v):
+        raise InputError(path, "no valid triangles in the OBJ file")
+    return v, t
+
+
+def load_mesh_file(path) -> tuple:
+    """(vertices, triangles) of a mesh file: OBJ here, other formats via the pipeline's open3d loader."""
+    path = Path(path)
+    if path.suffix.lower() == ".obj":
+        return read_obj(path)
+    try:
+        from passthrough.holograms.scene import load_mesh
+    except ImportError as exc:
+        raise InputError(path, f"this mesh format needs open3d ({exc}); use .obj") from exc
+    h = load_mesh(path)
+    return np.asarray(h.vertices, np.float32), np.asarray(h.triangles, np.int32)

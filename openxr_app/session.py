@@ -84,6 +84,9 @@ class Swapchain:
 def _xr():
     """Import pyopenxr (lazily), turning a missing package into :class:`XrUnavailableError`."""
     os.environ.setdefault("XRT_LOG", "warning")  # Monado's client library logs at info level otherwise
+    # pyopenxr imports PyOpenGL, which picks its platform once, at import: headless EGL unless told otherwise.
+    os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     try:
         import xr  # noqa: WPS433
     except Exception as exc:  # ImportError, or OSError when the bundled loader cannot load

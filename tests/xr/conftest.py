@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+# PyOpenGL picks its platform at first import (pyopenxr imports it): headless EGL for the GL tests here.
+os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
 PROJECT = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT / "scripts" / "xr-runtime"
 

@@ -20,6 +20,11 @@ def gl():
     os.environ.setdefault("EGL_PLATFORM", "surfaceless")
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     pytest.importorskip("OpenGL")
+    import OpenGL.platform
+
+    if "EGL" not in type(OpenGL.platform.PLATFORM).__name__.upper():
+        pytest.fail(f"PyOpenGL was imported with the {type(OpenGL.platform.PLATFORM).__name__} before these tests "
+                    f"set PYOPENGL_PLATFORM=egl (tests/xr/conftest.py sets it at collection)")
     egl_util = pytest.importorskip("xr.utils.gl.egl_util", reason="pyopenxr is not installed")
     try:
         ctx = egl_util.EGLOffscreenContextProvider()
@@ -120,4 +125,33 @@ def test_transparent_mode_leaves_only_holograms_opaque(gl):
     opaque = c[:, :W, 3] == 255
     assert opaque[H // 2, W // 2] and c[H // 2, W // 2, :3].tolist() == [255, 0, 255]
     assert (c[:, :W, 3][~opaque] == 0).all() and 0 < opaque.mean() < 0.5
+    comp.destroy()
+
+
+def test_meshes_are_drawn_and_depth_tested(gl):
+    """A triangle-mesh hologram (a 1 m quad facing the eye, 3 m away) is hidden by the real wall on the
+    left half (2 m) and drawn with its depth on the right half (nothing real)."""
+    from openxr_app.display import EyeImage, depth_m_to_window_depth, intrinsics_from_fov
+    from openxr_app.gl_render import EyeCompositor
+
+    comp = EyeCompositor(NEAR, FAR)
+    color, depth = _targets(gl)
+    real = np.full((H, W), np.inf, np.float32)
+    real[:, : W // 2] = 2.0
+    eye = EyeImage(np.full((H, W, 3), 90, np.uint8), real)
+    quad_v = np.array([[-0.5, -0.5, 0], [0.5, -0.5, 0], [0.5, 0.5, 0], [-0.5, 0.5, 0]], np.float32)
+    quad_t = np.array([[0, 1, 2], [0, 2, 3]], np.int32)
+    mesh = comp.mesh(quad_v, quad_t)
+    M = np.eye(4)
+    M[:3, 3] = [0.0, 0.0, -3.0]  # OpenXR world: 3 m ahead
+    comp.compose(color, depth, (0, 0, W, H), eye, np.array([0, 0, 0, 0, 0, 0, 1.0]), FOV, [M], [(10, 20, 250)],
+                 hologram_meshes=[mesh])
+    c, d = _read(gl, color, depth)
+    K = intrinsics_from_fov(FOV, W, H)
+    wd = float(depth_m_to_window_depth(np.array([3.0], np.float32), NEAR, FAR)[0])
+    u_right = int(round(K[0, 0] * 0.3 / 3.0 + K[0, 2]))
+    u_left = int(round(K[0, 0] * -0.3 / 3.0 + K[0, 2]))
+    v = int(round(K[1, 2]))
+    assert c[v, u_right, :3].tolist() == [10, 20, 250] and d[v, u_right] == pytest.approx(wd, abs=1e-5)
+    assert c[v, u_left, :3].tolist() == [90, 90, 90]
     comp.destroy()
