@@ -79,11 +79,15 @@ OPSET = 18
 IR_VERSION = 8
 #: Strides built by :func:`build` (warp-field cell size in pixels).
 STRIDES = (1, 2, 4)
-#: (stride, blend) of every file :func:`build` writes.
-VARIANTS = tuple((s, b) for s in STRIDES for b in (True, False))
+#: (stride, blend, maps) of every file :func:`build` writes: the full graphs, then the ``maps`` graphs.
+VARIANTS = (tuple((s, b, False) for s in STRIDES for b in (True, False))
+            + tuple((s, b, True) for s in STRIDES for b in (True, False)))
 INPUT_NAMES = ("left_image", "right_image", "left_depth", "right_depth", "left_valid", "right_valid",
                "K_left", "K_right", "K_eyes", "T_eye_from_left", "T_eye_from_right")
 OUTPUT_NAMES = ("eye_images", "eye_depth", "eye_holes")
+#: Inputs and outputs of the ``maps`` variant (no images in; per-cell sampling fields out).
+MAPS_INPUT_NAMES = INPUT_NAMES[2:]
+MAPS_OUTPUT_NAMES = ("cell_fields", "cell_depth", "cell_holes")
 
 
 #: Depth fill and hole filling pool over (2 * POOL_RADIUS + 1)^2 cells per pass.
@@ -107,6 +111,10 @@ class ModelParams:
             each camera's distance from the eye (two ``GridSample`` per eye); False ("select"): take the
             nearer camera, the other only where it cannot see (one ``GridSample`` per eye on the two
             images stacked vertically).
+        maps: True: the graph stops before the full-resolution stage (no images in, no ``Resize``, no
+            colour ``GridSample``) and outputs per eye the cell fields, depth and holes
+            (``MAPS_OUTPUT_NAMES``); :mod:`reprojection.gather` upsamples them and gathers colour on the
+            CPU. The cells are computed with the same maths as the full variant.
     """
 
     stride: int = 4
@@ -116,6 +124,7 @@ class ModelParams:
     gap: int = 2
     bands: int = 4
     blend: bool = True
+    maps: bool = False
 
     @property
     def source_step(self) -> int:
@@ -138,15 +147,16 @@ BIG = 1e30
 N_EYES = 2
 
 
-def model_filename(stride: int, blend: bool = True) -> str:
-    """File name of the model variant with warp-field cell size ``stride`` (``-select``: no blending).
+def model_filename(stride: int, blend: bool = True, maps: bool = False) -> str:
+    """File name of the model variant with warp-field cell size ``stride`` (``-select``: no blending;
+    ``-maps``: the graph that outputs per-cell sampling fields instead of images).
 
     The name ends with the first 12 hex digits of the sha256 of the graph this code builds, so a file
     left in the cache by other (older or newer) code is never picked up, and an edited file fails the
     runtime's hash check.
     """
-    digest = hashlib.sha256(model_bytes(stride, blend)).hexdigest()[:12]
-    return f"reprojection-v{MODEL_VERSION}-s{stride}{'' if blend else '-select'}-{digest}.onnx"
+    digest = hashlib.sha256(model_bytes(stride, blend, maps)).hexdigest()[:12]
+    return f"reprojection-v{MODEL_VERSION}-s{stride}{'' if blend else '-select'}{'-maps' if maps else ''}-{digest}.onnx"
 
 
 class _Graph:
@@ -244,6 +254,13 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         helper.make_tensor_value_info("eye_depth", f32, ["E", 1, "H", "W"]),
         helper.make_tensor_value_info("eye_holes", b, ["E", 1, "H", "W"]),
     ]
+    if p.maps:  # no images in; per-cell fields out (Hl x Wl cells spanning the image corner to corner)
+        inputs = inputs[2:]
+        outputs = [
+            helper.make_tensor_value_info("cell_fields", f32, ["E", 5, "Hl", "Wl"]),
+            helper.make_tensor_value_info("cell_depth", f32, ["E", 1, "Hl", "Wl"]),
+            helper.make_tensor_value_info("cell_holes", b, ["E", 1, "Hl", "Wl"]),
+        ]
 
     # ---------------------------------------------------------------- sizes (dynamic H, W, E)
     shp = g.op("Shape", "left_depth")
@@ -390,7 +407,20 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         w = g.add(w, g.mul(take, den))
         seen = g.op("Greater", w, g.f(0.0))
 
+    if p.maps:  # stop here: the runtime upsamples the cells and gathers colour (reprojection.gather)
+        g.section = "maps"
+        g.op("Identity", F, name="cell_fields")
+        g.op("Relu", Z, name="cell_depth")
+        g.op("Identity", holes, name="cell_holes")
+
     # ---------------------------------------------------------------- 4. full-resolution grid + sampling
+    return _finish(g, p, inputs, outputs) if p.maps else _fullres(g, p, inputs, outputs, locals())
+
+
+def _fullres(g: _Graph, p: ModelParams, inputs, outputs, v: dict) -> onnx.ModelProto:
+    """Step 4 of the full variant: upsample the cell fields, resample colour, upsample depth."""
+    f32 = TensorProto.FLOAT
+    E, H, W, Hf, Wf, F, Z, holes, prefL = (v[k] for k in ("E", "H", "W", "Hf", "Wf", "F", "Z", "holes", "prefL"))
     g.section = "fullres"
     # grids are in GridSample's normalised units: of the stacked image (select) or of each image (blend)
     Hs = g.add(g.mul(Hf, g.f(2.0)), g.f(p.gap)) if not p.blend else Hf
@@ -443,20 +473,26 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     g.op("Resize", g.op("Relu", Z), "", "", g.concat([E, g.i64([1]), H, W], 0), mode="linear",
          coordinate_transformation_mode="align_corners", name="eye_depth")
 
-    name = f"reprojection_v{MODEL_VERSION}_s{s}{'' if p.blend else '_select'}"
+    return _finish(g, p, inputs, outputs)
+
+
+def _finish(g: _Graph, p: ModelParams, inputs, outputs) -> onnx.ModelProto:
+    name = f"reprojection_v{MODEL_VERSION}_s{p.stride}{'' if p.blend else '_select'}{'_maps' if p.maps else ''}"
     graph = helper.make_graph(g.nodes, name, inputs, outputs, initializer=g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="passthrough.reprojection", producer_version=str(MODEL_VERSION),
                               ir_version=IR_VERSION)
-    model.doc_string = f"reprojection v{MODEL_VERSION}: {p}"
+    # (the full variants' text predates ``maps`` and is kept, so their bytes and hashes stay the same)
+    desc = str(p) if p.maps else str(p).replace(", maps=False", "")
+    model.doc_string = f"reprojection v{MODEL_VERSION}: {desc}"
     onnx.checker.check_model(model)
     return model
 
 
 @functools.lru_cache(maxsize=None)
-def model_bytes(stride: int = 4, blend: bool = True) -> bytes:
+def model_bytes(stride: int = 4, blend: bool = True, maps: bool = False) -> bytes:
     """Serialized model variant (deterministic: same bytes on every call and machine)."""
-    return make_model(ModelParams(stride=stride, blend=blend)).SerializeToString(deterministic=True)
+    return make_model(ModelParams(stride=stride, blend=blend, maps=maps)).SerializeToString(deterministic=True)
 
 
 def sha256_of(data: bytes) -> str:
@@ -472,9 +508,9 @@ def build(cache_dir) -> List[Path]:
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for s, blend in VARIANTS:
-        data = model_bytes(s, blend)
-        path = cache_dir / model_filename(s, blend)
+    for s, blend, maps in VARIANTS:
+        data = model_bytes(s, blend, maps)
+        path = cache_dir / model_filename(s, blend, maps)
         if not path.is_file() or path.read_bytes() != data:
             tmp = path.with_suffix(".onnx.tmp")
             tmp.write_bytes(data)

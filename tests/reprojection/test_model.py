@@ -22,23 +22,30 @@ def _T(R=np.eye(3), t=(0, 0, 0)):
 
 def test_build_is_deterministic_versioned_and_opset_18(tmp_path):
     paths = build(tmp_path)
-    assert [p.name for p in paths] == [model_filename(s, b) for s in (1, 2, 4) for b in (True, False)]
+    assert [p.name for p in paths] == [model_filename(s, b, m) for m in (False, True) for s in (1, 2, 4)
+                                       for b in (True, False)]
     assert paths[4].read_bytes() == model_bytes(4) == model_bytes(4)
+    assert paths[10].read_bytes() == model_bytes(4, True, True) != model_bytes(4)
+    assert "-maps-" in paths[10].name and "-maps-" not in paths[4].name
     stale = tmp_path / "reprojection-v0-s4-000000000000.onnx"
     stale.write_bytes(b"old")
     assert build(tmp_path) == paths and not stale.exists()
     m = onnx.load(str(paths[4]))
     assert m.opset_import[0].version == OPSET >= 18
     assert [i.name for i in m.graph.output] == ["eye_images", "eye_depth", "eye_holes"]
+    m = onnx.load(str(paths[10]))
+    assert [i.name for i in m.graph.output] == ["cell_fields", "cell_depth", "cell_holes"]
+    assert not {"GridSample", "Resize"} & {n.op_type for n in m.graph.node if not n.name.startswith("visibility/")}
 
 
-def test_tampered_model_is_rejected_with_clear_error(tmp_path):
-    (path,) = [p for p in build(tmp_path) if p.name == model_filename(4)]
+@pytest.mark.parametrize("resample", ["onnx", "remap"])
+def test_tampered_model_is_rejected_with_clear_error(tmp_path, resample):
+    (path,) = [p for p in build(tmp_path) if p.name == model_filename(4, True, resample == "remap")]
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     with pytest.raises(ModelIntegrityError) as e:
-        Reprojector(stride=4, cache_dir=tmp_path, provider="cpu")
+        Reprojector(stride=4, cache_dir=tmp_path, provider="cpu", resample=resample)
     assert isinstance(e.value, InputError)
     assert "hash mismatch" in str(e.value) and path.name in str(e.value)
 
@@ -50,7 +57,7 @@ def test_onnx_matches_numpy_reference_on_tsukuba(tsukuba, tsukuba_depth, model_c
     Ts = [tsukuba.T_a_from_b(t, ln) for t in ("tsukuba2.png", "tsukuba4.png")]
     Tr = [tsukuba.T_a_from_b(t, rn) for t in ("tsukuba2.png", "tsukuba4.png")]
     for stride, blend in ((2, True), (4, True), (4, False)):
-        rp = Reprojector(stride=stride, cache_dir=model_cache, provider="cpu", blend=blend)
+        rp = Reprojector(stride=stride, cache_dir=model_cache, provider="cpu", blend=blend, resample="onnx")
         f = rp.feeds(left, right, zl, zr, K, K, np.stack([K, K]), np.stack(Ts), np.stack(Tr))
         img, depth, holes = rp.run_feeds(f)
         r_img, r_depth, r_holes = reproject(
@@ -64,6 +71,39 @@ def test_onnx_matches_numpy_reference_on_tsukuba(tsukuba, tsukuba_depth, model_c
         assert np.mean(holes != r_holes) < 0.002
         ok = (depth > 0) & (r_depth > 0)
         assert np.median(np.abs(depth[ok] - r_depth[ok]) / r_depth[ok]) < 1e-4
+
+
+@pytest.mark.parametrize("stride,blend", [(2, True), (4, True), (4, False)])
+def test_remap_path_matches_the_full_onnx_graph(tsukuba, tsukuba_depth, model_cache, stride, blend):
+    """The ``maps`` graph + CPU gather renders what the full graph (GridSample) renders."""
+    left, right, zl, zr = tsukuba_depth
+    ln, rn = tsukuba.inputs
+    K = tsukuba.cameras[ln].K
+    views = ("tsukuba2.png", "tsukuba3.png")
+    args = (left, right, zl, zr, K, K, np.stack([K, K]), np.stack([tsukuba.T_a_from_b(t, ln) for t in views]),
+            np.stack([tsukuba.T_a_from_b(t, rn) for t in views]))
+    full = Reprojector(stride=stride, cache_dir=model_cache, provider="cpu", blend=blend, resample="onnx")
+    fast = Reprojector(stride=stride, cache_dir=model_cache, provider="cpu", blend=blend, resample="remap")
+    assert fast.resample == "remap" and "-maps-" in fast.path.name and "-maps-" not in full.path.name
+    img_a, depth_a, holes_a = full.render(*args)
+    img_b, depth_b, holes_b = fast.render(*args)
+    assert img_b.shape == img_a.shape == (2,) + left.shape and img_b.dtype == np.uint8
+    diff = np.abs(img_a.astype(int) - img_b.astype(int))
+    assert diff.mean() < 0.05 and np.mean(diff > 1) < 1e-4, (diff.mean(), np.mean(diff > 1))
+    assert np.array_equal(holes_a, holes_b)
+    ok = depth_a > 0
+    assert np.array_equal(ok, depth_b > 0)
+    assert np.median(np.abs(depth_a[ok] - depth_b[ok]) / depth_a[ok]) < 1e-5
+    # run_feeds keeps its shapes: images [2,3,H,W] (uint8, already rounded), depth and holes [2,1,H,W]
+    imgs, depth, holes = fast.run_feeds(fast.feeds(*args))
+    assert imgs.shape == (2, 3) + left.shape[:2] and depth.shape == holes.shape == (2, 1) + left.shape[:2]
+    assert np.array_equal(imgs.transpose(0, 2, 3, 1), img_b) and fast.last_ms > 0
+
+
+def test_resample_auto_picks_remap_on_cpu(model_cache):
+    assert Reprojector(stride=4, cache_dir=model_cache, provider="cpu").resample == "remap"
+    with pytest.raises(InputError, match="resample"):
+        Reprojector(stride=4, cache_dir=model_cache, provider="cpu", resample="gpu")
 
 
 def test_identity_pose_reproduces_the_camera_image(tsukuba, tsukuba_depth, model_cache):
@@ -103,11 +143,12 @@ def _two_plane_scene(w=160, h=120, f=100.0, B=0.1, z_bg=4.0, z_fg=1.0):
     return imgs, depths, K
 
 
+@pytest.mark.parametrize("resample", ["onnx", "remap"])
 @pytest.mark.parametrize("stride", [1, 2, 4])
-def test_nearest_surface_wins_and_holes_fill_from_background(stride, model_cache):
+def test_nearest_surface_wins_and_holes_fill_from_background(stride, resample, model_cache):
     B = 0.1
     imgs, depths, K = _two_plane_scene(B=B)
-    rp = Reprojector(stride=stride, cache_dir=model_cache, provider="cpu")
+    rp = Reprojector(stride=stride, cache_dir=model_cache, provider="cpu", resample=resample)
     # both eyes at the midpoint, 0.3 m behind (any pose: the right eye also yaws 2 degrees)
     a = np.deg2rad(2.0)
     R = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])

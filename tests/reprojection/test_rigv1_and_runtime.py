@@ -94,3 +94,17 @@ def test_synth_command_writes_a_readable_rig(tmp_path, cli):
     assert np.isclose(src.cameras["eye_left"].centre[2], -0.09)
     bad = cli("synth", "--out", tmp_path / "x", "--width", "4")
     assert bad.returncode == 2 and "error" in bad.stderr
+
+
+@pytest.mark.parametrize("resample", ["onnx", "remap"])
+def test_eye_that_sees_no_surface_gives_holes_not_a_crash(tmp_path, resample):
+    """Eyes turned away from everything the cameras saw: every pixel is a hole (no cell is covered, the
+    graph's fields are NaN there), the CPU gather must still index inside the images."""
+    rp = Reprojector(stride=4, cache_dir=tmp_path, provider="cpu", resample=resample)
+    K = np.array([[50.0, 0, 31.5], [0, 50.0, 23.5], [0, 0, 1]])
+    img = np.full((48, 64, 3), 100, np.uint8)
+    z = np.full((48, 64), 2.0, np.float32)
+    back = np.diag([-1.0, 1.0, -1.0, 1.0])  # eye yawed 180 degrees
+    out, depth, holes = rp.render(img, img, z, z, K, K, np.stack([K, K]), np.stack([back, back]),
+                                  np.stack([back, back]))
+    assert out.shape == (2, 48, 64, 3) and holes.all()
