@@ -79,8 +79,10 @@ def right_disparity_from_left(disp_left: np.ndarray) -> np.ndarray:
     return _warp_left_disparity_to_right(np.ascontiguousarray(disp_left, dtype=np.float32))
 
 
-#: nearest surface the pipeline's depth search covers (hands held in front of a headset)
-NEAR_M = 0.3
+#: nearest surface the pipeline's depth search covers: hands held in front of a headset are 0.4-0.7 m
+#: from its cameras (the OAK-D ``pov_hands`` pair: 0.46-0.48 m); nearer hands are still tracked and
+#: occlude holograms through the hand tracker's 3-D joints.
+NEAR_M = 0.4
 
 
 def default_depth_fn(method: Optional[str] = None, near_m: float = NEAR_M, temporal: bool = True) -> DepthFn:
