@@ -284,10 +284,9 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
                     color_tex, depth_tex = sess.acquire()
                     tb = time.perf_counter()
                     try:
-                        for i, view in enumerate(views):
-                            compositor.compose(color_tex, depth_tex, sess.eye_rects[i], images[i], poses[i],
-                                               fovs[i], models, colors, transparent=sess.runtime_passthrough,
-                                               hologram_meshes=meshes)
+                        compositor.compose_eyes(color_tex, depth_tex, sess.eye_rects, images, poses, fovs, models,
+                                                colors, transparent=sess.runtime_passthrough,
+                                                hologram_meshes=meshes)
                     finally:
                         tc = time.perf_counter()
                         sess.release()

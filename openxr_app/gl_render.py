@@ -169,13 +169,43 @@ class EyeCompositor:
             transparent: the runtime shows its own passthrough under this layer: the colour is cleared to
                 alpha 0 (the real depth still hides holograms) and only holograms are opaque.
         """
-        GL = self.GL
         x0, y0, width, height = (int(v) for v in rect)
         if image.rgb.shape[:2] != (height, width) or image.depth_m.shape != (height, width):
             raise ValueError(f"eye image is {image.rgb.shape[:2]}, swapchain is {(height, width)}")
+        depth_tex = self._upload_images(color_tex, depth_tex, (x0, y0, width, height), image.rgb, image.depth_m,
+                                        transparent)
+        self._draw_holograms(color_tex, depth_tex, (x0, y0, width, height), pose_xr, fov, hologram_models,
+                             hologram_colors, hologram_meshes)
+
+    def compose_eyes(self, color_tex: int, depth_tex: Optional[int], rects, images: Sequence[EyeImage], poses,
+                     fovs, hologram_models: Sequence[np.ndarray], hologram_colors: Sequence[tuple],
+                     transparent: bool = False, hologram_meshes: Optional[Sequence] = None) -> None:
+        """:meth:`compose` for all eyes at once (one upload per texture when the eyes sit side by side)."""
+        rects = [tuple(int(v) for v in r) for r in rects]
+        for r, im in zip(rects, images):
+            if im.rgb.shape[:2] != (r[3], r[2]) or im.depth_m.shape != (r[3], r[2]):
+                raise ValueError(f"eye image is {im.rgb.shape[:2]}, swapchain rect is {(r[3], r[2])}")
+        side_by_side = all(r[1] == rects[0][1] and r[3] == rects[0][3] for r in rects) and all(
+            b[0] == a[0] + a[2] for a, b in zip(rects, rects[1:]))
+        if side_by_side and len(rects) > 1:
+            rgb = cv2.hconcat([np.ascontiguousarray(im.rgb, dtype=np.uint8) for im in images])
+            dep = cv2.hconcat([np.ascontiguousarray(im.depth_m, dtype=np.float32) for im in images])
+            whole = (rects[0][0], rects[0][1], sum(r[2] for r in rects), rects[0][3])
+            depth_tex = self._upload_images(color_tex, depth_tex, whole, rgb, dep, transparent)
+        else:
+            for r, im in zip(rects, images):
+                depth_tex = self._upload_images(color_tex, depth_tex, r, im.rgb, im.depth_m, transparent)
+        for r, pose, fov in zip(rects, poses, fovs):
+            self._draw_holograms(color_tex, depth_tex, r, pose, fov, hologram_models, hologram_colors,
+                                 hologram_meshes)
+
+    def _upload_images(self, color_tex, depth_tex, rect, rgb, depth_m, transparent) -> int:
+        """Upload top-down RGB + metric depth into ``rect``; returns the depth texture used."""
+        GL = self.GL
+        x0, y0, width, height = rect
         # RGBA matches the texture's layout: the driver copies instead of converting (much faster on llvmpipe).
-        rgba = cv2.flip(cv2.cvtColor(np.ascontiguousarray(image.rgb, dtype=np.uint8), cv2.COLOR_RGB2RGBA), 0)
-        depth = depth_m_to_window_depth(cv2.flip(np.ascontiguousarray(image.depth_m, dtype=np.float32), 0),
+        rgba = cv2.flip(cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.uint8), cv2.COLOR_RGB2RGBA), 0)
+        depth = depth_m_to_window_depth(cv2.flip(np.ascontiguousarray(depth_m, dtype=np.float32), 0),
                                         self.near, self.far)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
         GL.glBindTexture(GL.GL_TEXTURE_2D, color_tex)
@@ -190,8 +220,14 @@ class EyeCompositor:
         GL.glBindTexture(GL.GL_TEXTURE_2D, depth_tex)
         GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, x0, y0, width, height, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, depth)
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        return depth_tex
+
+    def _draw_holograms(self, color_tex, depth_tex, rect, pose_xr, fov, hologram_models, hologram_colors,
+                        hologram_meshes) -> None:
+        GL = self.GL
         if not hologram_models:
             return
+        x0, y0, width, height = rect
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._framebuffer(color_tex, depth_tex))
         GL.glViewport(x0, y0, width, height)
         GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)  # write colours as given (the textures hold sRGB-encoded data)

@@ -155,3 +155,29 @@ def test_meshes_are_drawn_and_depth_tested(gl):
     assert c[v, u_right, :3].tolist() == [10, 20, 250] and d[v, u_right] == pytest.approx(wd, abs=1e-5)
     assert c[v, u_left, :3].tolist() == [90, 90, 90]
     comp.destroy()
+
+
+def test_compose_eyes_matches_per_eye_compose(gl):
+    """Both eyes in one upload (side by side) give the same swapchain contents as one eye at a time."""
+    from openxr_app.display import EyeImage
+    from openxr_app.gl_render import EyeCompositor
+
+    comp = EyeCompositor(NEAR, FAR)
+    rng = np.random.default_rng(5)
+    eyes = [EyeImage(rng.integers(0, 255, (H, W, 3), dtype=np.uint8),
+                     rng.uniform(0.5, 5.0, (H, W)).astype(np.float32)) for _ in range(2)]
+    poses = [np.array([-0.03, 0, 0, 0, 0, 0, 1.0]), np.array([0.03, 0, 0, 0, 0, 0, 1.0])]
+    models, colors = [_box([0.0, 0.0, -1.0], 0.3)], [(255, 0, 255)]
+    rects = [(0, 0, W, H), (W, 0, W, H)]
+    results = []
+    for together in (True, False):
+        color, depth = _targets(gl)
+        if together:
+            comp.compose_eyes(color, depth, rects, eyes, poses, [FOV, FOV], models, colors)
+        else:
+            for r, e, p in zip(rects, eyes, poses):
+                comp.compose(color, depth, r, e, p, FOV, models, colors)
+        results.append(_read(gl, color, depth))
+    assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
+    assert (results[0][0][..., :3] == (255, 0, 255)).all(axis=2).sum() > 50
+    comp.destroy()
