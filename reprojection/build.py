@@ -230,6 +230,39 @@ def _pixel_rows(g: _Graph, xs: str, ys: str) -> str:
     return g.concat([X, Y, g.add(g.mul(X, g.f(0.0)), g.f(1.0))], 0)
 
 
+def _splat(g: _Graph, p: ModelParams, cams, pix_s, Ef, Hl, Wl, Hlf, Wlf, kx, ky, cells) -> str:
+    """Step 1 of the full variant: z-buffer [E,1,Hl,Wl] of both cameras' subsampled points (BIG = empty)."""
+    ss = p.source_step
+    f32 = TensorProto.FLOAT
+    eoff = g.reshape(g.mul(g.op("Range", g.f(0.0), Ef, g.f(1.0)), cells), [-1, 1, 1])  # [E,1,1]
+    dump = g.mul(Ef, cells)
+    idx_all, upd_all = [], []
+    for c in ("left", "right"):
+        cm = cams[c]
+        sub = lambda x: g.slice(x, [0, 0], [2**62, 2**62], [2, 3], [ss, ss])
+        d_sub = sub(f"{c}_depth")
+        cm["sub"] = g.where(g.and_(sub(f"{c}_valid"), g.op("Greater", d_sub, g.f(0.0))), d_sub, g.f(0.0))  # [1,1,Hs,Ws]
+        zsrc = g.reshape(cm["sub"], [1, 1, -1])
+        P = g.add(g.mul(g.op("MatMul", cm["A_ec"], pix_s), zsrc), cm["b_ec"])  # [E,3,Ns]
+        ze = g.slice(P, [2], [3], [1])
+        ue = g.div(g.slice(P, [0], [1], [1]), ze)
+        ve = g.div(g.slice(P, [1], [2], [1]), ze)
+        cx = g.op("Floor", g.add(g.mul(ue, kx), g.f(0.5)))  # nearest cell centre
+        cy = g.op("Floor", g.add(g.mul(ve, ky), g.f(0.5)))
+        ok = g.and_(g.op("Greater", zsrc, g.f(0.0)), g.op("Greater", ze, g.f(p.near)),
+                    g.op("GreaterOrEqual", cx, g.f(0.0)), g.op("Less", cx, Wlf),
+                    g.op("GreaterOrEqual", cy, g.f(0.0)), g.op("Less", cy, Hlf))
+        idx = g.where(ok, g.add(eoff, g.add(g.mul(cy, Wlf), cx)), dump)
+        idx_all.append(g.reshape(g.op("Cast", idx, to=TensorProto.INT64), [-1]))
+        upd_all.append(g.reshape(g.where(ok, ze, g.f(BIG)), [-1]))
+    nbuf = g.op("Cast", g.add(dump, g.f(1.0)), to=TensorProto.INT64)
+    zbuf = g.op("ScatterElements", g.op("Expand", g.f(BIG), nbuf), g.concat(idx_all, 0), g.concat(upd_all, 0),
+                axis=0, reduction="min")
+    grid4 = g.concat([g.i64([-1, 1]), Hl, Wl], 0)  # [E,1,Hl,Wl]
+    Zl = g.reshape(g.slice(zbuf, [0], [-1], [0]), grid4)
+    return Zl
+
+
 def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     """The reprojection graph for one parameter set (see the module docstring for inputs/outputs)."""
     p = params
@@ -303,32 +336,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     pix_s = _pixel_rows(g, us, vs)  # [3, Ns]
     Wsf = g.op("Cast", g.op("Size", us), to=f32)  # subsampled width / height
     Hsf = g.op("Cast", g.op("Size", vs), to=f32)
-    eoff = g.reshape(g.mul(g.op("Range", g.f(0.0), Ef, g.f(1.0)), cells), [-1, 1, 1])  # [E,1,1]
-    dump = g.mul(Ef, cells)
-    idx_all, upd_all = [], []
-    for c in ("left", "right"):
-        cm = cams[c]
-        sub = lambda x: g.slice(x, [0, 0], [2**62, 2**62], [2, 3], [ss, ss])
-        d_sub = sub(f"{c}_depth")
-        cm["sub"] = g.where(g.and_(sub(f"{c}_valid"), g.op("Greater", d_sub, g.f(0.0))), d_sub, g.f(0.0))  # [1,1,Hs,Ws]
-        zsrc = g.reshape(cm["sub"], [1, 1, -1])
-        P = g.add(g.mul(g.op("MatMul", cm["A_ec"], pix_s), zsrc), cm["b_ec"])  # [E,3,Ns]
-        ze = g.slice(P, [2], [3], [1])
-        ue = g.div(g.slice(P, [0], [1], [1]), ze)
-        ve = g.div(g.slice(P, [1], [2], [1]), ze)
-        cx = g.op("Floor", g.add(g.mul(ue, kx), g.f(0.5)))  # nearest cell centre
-        cy = g.op("Floor", g.add(g.mul(ve, ky), g.f(0.5)))
-        ok = g.and_(g.op("Greater", zsrc, g.f(0.0)), g.op("Greater", ze, g.f(p.near)),
-                    g.op("GreaterOrEqual", cx, g.f(0.0)), g.op("Less", cx, Wlf),
-                    g.op("GreaterOrEqual", cy, g.f(0.0)), g.op("Less", cy, Hlf))
-        idx = g.where(ok, g.add(eoff, g.add(g.mul(cy, Wlf), cx)), dump)
-        idx_all.append(g.reshape(g.op("Cast", idx, to=TensorProto.INT64), [-1]))
-        upd_all.append(g.reshape(g.where(ok, ze, g.f(BIG)), [-1]))
-    nbuf = g.op("Cast", g.add(dump, g.f(1.0)), to=TensorProto.INT64)
-    zbuf = g.op("ScatterElements", g.op("Expand", g.f(BIG), nbuf), g.concat(idx_all, 0), g.concat(upd_all, 0),
-                axis=0, reduction="min")
-    grid4 = g.concat([g.i64([-1, 1]), Hl, Wl], 0)  # [E,1,Hl,Wl]
-    Zl = g.reshape(g.slice(zbuf, [0], [-1], [0]), grid4)
+    Zl = _splat(g, p, cams, pix_s, Ef, Hl, Wl, Hlf, Wlf, kx, ky, cells)
 
     # ---------------------------------------------------------------- 2. background-side depth fill
     g.section = "fill"
@@ -363,11 +371,16 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         # the camera's depth is looked up in the same subsampled map that was splatted (consistent test)
         xs_ = g.op("Min", g.op("Max", g.mul(xc, g.f(1.0 / ss)), g.f(0.0)), g.sub(Wsf, g.f(1.0)))
         ys_ = g.op("Min", g.op("Max", g.mul(yc, g.f(1.0 / ss)), g.f(0.0)), g.sub(Hsf, g.f(1.0)))
-        gx = g.where(inb, g.sub(g.div(g.add(g.mul(xs_, g.f(2.0)), g.f(1.0)), Wsf), g.f(1.0)), g.f(-2.0))
-        gy = g.where(inb, g.sub(g.div(g.add(g.mul(ys_, g.f(2.0)), g.f(1.0)), Hsf), g.f(1.0)), g.f(-2.0))
-        grid = g.reshape(g.concat([g.reshape(gx, [0, 0, -1, 1]), g.reshape(gy, [0, 0, -1, 1])], 3), [1, -1, 0, 2])
-        zs = g.reshape(g.op("GridSample", cm["sub"], grid, mode="nearest", padding_mode="zeros",
-                            align_corners=0), lowE(1))  # [E,1,Hl,Wl]
+        if p.maps:  # nearest lookup as a Gather at the rounded position (GridSample nearest without the
+            # normalised-coordinate round trip)
+            flat = g.op("Cast", g.add(g.mul(g.op("Round", ys_), Wsf), g.op("Round", xs_)), to=TensorProto.INT64)
+            zs = g.where(inb, g.op("Gather", g.reshape(cm["sub"], [-1]), flat, axis=0), g.f(0.0))  # [E,1,Hl,Wl]
+        else:
+            gx = g.where(inb, g.sub(g.div(g.add(g.mul(xs_, g.f(2.0)), g.f(1.0)), Wsf), g.f(1.0)), g.f(-2.0))
+            gy = g.where(inb, g.sub(g.div(g.add(g.mul(ys_, g.f(2.0)), g.f(1.0)), Hsf), g.f(1.0)), g.f(-2.0))
+            grid = g.reshape(g.concat([g.reshape(gx, [0, 0, -1, 1]), g.reshape(gy, [0, 0, -1, 1])], 3), [1, -1, 0, 2])
+            zs = g.reshape(g.op("GridSample", cm["sub"], grid, mode="nearest", padding_mode="zeros",
+                                align_corners=0), lowE(1))  # [E,1,Hl,Wl]
         vis[c] = g.and_(inb, g.op("Greater", zs, g.f(0.0)),
                         g.op("GreaterOrEqual", zs, g.mul(zc, g.f(1.0 - p.tau))))
         xy[c] = (g.op("Min", g.op("Max", xc, g.f(0.0)), g.sub(Wf, g.f(1.0))),

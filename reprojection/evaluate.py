@@ -11,7 +11,8 @@ data range 255) over the *evaluation region*: target pixels that both input view
 rendered target depth back-projects inside both input images) minus a border crop of ``--crop``
 pixels (default 8) on every side. The same region scores every method of a target. ``filled`` is the
 share of all target pixels the model filled with real camera data (not a hole). ``ms_per_eye`` is the
-median wall time of one onnxruntime call rendering two eyes, divided by two (one intra-op thread).
+median wall time of one model call rendering two eyes (onnxruntime, plus the CPU gather with
+``--resample remap``, the default on the CPU), divided by two (one intra-op thread).
 
 Baselines in the same run: ``baseline_camera_psnr`` shows the input camera nearest to the target
 as-is; ``baseline_splat_psnr`` forward-splats the nearest input's pixels with the same StereoSGBM
@@ -267,7 +268,8 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
         for _ in range(repeats):
             reprojector.run_feeds(feeds)
             times.append(reprojector.last_ms)
-        rendered = np.clip(np.rint(imgs[0].transpose(1, 2, 0)), 0, 255).astype(np.uint8)
+        rendered = np.ascontiguousarray(imgs[0].transpose(1, 2, 0)) if imgs.dtype == np.uint8 else \
+            np.clip(np.rint(imgs[0].transpose(1, 2, 0)), 0, 255).astype(np.uint8)
         region = eval_region(src, t, depth[0, 0], crop)
         near = min(src.inputs, key=lambda n: np.linalg.norm(src.cameras[n].centre - src.cameras[t].centre))
         near_img, near_z = (left, raw_zl) if near == ln else (right, raw_zr)
@@ -312,6 +314,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "name, or 'sgbm' (full-resolution StereoSGBM here)")
     parser.add_argument("--crop", type=int, default=8, help="border crop in pixels for PSNR/SSIM (default 8)")
     parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--resample", default="auto", choices=("auto", "onnx", "remap"),
+                        help="colour resampling: onnx = full graph (GridSample), remap = maps graph + CPU gather; "
+                             "auto = remap on the CPU, onnx with CUDA")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (default 1)")
     parser.add_argument("--repeats", type=int, default=5, help="timed model runs per target (median reported)")
 
@@ -322,8 +327,9 @@ def main(args) -> int:
     if args.crop < 0 or args.repeats < 1 or args.threads < 0:
         raise InputError(None, "--crop must be >= 0, --repeats >= 1 and --threads >= 0")
     sets = find_rig_sets(args.dataset)
-    rp = Reprojector(stride=args.stride, provider=args.provider, threads=args.threads, blend=not args.select)
-    print(f"reprojection model {rp.path.name} on {rp.providers[0]}; PSNR/SSIM over pixels both inputs see, "
+    rp = Reprojector(stride=args.stride, provider=args.provider, threads=args.threads, blend=not args.select,
+                     resample=args.resample)
+    print(f"reprojection model {rp.path.name} on {rp.providers[0]} (resample {rp.resample}); PSNR/SSIM over pixels both inputs see, "
           f"border crop {args.crop}px")
     rows = []
     for s in sets:
