@@ -62,13 +62,15 @@ def splat(points_eye: np.ndarray, colors: np.ndarray, K: np.ndarray, width: int,
     """
     pts = np.asarray(points_eye, dtype=np.float32)
     K = np.asarray(K, dtype=np.float64)
-    if T_eye_from_points is None:
-        uvw = pts @ K.astype(np.float32).T
-    else:  # one pass: pixel-homogeneous coordinates straight from the points' frame
-        T = np.asarray(T_eye_from_points, dtype=np.float64)
-        P = K @ T[:3, :4]
-        uvw = pts @ P[:, :3].T.astype(np.float32)
-        uvw += P[:, 3].astype(np.float32)
+    # Pixel-homogeneous coordinates straight from the points' frame: P = K [R | t]. Written as broadcast
+    # multiply-adds rather than a matmul: a (N, 3) x (3, 3) product goes to BLAS, whose worker threads spin
+    # after each call and take CPU from the XR compositor (and show up as the app's CPU time).
+    T = np.eye(4) if T_eye_from_points is None else np.asarray(T_eye_from_points, dtype=np.float64)
+    P = (K @ T[:3, :4]).astype(np.float32)
+    uvw = pts[:, 0:1] * P[:, 0]
+    uvw += pts[:, 1:2] * P[:, 1]
+    uvw += pts[:, 2:3] * P[:, 2]
+    uvw += P[:, 3]
     z = uvw[:, 2]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         inv = np.float32(1.0) / z
