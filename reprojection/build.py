@@ -22,6 +22,13 @@ Per eye, the graph:
 5. **Upsamples** the per-cell sampling positions bilinearly (align-corners ``Resize``: exact for the
    part linear in the pixel position) and resamples colour with bilinear ``GridSample`` in row bands.
 
+The ``maps`` variant (``ModelParams.maps``, files ``...-maps-<hash>.onnx``) is steps 1-4 only: it takes
+no images and outputs the cells (``cell_fields`` [E,5,Hl,Wl]: x, y in the left camera, x, y in the
+right camera, share of the left camera; ``cell_depth`` [E,1,Hl,Wl]; ``cell_holes`` [E,1,Hl,Wl]);
+:mod:`reprojection.gather` does step 5 on the CPU (~4x cheaper than onnxruntime's CPU ``GridSample``).
+Its nearest depth lookup in the visibility test is a ``Gather`` instead of ``GridSample``; everything
+else is the same graph, so both variants make the same decisions (holes identical in the tests).
+
 Why not forward-splat colour (NeuralPassthrough-like)? A full-resolution colour splat needs a z-buffer
 scatter *and* a second scatter of colour per camera and eye (4x 307 k scattered pixels at 640x480, plus
 crack filling at full resolution) and gives nearest-pixel resampling, i.e. no sub-pixel accuracy, which
@@ -33,7 +40,8 @@ built). Passthrough+'s coarse mesh is the same trade with rasterised triangles; 
 
 Cost (``docs/reprojection.md``): on this project's 2-core AMD EPYC, one thread, onnxruntime's CPU
 ``GridSample`` alone costs 13-17 ms for both 640x480 eyes (``cv2.remap``: 3.4 ms); the stride-4 graph
-costs ~2.1-2.4x that (``select``) or ~3.2-3.4x (``blend``, two resamplings per eye).
+costs ~2.1-2.4x that (``select``) or ~3.2-3.4x (``blend``, two resamplings per eye). The ``maps``
+variant + CPU gather (the default on the CPU) costs about half of the full ``blend`` graph.
 
 Conventions: OpenCV camera axes (+x right, +y down, +z forward); pixel centres at integer coordinates;
 ``T_eye_from_camera`` maps camera-frame points to the eye frame (4x4, any rotation and translation,
@@ -59,6 +67,8 @@ T_eye_from_right       [E,4,4] float32    pose of the right camera in each eye f
 Outputs: ``eye_images`` [E,3,H,W] float32 (same range as the input images), ``eye_depth`` [E,1,H,W]
 float32 (z in each eye frame, bilinear from the cells; 0 where unknown), ``eye_holes`` [E,1,H,W] bool
 (True where no camera saw the surface; those pixels are filled from the background side).
+The ``maps`` variant takes the inputs from ``left_depth`` on (:data:`MAPS_INPUT_NAMES`) and outputs
+:data:`MAPS_OUTPUT_NAMES` (see above).
 """
 
 from __future__ import annotations
