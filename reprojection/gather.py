@@ -26,7 +26,7 @@ PSNR on Tsukuba. The kernel reads each field row once, interpolates along the ro
 bilinear gathers, the blend and the rounding of a pixel in registers; it is scalar, ~2.4x the cost of
 one ``cv2.remap`` (SIMD, 16-bit fixed point) per gather.
 
-Conventions: images uint8 (H, W, 3) in any channel order (kept); positions in pixels of each camera
+Conventions: images (H, W, 3) uint8 or float32 0..255, any channel order (kept); positions in pixels of each camera
 image (OpenCV: +x right, +y down, pixel centres at integers).
 """
 
@@ -80,6 +80,7 @@ def _gather(fields, cdepth, choles, left, right, y0t, y1t, fyt, x0t, x1t, fxt, n
     Wl = fields.shape[3]
     H, W = left.shape[0], left.shape[1]
     row = np.empty((5, Wl), np.float32)
+    one = np.float32(1.0)
     for e in range(E):
         pl = prefL[e]
         for y in range(H):
@@ -102,27 +103,38 @@ def _gather(fields, cdepth, choles, left, right, y0t, y1t, fyt, x0t, x1t, fxt, n
                 xr = row[2, xa] * gx + row[2, xb] * fx
                 yr = row[3, xa] * gx + row[3, xb] * fx
                 if blend:
-                    # both positions lie inside their image (the graph clips them): clamped taps, the
-                    # clamped one has weight 0
-                    ix, iy = int(np.floor(xl)), int(np.floor(yl))
-                    ax, ay = xl - ix, yl - iy
-                    ix1, iy1 = min(ix + 1, W - 1), min(iy + 1, H - 1)
-                    jx, jy = int(np.floor(xr)), int(np.floor(yr))
-                    bx, by = xr - jx, yr - jy
-                    jx1, jy1 = min(jx + 1, W - 1), min(jy + 1, H - 1)
+                    # both positions lie inside their image (the graph clips them): the tap index is
+                    # clamped to W - 2 / H - 2 and the weight moves to the far tap (all float32 maths)
+                    fxl = min(np.floor(xl), np.float32(W - 2))
+                    fyl = min(np.floor(yl), np.float32(H - 2))
+                    ix, iy = np.int64(fxl), np.int64(fyl)
+                    ax, ay = xl - fxl, yl - fyl
+                    fxr = min(np.floor(xr), np.float32(W - 2))
+                    fyr = min(np.floor(yr), np.float32(H - 2))
+                    jx, jy = np.int64(fxr), np.int64(fyr)
+                    bx, by = xr - fxr, yr - fyr
+                    # blend weight folded into the bilinear weights: w * left + (1 - w) * right
+                    a11 = ax * ay * w
+                    a10 = ay * w - a11
+                    a01 = ax * w - a11
+                    a00 = w - a01 - a10 - a11
+                    u = one - w
+                    b11 = bx * by * u
+                    b10 = by * u - b11
+                    b01 = bx * u - b11
+                    b00 = u - b01 - b10 - b11
                     for c in range(3):
-                        lv = ((np.float32(left[iy, ix, c]) * (1 - ax) + np.float32(left[iy, ix1, c]) * ax) * (1 - ay)
-                              + (np.float32(left[iy1, ix, c]) * (1 - ax) + np.float32(left[iy1, ix1, c]) * ax) * ay)
-                        rv = ((np.float32(right[jy, jx, c]) * (1 - bx) + np.float32(right[jy, jx1, c]) * bx) * (1 - by)
-                              + (np.float32(right[jy1, jx, c]) * (1 - bx) + np.float32(right[jy1, jx1, c]) * bx) * by)
-                        v = rv + w * (lv - rv)
+                        v = (np.float32(left[iy, ix, c]) * a00 + np.float32(left[iy, ix + 1, c]) * a01
+                             + np.float32(left[iy + 1, ix, c]) * a10 + np.float32(left[iy + 1, ix + 1, c]) * a11
+                             + np.float32(right[jy, jx, c]) * b00 + np.float32(right[jy, jx + 1, c]) * b01
+                             + np.float32(right[jy + 1, jx, c]) * b10 + np.float32(right[jy + 1, jx + 1, c]) * b11)
                         v = min(max(v, np.float32(0.0)), np.float32(255.0))
                         out[e, y, x, c] = np.uint8(np.int32(v + np.float32(0.5)))
                 else:
                     # preferred camera bilinear, plus the nearest cell's offset to the other camera where
                     # the cell uses it, in the stacked image (zero outside it and in the gap rows)
                     off = np.float32(H + gap)
-                    use_other = (w > 0.5) != pl
+                    use_other = (w > np.float32(0.5)) != pl
                     if pl:
                         sx, sy = xl, yl
                         if use_other:
@@ -133,12 +145,14 @@ def _gather(fields, cdepth, choles, left, right, y0t, y1t, fyt, x0t, x1t, fxt, n
                         if use_other:
                             sx += fields[e, 0, ny, nx] - fields[e, 2, ny, nx]
                             sy += fields[e, 1, ny, nx] - fields[e, 3, ny, nx] - off
-                    ix, iy = int(np.floor(sx)), int(np.floor(sy))
-                    ax, ay = sx - ix, sy - iy
+                    fsx, fsy = np.floor(sx), np.floor(sy)
+                    ix, iy = np.int64(fsx), np.int64(fsy)
+                    ax, ay = sx - fsx, sy - fsy
+                    gax, gay = one - ax, one - ay
                     for c in range(3):
-                        v = ((_tap(left, right, iy, ix, c, H, W, gap) * (1 - ax)
-                              + _tap(left, right, iy, ix + 1, c, H, W, gap) * ax) * (1 - ay)
-                             + (_tap(left, right, iy + 1, ix, c, H, W, gap) * (1 - ax)
+                        v = ((_tap(left, right, iy, ix, c, H, W, gap) * gax
+                              + _tap(left, right, iy, ix + 1, c, H, W, gap) * ax) * gay
+                             + (_tap(left, right, iy + 1, ix, c, H, W, gap) * gax
                                 + _tap(left, right, iy + 1, ix + 1, c, H, W, gap) * ax) * ay)
                         v = min(max(v, np.float32(0.0)), np.float32(255.0))
                         out[e, y, x, c] = np.uint8(np.int32(v + np.float32(0.5)))
@@ -153,7 +167,8 @@ def gather_eyes(cell_fields: np.ndarray, cell_depth: np.ndarray, cell_holes: np.
             inside each image), share of the left camera (blend) or 1 where the cell uses the left camera.
         cell_depth: float32 [E,1,Hl,Wl] eye z-depth per cell (0 = unknown).
         cell_holes: bool [E,1,Hl,Wl] cells no camera sees.
-        left, right: uint8 (H, W, 3) camera images (channel order kept).
+        left, right: (H, W, 3) camera images, uint8 or float32 0..255 (faster: no conversion per tap);
+            channel order kept.
         blend: the variant's fusion (see :class:`reprojection.build.ModelParams`).
         prefer_left: bool [E], per eye whether the left camera is the nearer one (select only).
         gap: zero rows between the stacked images (select only; ``ModelParams.gap``).

@@ -81,11 +81,12 @@ def to_chw(img: np.ndarray) -> np.ndarray:
 
 
 def to_hwc3(img: np.ndarray) -> np.ndarray:
-    """uint8 (H, W) or (H, W, 3) -> contiguous uint8 (H, W, 3) (gray repeated; channel order kept)."""
+    """uint8 (H, W) or (H, W, 3) -> contiguous float32 (H, W, 3), values 0..255 (gray repeated; channel
+    order kept). float32 pixels save the CPU gather a conversion per tap (~15 % of its time)."""
     a = np.asarray(img)
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=2)
-    return np.ascontiguousarray(a, dtype=np.uint8)
+    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 class Reprojector:
@@ -137,8 +138,8 @@ class Reprojector:
               T_eye_from_left: Sequence[np.ndarray], T_eye_from_right: Sequence[np.ndarray],
               left_valid=None, right_valid=None) -> dict:
         """Model inputs from numpy arrays (see the class docstring for units and shapes). With
-        ``resample="remap"`` the images stay uint8 (H, W, 3) (``left_pixels``, ``right_pixels``) for the
-        CPU gather instead of becoming the float32 ``left_image``/``right_image`` graph inputs."""
+        ``resample="remap"`` the images become float32 (H, W, 3) (``left_pixels``, ``right_pixels``) for
+        the CPU gather instead of the float32 [1,3,H,W] ``left_image``/``right_image`` graph inputs."""
         ld = np.asarray(left_depth, np.float32)
         rd = np.asarray(right_depth, np.float32)
         lv = np.isfinite(ld) & (ld > 0) if left_valid is None else np.asarray(left_valid, bool)
