@@ -19,8 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+# One BLAS thread (before numpy loads, where this module is imported first): idle BLAS workers spin after each
+# call, and every spare cycle goes to the runtime's compositor, which on CPU-only machines renders on the CPU.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 EXIT_NO_RUNTIME = 4
 

@@ -134,6 +134,20 @@ def test_backproject_then_splat_reproduces_the_image():
     assert np.isinf(im.depth_m[5, 7])
 
 
+def test_fill_cracks_closes_one_pixel_gaps_only():
+    from openxr_app.display import EyeImage
+    from openxr_app.stages import fill_cracks
+
+    depth = np.full((6, 8), 2.0, np.float32)
+    rgb = np.full((6, 8, 3), 100, np.uint8)
+    depth[:, 3] = np.inf  # a one-pixel crack column
+    depth[4:, 5:] = np.inf  # a 2x3 hole at the bottom right: only its top-left edge can be reached
+    rgb[:, 4] = 200
+    im = fill_cracks(EyeImage(rgb, depth))
+    assert np.isfinite(im.depth_m[:, 3]).all() and (im.rgb[:, 3] == 200).all()
+    assert np.isinf(im.depth_m[5, 6:]).all()
+
+
 def test_hologram_files(tmp_path):
     f = tmp_path / "h.yaml"
     f.write_text("anchor: head\nboxes:\n  - center: [0, 0, 1.5]\n    size: [0.2, 0.4, 0.2]\n    rgb: [255, 0, 255]\n")
