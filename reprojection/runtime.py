@@ -133,6 +133,10 @@ class Reprojector:
         so.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.session = ort.InferenceSession(data, so, providers=self.providers)
         self.last_ms = float("nan")
+        if self.resample == "remap":  # compile (or load from numba's cache) the gather now, not on frame 1
+            px = np.zeros((4, 4, 3), np.float32)
+            gather_eyes(np.zeros((2, 5, 2, 2), np.float32), np.zeros((2, 1, 2, 2), np.float32),
+                        np.zeros((2, 1, 2, 2), bool), px, px, self.blend, np.ones(2, bool), self.params.gap)
 
     def feeds(self, left_image, right_image, left_depth, right_depth, K_left, K_right, K_eyes,
               T_eye_from_left: Sequence[np.ndarray], T_eye_from_right: Sequence[np.ndarray],
