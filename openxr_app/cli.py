@@ -41,8 +41,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hologram", type=Path, default=None,
                         help="hologram file (YAML/JSON boxes; see openxr_app/hologram.py)")
     parser.add_argument("--json", type=Path, default=None, help="write the run JSON here")
-    parser.add_argument("--stage", default="projected", choices=sorted(STAGE_FACTORIES),
-                        help="display stage (default: projected = the source's first RGB-D frame reprojected)")
+    parser.add_argument("--stage", default="pipeline", choices=sorted(STAGE_FACTORIES),
+                        help="display stage (default: pipeline = depth + ONNX reprojection of the live source; projected = the source's first RGB-D frame as a point set)")
     parser.add_argument("--passthrough", choices=("auto", "app"), default="auto",
                         help="auto: the runtime's own passthrough under the holograms where it offers "
                              "XR_FB_passthrough (Quest over Link), else the pipeline's images; app: always ours")

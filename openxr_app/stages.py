@@ -222,6 +222,13 @@ def sgbm_disparity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 #: ``passthrough run --stage NAME`` -> factory(source_path) -> DisplayStage. The pipeline adds its own.
+def _pipeline_stage(source):
+    from .pipeline_stage import PipelineXRStage
+
+    return PipelineXRStage.from_source(source)
+
+
 STAGE_FACTORIES: Dict[str, Callable[[str], DisplayStage]] = {
     "projected": ProjectedImageStage.from_source,
+    "pipeline": _pipeline_stage,
 }

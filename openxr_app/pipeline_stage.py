@@ -1,0 +1,163 @@
+"""The real pipeline as the OpenXR app's display stage.
+
+A camera thread plays the source at its rate through the pipeline's camera stage (rectify + depth, see
+:mod:`passthrough.pipeline.camera_stage`) into a latest-value mailbox; every rendered frame reprojects
+the newest camera output with the ONNX model to the eye poses ``xrLocateViews`` reported for the
+predicted display time (late correction) and returns RGB + real depth per eye. Holograms are drawn by
+the app with OpenGL and a depth test against that depth (:mod:`openxr_app.gl_render`).
+
+Frames:
+
+* *rig world*: the camera rig's frame (OpenCV axes), where camera outputs live (a static rig).
+* *XR world*: the session's reference space (OpenXR axes, +y up).
+* On the first frame the rig is anchored to the head: the rig sits ``eye_relief`` ahead of the eyes'
+  midpoint, oriented like the (OpenCV-axes) left eye, i.e. ``T_xrworld_from_rigworld`` is fixed then,
+  and every later eye pose is expressed in the rig world with it.
+
+The reprojection runs on a canvas of the camera images' size times ``scale`` (the model needs equal
+camera and eye sizes); each eye's intrinsics are scaled onto that canvas and the result is resized to
+the swapchain size.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import cv2
+import numpy as np
+
+from passthrough.errors import InputError
+from passthrough.geometry import invert_T, make_T
+from passthrough.mailbox import Mailbox
+
+from .display import EyeImage, EyeView
+
+import os
+
+#: Reprojection canvas scale on the CPU: measured against Monado's CPU (lavapipe) compositor at 90 Hz on
+#: the 2-core CI machine (Motorcycle-Q, 600 frames): 0.25 -> frame period p50 11.26 ms, 0.33 % misses;
+#: 0.35 -> 2.99 % misses. With CUDA the model runs at full camera resolution.
+CPU_SCALE = 0.25
+EYE_RELIEF_M = 0.09
+
+
+def _scale_K(K: np.ndarray, sx: float, sy: float) -> np.ndarray:
+    """Intrinsics of an image resized by (sx, sy) (pixel centres at integers)."""
+    K2 = np.array(K, dtype=np.float64)
+    K2[0, 0] *= sx
+    K2[0, 2] = (K2[0, 2] + 0.5) * sx - 0.5
+    K2[1, 1] *= sy
+    K2[1, 2] = (K2[1, 2] + 0.5) * sy - 0.5
+    return K2
+
+
+class PipelineXRStage:
+    """Camera stage on its own thread + ONNX reprojection per rendered frame.
+
+    Args:
+        source: a frame source (:func:`passthrough.datasets.open_source`).
+        scale: reprojection canvas = camera image size x ``scale`` (default: ``$PASSTHROUGH_XR_SCALE``, else
+            1 with CUDA and :data:`CPU_SCALE` on the CPU).
+        depth_method: depth method name (default: the depth stage's default).
+        threads: onnxruntime intra-op threads.
+    """
+
+    def __init__(self, source, scale: Optional[float] = None, depth_method: Optional[str] = None, threads: int = 1):
+        from passthrough.pipeline.camera_stage import CameraStage, default_depth_fn
+        from reprojection.runtime import Reprojector
+
+        self.source = source
+        self.camera = CameraStage(default_depth_fn(depth_method), lambda t: np.eye(4))
+        self.reprojector = Reprojector(stride=4, provider="auto", threads=threads)
+        if scale is None:
+            env = os.environ.get("PASSTHROUGH_XR_SCALE")
+            on_gpu = self.reprojector.providers[0] == "CUDAExecutionProvider"
+            scale = float(env) if env else (1.0 if on_gpu else CPU_SCALE)
+        self.scale = float(scale)
+        self.box: Mailbox = Mailbox()
+        self.rate_hz = source.rate_hz or 10.0
+        self._stop = threading.Event()
+        self._T_xr_from_rig: Optional[np.ndarray] = None
+        self.errors: List[BaseException] = []
+        rig = source.rig
+        # rig frame = rectified left camera; the eyes' midpoint is eye_relief behind the cameras' midpoint
+        self.T_rig_from_eyecentre = make_T(np.eye(3), [rig.baseline_m / 2, 0.0, -EYE_RELIEF_M])
+        first = next(iter(source), None)
+        if first is None:
+            raise InputError(source.path, "the source has no frames")
+        self._publish(self.camera.process(first))  # ready before the session starts (and warms up numba)
+        self._thread = threading.Thread(target=self._loop, name="camera-stage", daemon=True)
+        self._thread.start()
+
+    def _publish(self, out) -> None:
+        s = self.scale
+        if s != 1.0:
+            size = (max(8, int(round(out.left_bgr.shape[1] * s))), max(8, int(round(out.left_bgr.shape[0] * s))))
+            sx, sy = size[0] / out.left_bgr.shape[1], size[1] / out.left_bgr.shape[0]
+            out.left_bgr = cv2.resize(out.left_bgr, size, interpolation=cv2.INTER_AREA)
+            out.right_bgr = cv2.resize(out.right_bgr, size, interpolation=cv2.INTER_AREA)
+            out.depth_left = cv2.resize(out.depth_left, size, interpolation=cv2.INTER_NEAREST)
+            out.depth_right = cv2.resize(out.depth_right, size, interpolation=cv2.INTER_NEAREST)
+            out.K = _scale_K(out.K, sx, sy)
+        self.box.put(out)
+
+    def _loop(self) -> None:
+        period = 1.0 / self.rate_hz
+        if self.source.rate_hz is None and len(self.source) == 1:
+            return  # a single still: its one camera output is already published
+        try:
+            while not self._stop.is_set():
+                for frame in self.source:
+                    t0 = time.monotonic()
+                    if self._stop.is_set():
+                        return
+                    self._publish(self.camera.process(frame))
+                    rest = period - (time.monotonic() - t0)
+                    if rest > 0:
+                        self._stop.wait(rest)
+        except BaseException as exc:  # the render thread reports it
+            self.errors.append(exc)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def render(self, eye_views: Sequence[EyeView], t_display_ns: int) -> List[EyeImage]:
+        if self.errors:
+            raise self.errors[0]
+        cam = self.box.get()
+        if self._T_xr_from_rig is None:
+            T_c = np.array(eye_views[0].T_world_from_eye, dtype=np.float64)
+            T_c[:3, 3] = np.mean([v.T_world_from_eye[:3, 3] for v in eye_views], axis=0)
+            self._T_xr_from_rig = T_c @ invert_T(self.T_rig_from_eyecentre)
+        T_rig_from_xr = invert_T(self._T_xr_from_rig)
+        h, w = cam.left_bgr.shape[:2]
+        Ks, T_l, T_r = [], [], []
+        for v in eye_views:
+            T_eye_from_rig = invert_T(T_rig_from_xr @ v.T_world_from_eye)
+            T_l.append(T_eye_from_rig @ cam.T_world_from_left)
+            T_r.append(T_eye_from_rig @ cam.T_world_from_right)
+            Ks.append(_scale_K(v.K, w / v.width, h / v.height))
+        imgs, depth, _holes = self.reprojector.render(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right,
+                                                      cam.K, cam.K, np.stack(Ks), T_l, T_r)
+        out = []
+        for e, v in enumerate(eye_views):
+            rgb = cv2.cvtColor(imgs[e], cv2.COLOR_BGR2RGB)
+            d = np.where(depth[e] > 0, depth[e], np.inf).astype(np.float32)
+            if (v.width, v.height) != (w, h):
+                rgb = cv2.resize(rgb, (v.width, v.height), interpolation=cv2.INTER_LINEAR)
+                d = cv2.resize(d, (v.width, v.height), interpolation=cv2.INTER_NEAREST)
+            out.append(EyeImage(rgb, d))
+        return out
+
+    @classmethod
+    def from_source(cls, source) -> "PipelineXRStage":
+        from passthrough.datasets import open_source
+
+        if str(source) == "camera":
+            raise InputError(None, "--source camera: live cameras need '--calibration'; use 'passthrough record' "
+                                   "to capture, then run on the recording")
+        return cls(open_source(Path(source)))
