@@ -41,6 +41,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hologram", type=Path, default=None,
                         help="hologram file (YAML/JSON boxes; see openxr_app/hologram.py)")
     parser.add_argument("--json", type=Path, default=None, help="write the run JSON here")
+    parser.add_argument("--calibration", type=Path, default=None,
+                        help="stereo calibration JSON for --source camera[:DEV[,DEV]] (default devices 0,1)")
     parser.add_argument("--stage", default="pipeline", choices=sorted(STAGE_FACTORIES),
                         help="display stage (default: pipeline = depth + ONNX reprojection of the live source; projected = the source's first RGB-D frame as a point set)")
     parser.add_argument("--passthrough", choices=("auto", "app"), default="auto",
@@ -81,10 +83,20 @@ def run_main(args: argparse.Namespace) -> int:
     holograms = load_holograms(args.hologram) if args.hologram is not None else None
     factory = STAGE_FACTORIES[args.stage]
     source = args.source
-    if source != "camera" and not Path(source).exists():
+    is_camera = source == "camera" or source.startswith("camera:")
+    if not is_camera and not Path(source).exists():
         raise InputError(Path(source), "no such file or folder")
-    # Build the stage before the session: bad input fails fast, and its one-time cost stays out of frames.
-    stage = factory(source)
+    if is_camera:
+        if args.stage != "pipeline":
+            raise InputError(None, "--source camera needs the pipeline stage (--stage pipeline)")
+        if args.calibration is None:
+            raise InputError(None, "--source camera needs --calibration FILE (stereo calibration JSON)")
+        from .pipeline_stage import PipelineXRStage
+
+        stage = PipelineXRStage.from_camera(source, args.calibration)
+    else:
+        # Build the stage before the session: bad input fails fast, and its one-time cost stays out of frames.
+        stage = factory(source)
 
     on_frame = None
     if args.dump_dir is not None:

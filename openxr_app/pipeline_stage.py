@@ -155,9 +155,19 @@ class PipelineXRStage:
 
     @classmethod
     def from_source(cls, source) -> "PipelineXRStage":
+        """A dataset path (:func:`passthrough.datasets.open_source`)."""
         from passthrough.datasets import open_source
 
-        if str(source) == "camera":
-            raise InputError(None, "--source camera: live cameras need '--calibration'; use 'passthrough record' "
-                                   "to capture, then run on the recording")
         return cls(open_source(Path(source)))
+
+    @classmethod
+    def from_camera(cls, spec: str, calibration) -> "PipelineXRStage":
+        """Live cameras: ``camera`` (devices 0 and 1), ``camera:N`` (one side-by-side device) or
+        ``camera:A,B``; ``calibration`` a stereo calibration JSON (:mod:`passthrough.datasets.pairs`)."""
+        from passthrough.datasets.pairs import load_calibration
+        from passthrough.datasets.video import LiveCameraSource
+
+        devs = ["0", "1"] if spec == "camera" else spec.split(":", 1)[1].split(",")
+        source = LiveCameraSource([int(d) if d.isdigit() else d for d in devs], load_calibration(Path(calibration)))
+        source.rate_hz = 1000.0  # the devices pace themselves: grab as fast as they deliver
+        return cls(source)
