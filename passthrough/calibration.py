@@ -143,7 +143,7 @@ class StereoRig:
             if L.model != Rc.model:
                 raise ValueError("mixed fisheye / non-fisheye rigs are not supported")
             R1, R2, P1, P2, _Q = cv2.fisheye.stereoRectify(
-                L.K, L.dist, Rc.K, Rc.dist, size, R, t, flags=cv2.fisheye.CALIB_ZERO_DISPARITY,
+                L.K, L.dist, Rc.K, Rc.dist, size, R, t, flags=cv2.CALIB_ZERO_DISPARITY,
                 newImageSize=size, balance=0.0, fov_scale=1.0,
             )
             init = cv2.fisheye.initUndistortRectifyMap
