@@ -194,5 +194,5 @@ class Reprojector:
             self.last_ms = (time.perf_counter() - t0) * 1e3
             return out
         imgs, depth, holes = self.run_feeds(feeds)
-        out = np.clip(np.rint(imgs.transpose(0, 2, 3, 1)), 0, 255).astype(np.uint8)
+        out = np.clip(np.rint(np.nan_to_num(imgs.transpose(0, 2, 3, 1))), 0, 255).astype(np.uint8)
         return out, depth[:, 0], holes[:, 0]
