@@ -288,26 +288,28 @@ def bench_hands(args) -> dict:
     from hand_tracking.tracker import HandTracker
 
     threads = _threads(args)
-    from passthrough.datasets.pairs import PairsFolderSource
-    from passthrough.demo_data import demo_source_path
-
     src = open_dataset_or_pov(args)
     frame = next(iter(src))
     left, _ = frame.rectified()
     models = load_sessions(threads=threads, build_if_missing=False)
-    det, trk = [], []
+    det, trk, n_hands = [], [], []
     tracker = HandTracker(models)
     for i in range(args.warmup + args.frames):
         fresh = HandTracker(models)
         t0 = time.perf_counter()
-        fresh.process(left)
+        found = fresh.process(left)
         t1 = time.perf_counter()
         tracker.process(left)
         t2 = time.perf_counter()
         if i >= args.warmup:
             det.append((t1 - t0) * 1e3)
             trk.append((t2 - t1) * 1e3)
-    return {"benchmark": "hands", "stages": {"detection_plus_landmarks": summarize_ms(det), "tracking": summarize_ms(trk)},
+            n_hands.append(len(found.hands))
+    hands = max(1, int(np.median(n_hands)))
+    return {"benchmark": "hands", "stages": {"detection_plus_landmarks": summarize_ms(det), "tracking": summarize_ms(trk),
+                                            "detection_plus_landmarks_per_hand": summarize_ms(np.array(det) / hands),
+                                            "tracking_per_hand": summarize_ms(np.array(trk) / hands)},
+            "hands_per_image": hands,
             "baseline": {"mediapipe_external": {**MEDIAPIPE_EXTERNAL_MS,
                                                 "note": "MediaPipe's own runtime, measured outside this project (issue 5); not re-measured here"}},
             "image": frame.name}
