@@ -181,7 +181,8 @@ class ProjectedImageStage:
         """The first frame of a dataset (``passthrough.datasets.open_source``) as an RGB-D image.
 
         Colour: the rectified left image. Depth: the frame's ground-truth disparity where the dataset has
-        it, else OpenCV SGBM on the rectified pair; converted with the rig (``disparity_to_depth``).
+        it, else the depth stage's full-resolution OpenCV SGBM reference on the rectified pair; converted
+        with the rig (``disparity_to_depth``).
         Raises :class:`InputError` for a bad path or a live camera (which needs the real pipeline stage).
         """
         import cv2
@@ -199,29 +200,15 @@ class ProjectedImageStage:
         rgb = cv2.cvtColor(left, cv2.COLOR_GRAY2RGB) if left.ndim == 2 else cv2.cvtColor(left, cv2.COLOR_BGR2RGB)
         disp = frame.gt_disparity
         if disp is None or not np.isfinite(disp).any():
-            disp = sgbm_disparity(left, right)
+            from passthrough.depth import DepthEstimator, REFERENCE_METHOD
+
+            disp = DepthEstimator(REFERENCE_METHOD).compute(left, right, frame.rig).disparity
         depth = frame.rig.disparity_to_depth(disp)
         if not np.isfinite(depth).any():
             raise InputError(Path(source), "no valid depth in the first frame")
         return cls(rgb, depth, frame.rig.K_rect, density=density)
 
 
-def sgbm_disparity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """OpenCV SGBM disparity (float32 (H, W) pixels, NaN = invalid) of a rectified pair (uint8, any channels)."""
-    import cv2
-
-    gl = left if left.ndim == 2 else cv2.cvtColor(left, cv2.COLOR_BGR2GRAY)
-    gr = right if right.ndim == 2 else cv2.cvtColor(right, cv2.COLOR_BGR2GRAY)
-    nd = max(16, (gl.shape[1] // 8) // 16 * 16)
-    sgbm = cv2.StereoSGBM_create(minDisparity=0, numDisparities=nd, blockSize=5, P1=8 * 25, P2=32 * 25,
-                                 uniquenessRatio=10, speckleWindowSize=100, speckleRange=2,
-                                 mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY)
-    d = sgbm.compute(gl, gr).astype(np.float32) / 16.0
-    d[d <= 0] = np.nan
-    return d
-
-
-#: ``passthrough run --stage NAME`` -> factory(source_path) -> DisplayStage. The pipeline adds its own.
 def _pipeline_stage(source):
     from .pipeline_stage import PipelineXRStage
 
