@@ -19,7 +19,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frames", type=int, default=None, help="stop after N display frames")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-png", action="store_true", help="write eye videos only, no per-frame PNGs")
-    parser.add_argument("--preview", action="store_true", help="show the eyes in a live window (needs a GUI OpenCV)")
+    parser.add_argument("--preview", action="store_true", help="show the eyes in a live window (needs a display)")
     add_pipeline_arguments(parser)
     parser.set_defaults(head_path="sway")
 

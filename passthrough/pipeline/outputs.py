@@ -50,6 +50,54 @@ class _Video:
             self.writer.release()
 
 
+class PreviewWindow:
+    """A live window showing both eyes: OpenCV's HighGUI where the installed OpenCV has it, else a
+    matplotlib window (TkAgg; the project installs the headless OpenCV). Raises
+    :class:`~passthrough.errors.InputError` when neither can open a window (no display)."""
+
+    TITLE = "passthrough (left | right eye)"
+
+    def __init__(self):
+        from ..errors import InputError
+
+        self._plt = self._img = None
+        try:
+            cv2.namedWindow(self.TITLE)
+            return
+        except cv2.error:
+            pass
+        try:
+            import matplotlib
+
+            matplotlib.use("TkAgg", force=True)
+            import matplotlib.pyplot as plt
+
+            plt.ion()
+            self._fig = plt.figure(self.TITLE)
+            self._plt = plt
+        except Exception as exc:  # no Tk, no display
+            raise InputError(None, f"--preview needs a display and a GUI toolkit (OpenCV HighGUI or Tk): {exc}") from None
+
+    def show(self, bgr: np.ndarray) -> None:
+        if self._plt is None:
+            cv2.imshow(self.TITLE, bgr)
+            cv2.waitKey(1)
+            return
+        rgb = bgr[..., ::-1]
+        if self._img is None:
+            self._img = self._plt.imshow(rgb)
+            self._plt.axis("off")
+        else:
+            self._img.set_data(rgb)
+        self._plt.pause(0.001)
+
+    def close(self) -> None:
+        if self._plt is None:
+            cv2.destroyAllWindows()
+        else:
+            self._plt.close(self._fig)
+
+
 class ReplayWriter:
     """Callbacks for :meth:`Pipeline.run_virtual` / :meth:`Pipeline.run_realtime` that write the outputs."""
 
@@ -65,8 +113,7 @@ class ReplayWriter:
         self.camera_rows: List[dict] = []
         self._thumbs: List[np.ndarray] = []
         self._last_cam = -1
-        self._depth_thumb: Optional[np.ndarray] = None
-        self.preview = preview
+        self.preview = PreviewWindow() if preview else None
 
     def on_camera(self, cam, hands) -> None:
         depth_img = depth_colormap(cam.depth_left)
@@ -97,9 +144,8 @@ class ReplayWriter:
             row = np.hstack([np.hstack([cam.left_bgr, cam.right_bgr]), disp.eyes_bgr[0], disp.eyes_bgr[1],
                              depth_colormap(disp.eye_depth[0])])
             self._thumbs.append(cv2.resize(row, (row.shape[1] // 3, row.shape[0] // 3), interpolation=cv2.INTER_AREA))
-        if self.preview:
-            cv2.imshow("passthrough (left | right eye)", np.hstack([disp.eyes_bgr[0], disp.eyes_bgr[1]]))
-            cv2.waitKey(1)
+        if self.preview is not None:
+            self.preview.show(np.hstack([disp.eyes_bgr[0], disp.eyes_bgr[1]]))
 
     def close(self) -> None:
         for v in (*self.eye_videos, self.depth_video, self.hand_video):
@@ -120,5 +166,5 @@ class ReplayWriter:
                 if label:
                     cv2.putText(header, label, (int(i * w4) + 4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
             cv2.imwrite(str(self.out / "contact_sheet.png"), np.vstack([header, sheet]))
-        if self.preview:
-            cv2.destroyAllWindows()
+        if self.preview is not None:
+            self.preview.close()

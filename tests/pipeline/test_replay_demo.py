@@ -31,3 +31,10 @@ def test_replay_euroc_runs_the_whole_pipeline(cli, shared_data, tmp_path):
 def test_replay_unknown_head_path_is_one_line(cli, shared_data, tmp_path):
     r = cli("replay", shared_data / "stereo/oakd-pairs", "--out", tmp_path, "--head-path", "cartwheel")
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "cartwheel" in r.stderr
+
+
+def test_preview_without_a_display_is_one_clear_line(cli, shared_data, tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    r = cli("replay", shared_data / "sequences/euroc-MH_01_easy-first5", "--out", tmp_path, "--preview",
+            "--no-progress", "--no-hands")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--preview needs a display" in r.stderr
