@@ -146,7 +146,8 @@ def summarize(records, out: Path, source) -> str:
     disp = np.array([r["display_ms"] if isinstance(r, dict) else r.display_ms for r in records])
     rep = np.array([r.reproject_ms for r in records])
     miss = np.mean([r.deadline_missed for r in records])
-    return (f"replayed {len(source)} camera frames of {source.format} into {len(records)} display frames; "
+    cams = len({r.camera_index for r in records})
+    return (f"replayed {cams} camera frames of {source.format} into {len(records)} display frames; "
             f"display stage median {np.median(disp):.1f} ms (p99 {np.percentile(disp, 99):.1f}), reprojection "
             f"median {np.median(rep):.1f} ms, deadline misses {miss:.0%}; outputs in {out}")
 
