@@ -38,3 +38,14 @@ def test_preview_without_a_display_is_one_clear_line(cli, shared_data, tmp_path,
     r = cli("replay", shared_data / "sequences/euroc-MH_01_easy-first5", "--out", tmp_path, "--preview",
             "--no-progress", "--no-hands")
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--preview needs a display" in r.stderr
+
+
+def test_demo_runs_on_the_embedded_oakd_pairs(cli, tmp_path):
+    r = cli("demo", "--out", tmp_path / "demo-out", "--frames", "12", "--no-progress", "--no-png")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "demo outputs:" in r.stdout and "oakd-stereodemo" in r.stdout
+    out = tmp_path / "demo-out"
+    assert (out / "left_eye.mp4").stat().st_size > 0 and (out / "contact_sheet.png").is_file()
+    with open(out / "camera_frames.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and int(rows[0]["hands"]) == 2  # the first pair is pov_hands: both hands tracked
