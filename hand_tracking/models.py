@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from passthrough.errors import InputError
+from passthrough.wheels import ModelBuildError, fetch_wheel
 
 __all__ = ["MODELS", "WHEEL", "ModelBuildError", "build", "model_paths", "load_sessions", "make_session", "HandModels"]
 
@@ -43,9 +40,6 @@ MODELS: dict[str, str] = {
 CONVERTER_VERSION = 2
 
 
-class ModelBuildError(InputError, RuntimeError):
-    """The hand models cannot be built (download failed, hash mismatch). The CLI prints it as one line
-    ``error: <path>: <message>``; it is also a ``RuntimeError`` for library callers."""
 
 
 def _sha256(data: bytes) -> str:
@@ -85,24 +79,9 @@ def _is_built(out_dir: Path) -> bool:
 
 
 def _download_wheel(wheel_dir: Path) -> Path:
-    wheel_dir.mkdir(parents=True, exist_ok=True)
-    cached = sorted(wheel_dir.glob("mediapipe-0.10.21-*.whl"))
-    if cached:
-        return cached[0]
-    with tempfile.TemporaryDirectory(dir=wheel_dir) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", "--implementation", "cp",
-               WHEEL_REQ, "-d", tmp]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        wheels = sorted(Path(tmp).glob("mediapipe-*.whl"))
-        if proc.returncode != 0 or not wheels:
-            last = (proc.stderr or proc.stdout).strip().splitlines()
-            detail = last[-1] if last else f"exit status {proc.returncode}"
-            raise ModelBuildError(wheel_dir, f"could not download {WHEEL_REQ} from the package index "
-                                             f"(needed once to build the hand models): {detail}")
-        dst = wheel_dir / wheels[0].name
-        wheels[0].replace(dst)
-        return dst
+    """The pinned mediapipe wheel (cp311 manylinux: it holds the models whatever Python runs the build)."""
+    return fetch_wheel(WHEEL_REQ, wheel_dir, pip_args=["--only-binary=:all:", "--python-version", "3.11",
+                                                       "--platform", "manylinux_2_28_x86_64", "--implementation", "cp"])
 
 
 def build(cache_dir: Path | str, *, force: bool = False, log=None) -> list[Path]:

@@ -11,6 +11,13 @@ import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .errors import InputError
+
+
+class ModelBuildError(InputError, RuntimeError):
+    """A model or data build step failed (download, hash mismatch, corrupt wheel). The CLI prints it as one
+    line ``error: <path>: <message>``; it is also a ``RuntimeError`` for library callers."""
+
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
@@ -24,8 +31,8 @@ def fetch_wheel(requirement: str, wheel_dir: Path, sha256: Optional[str] = None,
                 pip_args: Sequence[str] = ()) -> Path:
     """Return the cached wheel for ``requirement`` (``name==version``), downloading it if needed.
 
-    Raises RuntimeError with one clear line if the download fails or the hash does not match the pin
-    (the bad file is removed)."""
+    Raises :class:`ModelBuildError` (one clear line) if the download fails or the wheel's hash does not
+    match the pin (the bad file is removed). ``pip_args`` go to ``pip download`` (e.g. a target platform)."""
     name, _, version = requirement.partition("==")
     wheel_dir = Path(wheel_dir)
     wheel_dir.mkdir(parents=True, exist_ok=True)
@@ -38,8 +45,8 @@ def fetch_wheel(requirement: str, wheel_dir: Path, sha256: Optional[str] = None,
             got = sorted(Path(tmp).glob(pattern))
             if proc.returncode != 0 or not got:
                 lines = (proc.stderr or proc.stdout).strip().splitlines()
-                raise RuntimeError(f"could not download {requirement} from the package index: "
-                                   f"{lines[-1] if lines else f'exit status {proc.returncode}'}")
+                raise ModelBuildError(wheel_dir, f"could not download {requirement} from the package index: "
+                                                 f"{lines[-1] if lines else f'exit status {proc.returncode}'}")
             dst = wheel_dir / got[0].name
             got[0].replace(dst)
             cached = [dst]
@@ -48,5 +55,5 @@ def fetch_wheel(requirement: str, wheel_dir: Path, sha256: Optional[str] = None,
         digest = sha256_file(wheel)
         if digest != sha256:
             wheel.unlink()
-            raise RuntimeError(f"{wheel.name}: sha256 {digest} does not match the pinned {sha256} (removed)")
+            raise ModelBuildError(wheel, f"sha256 {digest} does not match the pinned {sha256} (removed)")
     return wheel
