@@ -21,6 +21,7 @@ the swapchain size.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -29,29 +30,19 @@ from typing import List, Optional, Sequence
 import cv2
 import numpy as np
 
+from passthrough.calibration import scale_intrinsics
 from passthrough.errors import InputError
 from passthrough.geometry import invert_T, make_T
 from passthrough.mailbox import Mailbox
 
 from .display import EyeImage, EyeView
-
-import os
+from .stages import head_pose_from_eyes
 
 #: Reprojection canvas scale on the CPU: measured against Monado's CPU (lavapipe) compositor at 90 Hz on
 #: the 2-core CI machine (Motorcycle-Q, 600 frames): 0.25 -> frame period p50 11.26 ms, 0.33 % misses;
 #: 0.35 -> 2.99 % misses. With CUDA the model runs at full camera resolution.
 CPU_SCALE = 0.25
 EYE_RELIEF_M = 0.09
-
-
-def _scale_K(K: np.ndarray, sx: float, sy: float) -> np.ndarray:
-    """Intrinsics of an image resized by (sx, sy) (pixel centres at integers)."""
-    K2 = np.array(K, dtype=np.float64)
-    K2[0, 0] *= sx
-    K2[0, 2] = (K2[0, 2] + 0.5) * sx - 0.5
-    K2[1, 1] *= sy
-    K2[1, 2] = (K2[1, 2] + 0.5) * sy - 0.5
-    return K2
 
 
 class PipelineXRStage:
@@ -101,7 +92,7 @@ class PipelineXRStage:
             out.right_bgr = cv2.resize(out.right_bgr, size, interpolation=cv2.INTER_AREA)
             out.depth_left = cv2.resize(out.depth_left, size, interpolation=cv2.INTER_NEAREST)
             out.depth_right = cv2.resize(out.depth_right, size, interpolation=cv2.INTER_NEAREST)
-            out.K = _scale_K(out.K, sx, sy)
+            out.K = scale_intrinsics(out.K, sx, sy)
         self.box.put(out)
 
     def _loop(self) -> None:
@@ -130,9 +121,7 @@ class PipelineXRStage:
             raise self.errors[0]
         cam = self.box.get()
         if self._T_xr_from_rig is None:
-            T_c = np.array(eye_views[0].T_world_from_eye, dtype=np.float64)
-            T_c[:3, 3] = np.mean([v.T_world_from_eye[:3, 3] for v in eye_views], axis=0)
-            self._T_xr_from_rig = T_c @ invert_T(self.T_rig_from_eyecentre)
+            self._T_xr_from_rig = head_pose_from_eyes(eye_views) @ invert_T(self.T_rig_from_eyecentre)
         T_rig_from_xr = invert_T(self._T_xr_from_rig)
         h, w = cam.left_bgr.shape[:2]
         Ks, T_l, T_r = [], [], []
@@ -140,7 +129,7 @@ class PipelineXRStage:
             T_eye_from_rig = invert_T(T_rig_from_xr @ v.T_world_from_eye)
             T_l.append(T_eye_from_rig @ cam.T_world_from_left)
             T_r.append(T_eye_from_rig @ cam.T_world_from_right)
-            Ks.append(_scale_K(v.K, w / v.width, h / v.height))
+            Ks.append(scale_intrinsics(v.K, w / v.width, h / v.height))
         imgs, depth, _holes = self.reprojector.render(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right,
                                                       cam.K, cam.K, np.stack(Ks), T_l, T_r)
         out = []

@@ -53,6 +53,17 @@ COLOR_FORMATS = (GL_SRGB8_ALPHA8, GL_RGBA8)
 DEPTH_FORMATS = (GL_DEPTH_COMPONENT32F, GL_DEPTH_COMPONENT24, GL_DEPTH_COMPONENT16)
 
 
+
+def _set_sub_image(sub, swapchain, rect) -> None:
+    """Fill an ``XrSwapchainSubImage``: ``rect`` = (x, y, width, height) in pixels, array layer 0."""
+    x, y, w, h = rect
+    sub.swapchain = swapchain
+    sub.image_rect.offset.x = x
+    sub.image_rect.offset.y = y
+    sub.image_rect.extent.width = w
+    sub.image_rect.extent.height = h
+    sub.image_array_index = 0
+
 class XrUnavailableError(RuntimeError):
     """No usable OpenXR runtime (or Python bindings): the message says what to install or start."""
 
@@ -453,22 +464,12 @@ class XrSession:
             for i, (x, y, w, h) in enumerate(self.eye_rects):
                 lv = self._layer_views[i]
                 lv.type = xr.StructureType.COMPOSITION_LAYER_PROJECTION_VIEW
-                lv.sub_image.swapchain = self.color.handle
-                lv.sub_image.image_rect.offset.x = x
-                lv.sub_image.image_rect.offset.y = y
-                lv.sub_image.image_rect.extent.width = w
-                lv.sub_image.image_rect.extent.height = h
-                lv.sub_image.image_array_index = 0
+                _set_sub_image(lv.sub_image, self.color.handle, (x, y, w, h))
                 if self._depth_infos is not None:
                     di = self._depth_infos[i]
                     di.type = xr.StructureType.COMPOSITION_LAYER_DEPTH_INFO_KHR
                     di.next = None
-                    di.sub_image.swapchain = self.depth.handle
-                    di.sub_image.image_rect.offset.x = x
-                    di.sub_image.image_rect.offset.y = y
-                    di.sub_image.image_rect.extent.width = w
-                    di.sub_image.image_rect.extent.height = h
-                    di.sub_image.image_array_index = 0
+                    _set_sub_image(di.sub_image, self.depth.handle, (x, y, w, h))
                     lv.next = ctypes.cast(ctypes.pointer(di), ctypes.c_void_p)
                 else:
                     lv.next = None

@@ -17,6 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from passthrough.calibration import scale_intrinsics
 from passthrough.errors import InputError
 from passthrough.geometry import invert_T, transform_points
 
@@ -151,12 +152,7 @@ class ProjectedImageStage:
         sx, sy = ws / w, hs / h
         rgb = cv2.resize(self.rgb, (ws, hs), interpolation=cv2.INTER_AREA) if s < 1 else self.rgb
         depth = cv2.resize(self.depth_m, (ws, hs), interpolation=cv2.INTER_NEAREST) if s < 1 else self.depth_m
-        K = self.K.copy()
-        K[0, 0] *= sx
-        K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
-        K[1, 1] *= sy
-        K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
-        pts = backproject(depth, K)
+        pts = backproject(depth, scale_intrinsics(self.K, sx, sy))
         ok = np.isfinite(depth) & (depth > 0)
         cols = rgb[ok]
         order = np.argsort(-pts[:, 2], kind="stable")  # far to near: nearer points are drawn last

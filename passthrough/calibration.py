@@ -29,6 +29,17 @@ from .geometry import invert_T, make_T
 DISTORTION_MODELS = ("pinhole", "radtan", "fisheye")
 
 
+def scale_intrinsics(K: np.ndarray, sx: float, sy: float) -> np.ndarray:
+    """(3, 3) intrinsics of an image resized by ``sx`` horizontally and ``sy`` vertically (OpenCV pixel
+    convention: pixel centres at integer coordinates, so ``c' = (c + 0.5) * s - 0.5``). Returns float64."""
+    K2 = np.array(K, dtype=np.float64)
+    K2[0, 0] *= sx
+    K2[0, 2] = (K2[0, 2] + 0.5) * sx - 0.5
+    K2[1, 1] *= sy
+    K2[1, 2] = (K2[1, 2] + 0.5) * sy - 0.5
+    return K2
+
+
 @dataclass
 class CameraModel:
     """One camera's intrinsics.
