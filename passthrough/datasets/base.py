@@ -43,7 +43,8 @@ class FrameSource:
 
     def frame_poses(self):
         """``(t_ns (N,) int64, T_world_from_head (N, 4, 4))`` ground-truth poses at the frames' capture times,
-        or None when the source has none covering every frame. Reads every frame: call once."""
+        or None when the source has none covering every frame. This generic version reads the frames
+        (stopping at the first without a pose); readers whose poses are metadata override it."""
         ts, Ts = [], []
         for f in self:
             if f.T_world_from_head is None:

@@ -218,9 +218,20 @@ class EurocSource(FrameSource):
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __iter__(self) -> Iterator[StereoFrame]:
+    def _poses_at_frames(self) -> List[Optional[np.ndarray]]:
         t_left = np.array([p[0] for p in self.pairs], dtype=np.int64)
-        poses = interpolate_poses(t_left, self._gt_t, self._gt_T) if self._gt_T is not None else [None] * len(self.pairs)
+        return interpolate_poses(t_left, self._gt_t, self._gt_T) if self._gt_T is not None else [None] * len(self.pairs)
+
+    def frame_poses(self):
+        """Ground-truth ``(t_ns, T_world_from_head)`` at every frame (interpolated; no image is read), or
+        None when the ground truth does not cover every frame."""
+        poses = self._poses_at_frames()
+        if len(poses) < 2 or any(p is None for p in poses):
+            return None
+        return np.array([p[0] for p in self.pairs], dtype=np.int64), np.stack(poses)
+
+    def __iter__(self) -> Iterator[StereoFrame]:
+        poses = self._poses_at_frames()
         for i, (tl, nl, tr, nr) in enumerate(self.pairs):
             lf, rf = self.root / "cam0" / "data" / nl, self.root / "cam1" / "data" / nr
             left, right = read_image(lf), read_image(rf)

@@ -135,6 +135,12 @@ class KittiOdometrySource(FrameSource):
     def __len__(self) -> int:
         return len(self.left_files)
 
+    def frame_poses(self):
+        """Ground-truth ``(t_ns, T_world_from_head)`` per frame from ``poses.txt`` (no image is read)."""
+        if self.poses is None or len(self) < 2:
+            return None
+        return self.timestamps.copy(), self.poses[: len(self)].copy()
+
     def __iter__(self) -> Iterator[StereoFrame]:
         for i, lf in enumerate(self.left_files):
             rf = self.right_dir / lf.name
