@@ -37,7 +37,7 @@ MODELS: dict[str, str] = {
     "mediapipe/modules/palm_detection/palm_detection_lite.tflite":
         "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18",
 }
-CONVERTER_VERSION = 2
+CONVERTER_VERSION = 3
 
 
 

@@ -32,7 +32,12 @@ def test_converted_palm_model_has_no_prelu_op(hand_model_files):
 
     model = onnx.load(str(model_paths(model_dir())["palm_detection_full"]))
     ops = {n.op_type for n in model.graph.node}
-    assert "PRelu" not in ops and {"Relu", "Min", "Conv", "Resize"} <= ops
+    # per-channel PReLU is s*x + (1-s)*Relu(x) with 1x1 depthwise Convs: no Min/Mul that would leave NCHWc
+    assert "PRelu" not in ops and "Min" not in ops and "Mul" not in ops and {"Relu", "Conv", "Resize"} <= ops
+    depthwise_1x1 = [n for n in model.graph.node if n.op_type == "Conv" and
+                     [a.ints for a in n.attribute if a.name == "kernel_shape"] == [[1, 1]] and
+                     [a.i for a in n.attribute if a.name == "group"] != [1]]
+    assert len(depthwise_1x1) == 2 * 31  # two per PReLU of BlazePalm (full)
 
 
 @pytest.mark.parametrize("stem", ["palm_detection_full", "palm_detection_lite", "hand_landmark_full",
