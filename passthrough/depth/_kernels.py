@@ -133,7 +133,7 @@ def pack_mirrored(cost_dwh, img_t, cost2, img2):
 
 @njit(cache=True, nogil=True)
 def swap_leading_axes(src, dst):
-    """``dst[a, b, :] = src[b, a, :]`` by whole-row copies: (B, A, N) -> (A, B, N) (uint16 volumes)."""
+    """``dst[a, b, :] = src[b, a, :]`` by whole-row copies: (B, A, N) -> (A, B, N) (int16 volumes)."""
     na, nb, n = dst.shape
     for a in range(na):
         for b in range(nb):
@@ -143,14 +143,25 @@ def swap_leading_axes(src, dst):
                 o[k] = s[k]
 
 
+@njit(cache=True, nogil=True)
+def p2_table(p1, p2):
+    """int16 (256,) intensity-adaptive large-jump penalty per absolute intensity step ``g``:
+    ``round(max(P1 + 1, P2 * 16 / (16 + g)))``."""
+    out = np.empty(256, dtype=np.int16)
+    for g in range(256):
+        out[g] = np.int16(np.round(max(p1 + 1.0, p2 * 16.0 / (16.0 + g))))
+    return out
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _select_row(rowsum, uniqueness, subpixel_mode, disp_row, dright_row, best, bd, sec, rbest, rd):
-    """Winner-take-all for one image row of summed costs ``rowsum`` float32 (D, W) with the uniqueness
+    """Winner-take-all for one image row of summed costs ``rowsum`` int16 (D, W) with the uniqueness
     test and sub-pixel fit described in :func:`sgm_sweep`. Writes ``disp_row`` (float32 (W,), -1 = not
     unique) and ``dright_row`` (int32 (W,): the right image's integer disparity ``argmin_d
-    rowsum[d, xr + d]``, -1 where none); the other arguments are scratch rows of length W."""
+    rowsum[d, xr + d]``, -1 where none); the other arguments are scratch rows of length W (int16 costs
+    ``best``, ``sec``, ``rbest``; int32 indices ``bd``, ``rd``)."""
     nd, w = rowsum.shape
-    big = np.float32(1e30)
+    big = np.int16(32767)
     for x in range(w):
         best[x] = big
         bd[x] = 0
@@ -159,11 +170,12 @@ def _select_row(rowsum, uniqueness, subpixel_mode, disp_row, dright_row, best, b
         rd[x] = -1
     for d in range(nd):
         a = rowsum[d]
+        dd = np.int32(d)
         for x in range(w):
             v = a[x]
             better = v < best[x]
             best[x] = v if better else best[x]
-            bd[x] = d if better else bd[x]
+            bd[x] = dd if better else bd[x]
         ar = a[d:]
         rb = rbest[: w - d]
         rr = rd[: w - d]
@@ -171,24 +183,24 @@ def _select_row(rowsum, uniqueness, subpixel_mode, disp_row, dright_row, best, b
             v = ar[xr]
             better = v < rb[xr]
             rb[xr] = v if better else rb[xr]
-            rr[xr] = d if better else rr[xr]
+            rr[xr] = dd if better else rr[xr]
     for d in range(nd):
         a = rowsum[d]
         for x in range(w):
-            far = abs(d - bd[x]) > 1
+            far = abs(np.int32(d) - bd[x]) > 1
             sec[x] = min(sec[x], a[x]) if far else sec[x]
-    fu = np.float32(100 + uniqueness)
+    fu = np.int32(100 + uniqueness)
     for x in range(w):
         dright_row[x] = rd[x]
         b = bd[x]
-        if sec[x] < big and best[x] * fu >= sec[x] * np.float32(100.0):
+        if sec[x] < big and np.int32(best[x]) * fu >= np.int32(sec[x]) * np.int32(100):
             disp_row[x] = INVALID
             continue
         f = np.float32(b)
         if 0 < b < nd - 1 and subpixel_mode > 0:
-            cm = rowsum[b - 1, x]
-            c0 = rowsum[b, x]
-            cp = rowsum[b + 1, x]
+            cm = np.float32(rowsum[b - 1, x])
+            c0 = np.float32(rowsum[b, x])
+            cp = np.float32(rowsum[b + 1, x])
             if subpixel_mode == 1:
                 den = cm - np.float32(2.0) * c0 + cp
                 if den > 0:
@@ -207,17 +219,19 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
 
     One sweep over the rows (top to bottom when ``forward``, else bottom to top) computes the
     vertical path and, with ``diagonals``, one or two diagonal paths arriving from the previous row
-    (from x - 1 and/or from x + 1). All inner loops run over the last axis (x) on 1-D views, which
-    LLVM vectorises. Recursion per path r: ``L(p, d) = C(p, d) + min(L(p-r, d), L(p-r, d±1) + P1,
-    min_k L(p-r, k) + P2') - min_k L(p-r, k)`` with ``P2' = max(P1 + 1, P2 * 16 / (16 + |I(p) - I(p-r)|))``.
+    (from x - 1 and/or from x + 1). All inner loops run over the last axis (x) on 1-D views in int16
+    (twice the SIMD lanes of float32; path costs stay below ``max cost + P2``, sums of 8 paths below
+    2^15 for ``P2 <= 4000``), which LLVM vectorises. Recursion per path r: ``L(p, d) = C(p, d) +
+    min(L(p-r, d), L(p-r, d±1) + P1, min_k L(p-r, k) + P2') - min_k L(p-r, k)`` with
+    ``P2' = round(max(P1 + 1, P2 * 16 / (16 + |I(p) - I(p-r)|)))`` (see :func:`p2_table`).
 
     Args:
         cost: uint8 (R, D, C) matching cost.
         img: uint8 (R, C) guide image (the left image, transposed when ``cost`` is).
-        p1, p2: penalties (float).
+        p1, p2: penalties (rounded to integers).
         diagonals: 0 = vertical path only; 1 = also one diagonal (from x - 1 when ``forward``, from
             x + 1 otherwise, so two sweeps give an antipodal pair); 2 = both diagonals.
-        total: uint16 (R, D, C); the path costs are added into it (``accumulate``) or written over it.
+        total: int16 (R, D, C); the path costs are added into it (``accumulate``) or written over it.
         forward: sweep direction.
         accumulate: add to the values already in ``total`` instead of starting from 0.
         select: instead of writing ``total``, finish each row right away: winner-take-all over the
@@ -233,29 +247,30 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
             image column, ``total[c] = first half of row c + second half of row R - 1 - c``.
     """
     nr, nd, nc = cost.shape
-    fp1 = np.float32(p1)
-    fp2 = np.float32(p2)
-    big = np.float32(1e6)
+    ip1 = np.int16(np.round(p1))
+    ip2 = np.int16(np.round(p2))
+    p2lut = p2_table(p1, p2)
+    big = np.int16(16000)  # d sentinel: never the minimum, and big + P1 stays within int16
     npath = 1 + diagonals
     # buffers: [path, parity, d + 1, x + 1]; d sentinels = big, x sentinels = 0 (path restarts there)
-    buf = np.zeros((npath, 2, nd + 2, nc + 2), dtype=np.float32)
+    buf = np.zeros((npath, 2, nd + 2, nc + 2), dtype=np.int16)
     for k in range(npath):
         for par in range(2):
             for x in range(nc + 2):
                 buf[k, par, 0, x] = big
                 buf[k, par, nd + 1, x] = big
-    pmin = np.zeros((npath, nc + 2), dtype=np.float32)
-    cmin = np.empty((npath, nc), dtype=np.float32)
-    thr = np.empty((npath, nc), dtype=np.float32)
-    mrow = np.empty((npath, nc), dtype=np.float32)
+    pmin = np.zeros((npath, nc + 2), dtype=np.int16)
+    cmin = np.empty((npath, nc), dtype=np.int16)
+    thr = np.empty((npath, nc), dtype=np.int16)
+    mrow = np.empty((npath, nc), dtype=np.int16)
     offs = np.empty(npath, dtype=np.int64)
-    rowsum = np.empty((nd, nc), dtype=np.float32)
-    best = np.empty(nc, dtype=np.float32)
+    rowsum = np.empty((nd, nc), dtype=np.int16)
+    best = np.empty(nc, dtype=np.int16)
     bd = np.empty(nc, dtype=np.int32)
-    sec = np.empty(nc, dtype=np.float32)
-    rbest = np.empty(nc, dtype=np.float32)
+    sec = np.empty(nc, dtype=np.int16)
+    rbest = np.empty(nc, dtype=np.int16)
     rd = np.empty(nc, dtype=np.int32)
-    zero = np.float32(0.0)
+    zero = np.int16(0)
     for r0 in range(nr):
         r = r0 if forward else nr - 1 - r0
         rp = r - 1 if forward else r + 1
@@ -276,7 +291,7 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
             mr = mrow[k]
             th = thr[k]
             for x in range(nc):
-                cm[x] = np.float32(1e30)
+                cm[x] = big
             if r0 == 0:
                 for x in range(nc):
                     mr[x] = zero
@@ -284,7 +299,7 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
             else:
                 for x in range(nc):
                     mr[x] = pm[x]
-                    th[x] = pm[x] + fp2
+                    th[x] = np.int16(pm[x] + ip2)
                 lo = max(0, -shift)
                 hi = nc - max(0, shift)
                 ip = iprev[max(0, shift):nc + min(0, shift)]
@@ -292,8 +307,8 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                 m2 = mr[lo:hi]
                 t2 = th[lo:hi]
                 for x in range(hi - lo):
-                    g = abs(np.float32(ir[x]) - np.float32(ip[x]))
-                    t2[x] = m2[x] + max(fp1 + np.float32(1.0), fp2 * np.float32(16.0) / (np.float32(16.0) + g))
+                    g = abs(np.int32(ir[x]) - np.int32(ip[x]))
+                    t2[x] = np.int16(m2[x] + p2lut[g])
         # diagonal paths (k >= 1) first, path by path (simple loops that vectorise)
         for k in range(1, npath):
             o = offs[k]
@@ -305,7 +320,7 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                 out = buf[k, cur, d + 1, 1:nc + 1]
                 if r0 == 0:
                     for x in range(nc):
-                        v = np.float32(c[x])
+                        v = np.int16(c[x])
                         out[x] = v
                         cm[x] = min(cm[x], v)
                 else:
@@ -313,8 +328,8 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                     a1 = buf[k, prv, d + 1, o:o + nc]
                     a2 = buf[k, prv, d + 2, o:o + nc]
                     for x in range(nc):
-                        v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
-                        v = np.float32(c[x]) + (v - mr[x])
+                        v = min(min(a1[x], th[x]), np.int16(min(a0[x], a2[x]) + ip1))
+                        v = np.int16(np.int16(c[x]) + np.int16(v - mr[x]))
                         out[x] = v
                         cm[x] = min(cm[x], v)
         # the vertical path, fused with summing all paths into the row's totals
@@ -330,13 +345,13 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
             if r0 == 0:
                 if accumulate:
                     for x in range(nc):
-                        v = np.float32(c[x])
+                        v = np.int16(c[x])
                         out[x] = v
                         cm[x] = min(cm[x], v)
-                        acc[x] = np.float32(t[x]) + v
+                        acc[x] = np.int16(t[x] + v)
                 else:
                     for x in range(nc):
-                        v = np.float32(c[x])
+                        v = np.int16(c[x])
                         out[x] = v
                         cm[x] = min(cm[x], v)
                         acc[x] = v
@@ -346,22 +361,22 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                 a2 = buf[0, prv, d + 2, o:o + nc]
                 if accumulate:
                     for x in range(nc):
-                        v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
-                        v = np.float32(c[x]) + (v - mr[x])
+                        v = min(min(a1[x], th[x]), np.int16(min(a0[x], a2[x]) + ip1))
+                        v = np.int16(np.int16(c[x]) + np.int16(v - mr[x]))
                         out[x] = v
                         cm[x] = min(cm[x], v)
-                        acc[x] = np.float32(t[x]) + v
+                        acc[x] = np.int16(t[x] + v)
                 else:
                     for x in range(nc):
-                        v = min(min(a1[x], th[x]), min(a0[x], a2[x]) + fp1)
-                        v = np.float32(c[x]) + (v - mr[x])
+                        v = min(min(a1[x], th[x]), np.int16(min(a0[x], a2[x]) + ip1))
+                        v = np.int16(np.int16(c[x]) + np.int16(v - mr[x]))
                         out[x] = v
                         cm[x] = min(cm[x], v)
                         acc[x] = v
             for k in range(1, npath):
                 row = buf[k, cur, d + 1, 1:nc + 1]
                 for x in range(nc):
-                    acc[x] += row[x]
+                    acc[x] = np.int16(acc[x] + row[x])
             if mirror:
                 hc = nc // 2
                 ta = total[r, d]
@@ -370,20 +385,20 @@ def sgm_sweep(cost, img, p1, p2, diagonals, total, forward, accumulate, select, 
                 a2 = acc[hc:]
                 if 2 * r < nr - 1:  # both columns seen for the first time
                     for x in range(hc):
-                        ta[x] = np.uint16(a1[x])
+                        ta[x] = a1[x]
                     for x in range(hc):
-                        tb[x] = np.uint16(a2[x])
+                        tb[x] = a2[x]
                 elif 2 * r > nr - 1:  # both columns have their other half already
                     for x in range(hc):
-                        ta[x] = np.uint16(np.float32(ta[x]) + a1[x])
+                        ta[x] = np.int16(ta[x] + a1[x])
                     for x in range(hc):
-                        tb[x] = np.uint16(np.float32(tb[x]) + a2[x])
+                        tb[x] = np.int16(tb[x] + a2[x])
                 else:  # the middle column gets both halves now
                     for x in range(hc):
-                        ta[x] = np.uint16(a1[x] + a2[x])
+                        ta[x] = np.int16(a1[x] + a2[x])
             elif not select:
                 for x in range(nc):
-                    t[x] = np.uint16(acc[x])
+                    t[x] = acc[x]
         for k in range(npath):
             pc = pmin[k, 1:nc + 1]
             cm = cmin[k]

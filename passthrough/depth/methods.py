@@ -261,10 +261,11 @@ class DepthEstimator:
 
         # ---- matching resolution
         t0 = time.perf_counter()
+        gray_left = to_gray(left)  # also the full-resolution guide of the upsampling
         if spec.kind == "opencv_sgbm":
             lm, rm = left, right
         else:
-            lm, rm = to_gray(left), to_gray(right)
+            lm, rm = gray_left, to_gray(right)
         fx = max(1, int(round(1.0 / spec.scale)))
         fy = max(1, int(round(1.0 / (spec.scale if spec.scale_y is None else spec.scale_y))))
         lw, lh = w // fx, h // fy
@@ -300,7 +301,7 @@ class DepthEstimator:
             if (lw, lh) != (w, h):
                 guide_low = lm if lm.ndim == 2 else to_gray(lm)
                 dense_low *= np.float32(sx)  # to full-resolution px first (the filter is linear in it)
-                disp, conf = joint_bilateral_upsample(dense_low, conf_low, guide_low, to_gray(left),
+                disp, conf = joint_bilateral_upsample(dense_low, conf_low, guide_low, gray_left,
                                                       spec.sigma_range, (fy, fx))
             else:
                 disp, conf = dense_low, conf_low

@@ -57,6 +57,8 @@ class SGMParams:
             raise ValueError(f"census_radius {self.census_radius}: window must have 1..64 neighbours")
         if not (0 <= self.p1 < self.p2):
             raise ValueError(f"penalties must satisfy 0 <= p1 < p2, got p1={self.p1}, p2={self.p2}")
+        if self.p2 > 4000:
+            raise ValueError(f"p2={self.p2} is too large: path costs are summed in int16 (p2 <= 4000)")
         if self.paths not in PATH_SETS:
             raise ValueError(f"paths must be one of {PATH_SETS}, got {self.paths}")
         if not (0 <= self.uniqueness <= 100):
@@ -119,7 +121,7 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
     h, w = left.shape
     cost = K.census_cost_volume(cl, cr, num_disp, border, _buffer("cost", (h, num_disp, w), np.uint8))
     t1 = time.perf_counter()
-    total = _buffer("total", cost.shape, np.uint16)
+    total = _buffer("total", cost.shape, np.int16)
     diag = {3: 0, 4: 0, "4d": 1, 6: 2, 8: 2}[params.paths]
     if params.paths in (3, 4, 8):
         # horizontal paths: one row sweep over the transposed problem (image columns as rows) with both
@@ -129,11 +131,11 @@ def census_sgm(left: np.ndarray, right: np.ndarray, num_disp: int, params: SGMPa
         cost2 = _buffer("cost_t2", (w, num_disp, 2 * h), np.uint8)
         left2 = _buffer("left_t2", (w, 2 * h), np.uint8)
         K.pack_mirrored(flipped.reshape(num_disp, w, h), np.ascontiguousarray(left.T), cost2, left2)
-        total_t = _buffer("total_t", (w, num_disp, h), np.uint16)
+        total_t = _buffer("total_t", (w, num_disp, h), np.int16)
         K.sgm_sweep(cost2, left2, params.p1, params.p2, 0, total_t, True, False, False, 0, 0, _NO_F, _NO_I, True)
         # (W, D, H) -> (D, H, W) by one 2-D transpose, -> (H, D, W) by row copies: the vertical sweeps
         # then start from the horizontal paths' sum, in place, reading and writing whole rows
-        dhw = _buffer("total_dhw", (num_disp * h, w), np.uint16)
+        dhw = _buffer("total_dhw", (num_disp * h, w), np.int16)
         cv2.transpose(total_t.reshape(w, num_disp * h), dst=dhw)
         K.swap_leading_axes(dhw.reshape(num_disp, h, w), total)
     if params.paths != 3:
