@@ -68,8 +68,7 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     elif image.dtype != np.uint8:
         raise ValueError(f"unsupported image dtype {image.dtype}")
     if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
-        g = image.reshape(image.shape[:2])
-        return np.repeat(g[:, :, None], 3, axis=2)
+        return cv2.cvtColor(np.ascontiguousarray(image.reshape(image.shape[:2])), cv2.COLOR_GRAY2RGB)
     if image.ndim == 3 and image.shape[2] == 3:
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     if image.ndim == 3 and image.shape[2] == 4:
@@ -114,6 +113,17 @@ def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
+def _intersection(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection area of two x0, y0, x1, y1 boxes (px^2)."""
+    return float(max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1])))
+
+
+def _containment(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of box ``a`` (x0, y0, x1, y1) lying inside box ``b``."""
+    area = float((a[2] - a[0]) * (a[3] - a[1]))
+    return _intersection(a, b) / area if area > 0 else 0.0
+
+
 def landmark_box_iou(a: np.ndarray, b: np.ndarray) -> float:
     """IoU of the axis-aligned boxes of two (21, >=2) landmark arrays."""
     ba = np.concatenate([a[:, :2].min(0), a[:, :2].max(0)])
@@ -156,6 +166,8 @@ class HandTracker:
     the long side: hands 1.6x larger), ``zoom_out`` (image padded 1.5x: hands filling the frame) and, on
     grayscale images, ``contrast``. Still images (:meth:`detect`) try all of them; video (:meth:`process`)
     runs ``plain`` plus one other view in turn on each detection frame, so the cost per frame stays bounded.
+    Either way the views run one detector pass at a time and stop once ``max_hands`` hands are known, and
+    palms inside a known hand get no landmark run.
         refine: extra landmark passes on a freshly detected hand (ROI from its own landmarks); improves the
             first frame / still images.
     """
@@ -195,45 +207,49 @@ class HandTracker:
             views.append("contrast")
         return views
 
-    def _palms_in_view(self, rgb: np.ndarray, view: str):
+    def _view_runs(self, rgb: np.ndarray, view: str, avoid: list[np.ndarray]):
+        """The detector runs of one view, as zero-argument callables returning palms in image pixels. ``tiles``
+        gives two runs, the tile overlapping the ``avoid`` boxes (x0, y0, x1, y1 px: hands already found) least
+        first, so that a missing second hand is usually found by the first tile."""
+        kw = dict(max_palms=2 * self.max_hands)
         if view == "plain":
-            return detect_palms(self.models.palm, rgb, self.min_palm_score, max_palms=2 * self.max_hands)
+            return [lambda: detect_palms(self.models.palm, rgb, self.min_palm_score, **kw)]
         if view == "contrast":
-            return detect_palms(self.models.palm, normalize_contrast(rgb), self.min_palm_score,
-                                max_palms=2 * self.max_hands)
+            return [lambda: detect_palms(self.models.palm, normalize_contrast(rgb), self.min_palm_score, **kw)]
         if view == "tiles":  # two overlapping crops along the long side: 1.6x larger hands for the detector
             h, w = rgb.shape[:2]
-            palms = []
             long_side = max(h, w)
             span = int(round(0.625 * long_side))
-            for start in (0, long_side - span):
+
+            def tile(start: int):
                 crop = rgb[:, start:start + span] if w >= h else rgb[start:start + span]
                 off = np.array([start, 0] if w >= h else [0, start], np.float32)
-                for p in detect_palms(self.models.palm, np.ascontiguousarray(crop), self.min_palm_score,
-                                      max_palms=2 * self.max_hands):
+                palms = detect_palms(self.models.palm, np.ascontiguousarray(crop), self.min_palm_score, **kw)
+                for p in palms:
                     p.box = p.box + np.tile(off, 2)
                     p.keypoints = p.keypoints + off
-                    palms.append(p)
-            return palms
+                return palms
+
+            starts = [0, long_side - span]
+            boxes = [np.array([s, 0, s + span, h] if w >= h else [0, s, w, s + span], np.float32) for s in starts]
+            overlap = [sum(_intersection(b, a) for a in avoid) for b in boxes]
+            order = sorted(range(2), key=lambda k: overlap[k])
+            return [lambda s=starts[k]: tile(s) for k in order]
         if view == "zoom_out":  # hands filling the frame are too big for the 192-px detector: pad 1.5x
-            padded, (ox, oy) = pad_image(rgb, 1.5)
-            palms = detect_palms(self.models.palm, padded, self.min_palm_score, max_palms=2 * self.max_hands)
-            for p in palms:
-                p.box = p.box - np.array([ox, oy, ox, oy], np.float32)
-                p.keypoints = p.keypoints - np.array([ox, oy], np.float32)
-            return palms
+            def zoom_out():
+                padded, (ox, oy) = pad_image(rgb, 1.5)
+                palms = detect_palms(self.models.palm, padded, self.min_palm_score, **kw)
+                for p in palms:
+                    p.box = p.box - np.array([ox, oy, ox, oy], np.float32)
+                    p.keypoints = p.keypoints - np.array([ox, oy], np.float32)
+                return palms
+
+            return [zoom_out]
         raise ValueError(view)
 
-    def _palms(self, rgb: np.ndarray, views: list[str]):
-        """Palm detections over the given image views, de-duplicated (best score first per view)."""
-        palms = []
-        for view in views:
-            for p in self._palms_in_view(rgb, view):
-                if all(_box_iou(p.box, q.box) < 0.3 for q in palms):
-                    palms.append(p)
-            if len(palms) >= 2 * self.max_hands:
-                break
-        return palms
+    def _palms_in_view(self, rgb: np.ndarray, view: str):
+        """All palm detections of one view (image pixels, best first per detector run)."""
+        return [p for run in self._view_runs(rgb, view, []) for p in run()]
 
     def _hand_from(self, res: LandmarkResult, roi: Roi, detected: bool, track_id: int = 0) -> Hand:
         right = res.right_score >= 0.5
@@ -241,24 +257,47 @@ class HandTracker:
                     res.presence, roi, track_id, detected, res.world)
 
     def _detect_new(self, rgb: np.ndarray, existing: list[Hand], views: list[str]) -> list[Hand]:
+        """New hands (not in ``existing``) from the detector over ``views``, in order, one detector run at a
+        time: it stops as soon as ``max_hands`` hands are known (so the extra views run only when the
+        earlier ones did not find enough), after at most ``2 * max_hands`` distinct palms per completed view,
+        and skips palms lying inside a known hand's landmark box (no landmark runs on known hands)."""
         new: list[Hand] = []
-        for palm in self._palms(rgb, views):
+        seen: list = []  # distinct palm detections so far
+        for view in views:
             if len(existing) + len(new) >= self.max_hands:
                 break
-            roi = palm_to_roi(palm)
-            res = self._landmarks(rgb, roi)
-            if res.presence < self.min_presence:
-                continue
-            for _ in range(self.refine):
-                roi2 = landmarks_to_roi(res.landmarks)
-                res2 = self._landmarks(rgb, roi2)
-                if res2.presence < self.min_presence:
+            for run in self._view_runs(rgb, view, [h.bbox for h in existing + new]):
+                if len(existing) + len(new) >= self.max_hands:
                     break
-                roi, res = roi2, res2
-            if any(same_hand(res.landmarks, h.landmarks) for h in existing + new):
-                continue
-            new.append(self._hand_from(res, roi, True))
+                for palm in run():
+                    if len(existing) + len(new) >= self.max_hands:
+                        break
+                    if any(_box_iou(palm.box, q.box) >= 0.3 for q in seen):
+                        continue
+                    seen.append(palm)
+                    if any(_containment(palm.box, h.bbox) > 0.7 for h in existing + new):
+                        continue  # the palm of a hand we already have
+                    hand = self._landmark_palm(rgb, palm, existing + new)
+                    if hand is not None:
+                        new.append(hand)
+            if len(seen) >= 2 * self.max_hands:
+                break
         return new
+
+    def _landmark_palm(self, rgb: np.ndarray, palm, known: list[Hand]) -> Hand | None:
+        roi = palm_to_roi(palm)
+        res = self._landmarks(rgb, roi)
+        if res.presence < self.min_presence:
+            return None
+        for _ in range(self.refine):
+            roi2 = landmarks_to_roi(res.landmarks)
+            res2 = self._landmarks(rgb, roi2)
+            if res2.presence < self.min_presence:
+                break
+            roi, res = roi2, res2
+        if any(same_hand(res.landmarks, h.landmarks) for h in known):
+            return None
+        return self._hand_from(res, roi, True)
 
     # ------------------------------------------------------------------ public API
     def detect(self, image: np.ndarray) -> list[Hand]:
