@@ -109,3 +109,47 @@ def test_to_rgb_accepts_gray_bgr_16bit_and_float():
     np.testing.assert_array_equal(to_rgb(gray / 255.0), to_rgb(gray))
     with pytest.raises(ValueError):
         to_rgb(np.zeros((2, 2, 5), np.uint8))
+
+
+class _CountingSession:
+    """Wraps an onnxruntime session and counts its runs."""
+
+    def __init__(self, sess):
+        self.sess, self.runs = sess, 0
+
+    def run(self, *a, **k):
+        self.runs += 1
+        return self.sess.run(*a, **k)
+
+    def __getattr__(self, name):
+        return getattr(self.sess, name)
+
+
+def _counting(models):
+    from hand_tracking.models import HandModels
+
+    return HandModels(_CountingSession(models.palm), _CountingSession(models.landmark), models.variant)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_detection_frame_stops_once_both_hands_are_found(hand_models, oakd, side):
+    img = cv2.imread(str(oakd / f"pov_hands_{side}.png"), cv2.IMREAD_GRAYSCALE)
+    m = _counting(hand_models)
+    f = HandTracker(m, max_hands=2).process(img)
+    assert f.ran_detector and len(f.hands) == 2
+    # plain view finds one hand, the tile away from it the other; the second tile and further views are skipped
+    assert m.palm.runs == 2
+    assert m.landmark.runs == 2 * (1 + 1)  # one landmark pass + one refine pass per hand
+
+
+def test_redetection_skips_landmarks_on_the_tracked_hand(hand_models, pov_left):
+    full = HandTracker(hand_models, max_hands=2).process(pov_left).hands
+    m = _counting(hand_models)
+    tr = HandTracker(m, max_hands=2, detect_every=1)
+    tr._tracks = [full[0]]  # one hand tracked: the next frame tracks it and looks for the other
+    f = tr.process(pov_left, 1)
+    assert f.ran_detector and len(f.hands) == 2
+    # 1 tracking pass + 2 for the new hand: the detector's palm of the tracked hand gets no landmark run
+    assert m.landmark.runs == 1 + 2
+    new = [h for h in f.hands if h.detected]
+    assert len(new) == 1 and not np.allclose(new[0].bbox, f.hands[0].bbox)
