@@ -89,6 +89,18 @@ def resize_nearest(a: np.ndarray, H: int, W: int) -> np.ndarray:
     return a[..., yi, :][..., xi]
 
 
+def close_cracks(Z: np.ndarray) -> np.ndarray:
+    """One-cell cracks of the splatted z-buffer Z (..., h, w) (-1 = empty): an empty cell whose two
+    horizontal neighbours hold a surface takes the farther of them; else the same vertically."""
+    out = Z.copy()
+    zp = np.pad(Z, [(0, 0)] * (Z.ndim - 2) + [(1, 1), (1, 1)], constant_values=-1.0)
+    c = zp[..., 1:-1, 1:-1]
+    for a, b in ((zp[..., :-2, 1:-1], zp[..., 2:, 1:-1]), (zp[..., 1:-1, :-2], zp[..., 1:-1, 2:])):
+        crack = (c < 0) & (a > 0) & (b > 0)
+        out = np.where(crack, np.maximum(a, b), out)
+    return out
+
+
 def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], valids: Dict[str, np.ndarray],
               K: Dict[str, np.ndarray], K_eyes: np.ndarray, T_eye_from: Dict[str, np.ndarray],
               params: ModelParams = ModelParams()):
@@ -143,6 +155,7 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
 
     # 2. background-side depth fill
     Z = np.where(Zl < BIG / 2, Zl, -1).astype(f32)[:, None]  # [E,1,Hl,Wl]
+    Z = close_cracks(Z)
     for _ in range(p.fill_passes):
         Z = np.where(Z > 0, Z, _pool(Z, POOL_RADIUS, "max"))
     covered = Z > 0
