@@ -10,7 +10,7 @@ small core counts: one intra-op thread by default, thread spinning off, full gra
 Resampling (``resample``): ``"onnx"`` runs the full graph (colour resampled by onnxruntime's
 ``GridSample``; the reference, and the path for CUDA); ``"remap"`` runs the ``maps`` variant (the same
 graph without its full-resolution stage) and upsamples the cell fields and gathers colour on the CPU
-(:func:`reprojection.gather.gather_eyes`, a fused numba kernel: ~4x cheaper than ``GridSample``);
+(:func:`reprojection.gather.gather_eyes`, numba kernels with integer taps: ~6x cheaper than ``GridSample``);
 ``"auto"`` = ``"onnx"`` with the CUDA provider, ``"remap"`` on the CPU.
 
 Images are uint8 (H, W, 3) BGR or (H, W) gray as read; depth maps float32 (H, W) z-depth in the unit of
@@ -29,7 +29,7 @@ import numpy as np
 from passthrough.errors import InputError
 
 from .build import MAPS_INPUT_NAMES, ModelParams, build, model_bytes, model_filename
-from .gather import gather_eyes
+from .gather import gather_eyes, spread_image
 
 
 class ModelIntegrityError(InputError):
@@ -134,7 +134,7 @@ class Reprojector:
         self.session = ort.InferenceSession(data, so, providers=self.providers)
         self.last_ms = float("nan")
         if self.resample == "remap":  # compile (or load from numba's cache) the gather now, not on frame 1
-            px = np.zeros((4, 4, 3), np.float32)
+            px = spread_image(np.zeros((4, 4, 3), np.uint8)) if self.blend else np.zeros((4, 4, 3), np.float32)
             gather_eyes(np.zeros((2, 5, 2, 2), np.float32), np.zeros((2, 1, 2, 2), np.float32),
                         np.zeros((2, 1, 2, 2), bool), px, px, self.blend, np.ones(2, bool), self.params.gap)
 
@@ -142,14 +142,16 @@ class Reprojector:
               T_eye_from_left: Sequence[np.ndarray], T_eye_from_right: Sequence[np.ndarray],
               left_valid=None, right_valid=None) -> dict:
         """Model inputs from numpy arrays (see the class docstring for units and shapes). With
-        ``resample="remap"`` the images become float32 (H, W, 3) (``left_pixels``, ``right_pixels``) for
-        the CPU gather instead of the float32 [1,3,H,W] ``left_image``/``right_image`` graph inputs."""
+        ``resample="remap"`` the images become ``left_pixels`` / ``right_pixels`` for the CPU gather (uint64
+        (H, W) packed by :func:`reprojection.gather.spread_image` with ``blend``, float32 (H, W, 3) with
+        ``select``) instead of the float32 [1,3,H,W] ``left_image``/``right_image`` graph inputs."""
         ld = np.asarray(left_depth, np.float32)
         rd = np.asarray(right_depth, np.float32)
         lv = np.isfinite(ld) & (ld > 0) if left_valid is None else np.asarray(left_valid, bool)
         rv = np.isfinite(rd) & (rd > 0) if right_valid is None else np.asarray(right_valid, bool)
         if self.resample == "remap":
-            images = {"left_pixels": to_hwc3(left_image), "right_pixels": to_hwc3(right_image)}
+            pix = spread_image if self.blend else to_hwc3  # packed uint64 for the blend gather
+            images = {"left_pixels": pix(left_image), "right_pixels": pix(right_image)}
         else:
             images = {"left_image": to_chw(left_image), "right_image": to_chw(right_image)}
         return {
