@@ -300,11 +300,13 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .build import STRIDES
+
     parser.add_argument("--dataset", required=True, help="a rig-v1 set (folder with rig.json) or a folder of them")
     parser.add_argument("--json", type=Path, default=None, help="write {\"targets\": [...]} here")
     parser.add_argument("--out", type=Path, default=Path("reprojection-eval"),
                         help="folder for rendered/real/diff images (default ./reprojection-eval)")
-    parser.add_argument("--stride", type=int, default=4, choices=(1, 2, 4),
+    parser.add_argument("--stride", type=int, default=4, choices=STRIDES,
                         help="warp-field cell size of the model (default 4, the display-rate variant the "
                              "pipeline runs; 2 and 1 are finer and slower)")
     parser.add_argument("--select", action="store_true",

@@ -194,14 +194,12 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
     # unseen cells: (z / (z + mean z))^16-weighted average of seen neighbours' coordinates (background wins)
     zpos = np.maximum(Z, 0)
     zn = zpos / (zpos + zpos.sum() / max(float(covered.sum()), 1.0))
-    w = seen * zn ** 16
+    w = seen * np.maximum(zn ** 16, f32(1e-30))  # > 0 exactly where seen
+    S = np.concatenate([F * w, w], 1)  # weighted sums: unweighted cells take their neighbourhood's average
     for _ in range(p.hole_passes):
-        num = _pool(F * w, POOL_RADIUS, "avg")
-        den = _pool(w, POOL_RADIUS, "avg")
-        take = ~seen & (den > 0)
-        F = np.where(take, num / np.maximum(den, 1e-30), F)
-        w = w + take * den
-        seen = w > 0
+        S = np.where(S[:, 5:6] > 0, S, _pool(S, POOL_RADIUS, "avg"))
+    filled = ~seen & (S[:, 5:6] > 0)
+    F = np.where(filled, S[:, :5] / np.maximum(S[:, 5:6], f32(1e-30)), F)
 
     # 4. full-resolution sampling positions (pixels; absolute, bilinearly upsampled) and colour
     off_r = 0 if p.blend else H + p.gap
