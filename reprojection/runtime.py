@@ -133,18 +133,22 @@ class Reprojector:
         so.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.session = ort.InferenceSession(data, so, providers=self.providers)
         self.last_ms = float("nan")
+        self._camera_cache = None
         if self.resample == "remap":  # compile (or load from numba's cache) the gather now, not on frame 1
             px = spread_image(np.zeros((4, 4, 3), np.uint8)) if self.blend else np.zeros((4, 4, 3), np.float32)
             gather_eyes(np.zeros((2, 5, 2, 2), np.float32), np.zeros((2, 1, 2, 2), np.float32),
                         np.zeros((2, 1, 2, 2), bool), px, px, self.blend, np.ones(2, bool), self.params.gap)
 
-    def feeds(self, left_image, right_image, left_depth, right_depth, K_left, K_right, K_eyes,
-              T_eye_from_left: Sequence[np.ndarray], T_eye_from_right: Sequence[np.ndarray],
-              left_valid=None, right_valid=None) -> dict:
-        """Model inputs from numpy arrays (see the class docstring for units and shapes). With
-        ``resample="remap"`` the images become ``left_pixels`` / ``right_pixels`` for the CPU gather (uint64
-        (H, W) packed by :func:`reprojection.gather.spread_image` with ``blend``, float32 (H, W, 3) with
-        ``select``) instead of the float32 [1,3,H,W] ``left_image``/``right_image`` graph inputs."""
+    def camera_feeds(self, left_image, right_image, left_depth, right_depth, left_valid=None, right_valid=None,
+                     key=None) -> dict:
+        """The inputs that depend on the camera frame only (images, depth, validity), see :meth:`feeds`.
+
+        ``key``: any hashable naming the camera frame (e.g. its capture time): a display loop that renders
+        one camera frame at several head poses passes it, and the conversions run once per camera frame
+        (the last key's result is kept). Without a key nothing is cached.
+        """
+        if key is not None and self._camera_cache is not None and self._camera_cache[0] == key:
+            return self._camera_cache[1]
         ld = np.asarray(left_depth, np.float32)
         rd = np.asarray(right_depth, np.float32)
         lv = np.isfinite(ld) & (ld > 0) if left_valid is None else np.asarray(left_valid, bool)
@@ -154,11 +158,27 @@ class Reprojector:
             images = {"left_pixels": pix(left_image), "right_pixels": pix(right_image)}
         else:
             images = {"left_image": to_chw(left_image), "right_image": to_chw(right_image)}
-        return {
+        out = {
             **images,
-            "left_depth": np.nan_to_num(ld, nan=0.0, posinf=0.0, neginf=0.0)[None, None],
-            "right_depth": np.nan_to_num(rd, nan=0.0, posinf=0.0, neginf=0.0)[None, None],
+            "left_depth": np.where(lv if left_valid is None else lv & np.isfinite(ld), ld, np.float32(0.0))[None, None],
+            "right_depth": np.where(rv if right_valid is None else rv & np.isfinite(rd), rd, np.float32(0.0))[None, None],
             "left_valid": lv[None, None], "right_valid": rv[None, None],
+        }
+        if key is not None:
+            self._camera_cache = (key, out)
+        return out
+
+    def feeds(self, left_image, right_image, left_depth, right_depth, K_left, K_right, K_eyes,
+              T_eye_from_left: Sequence[np.ndarray], T_eye_from_right: Sequence[np.ndarray],
+              left_valid=None, right_valid=None, camera_key=None) -> dict:
+        """Model inputs from numpy arrays (see the class docstring for units and shapes). With
+        ``resample="remap"`` the images become ``left_pixels`` / ``right_pixels`` for the CPU gather (uint64
+        (H, W) packed by :func:`reprojection.gather.spread_image` with ``blend``, float32 (H, W, 3) with
+        ``select``) instead of the float32 [1,3,H,W] ``left_image``/``right_image`` graph inputs.
+        ``camera_key``: see :meth:`camera_feeds`."""
+        return {
+            **self.camera_feeds(left_image, right_image, left_depth, right_depth, left_valid, right_valid,
+                                camera_key),
             "K_left": np.asarray(K_left, np.float32), "K_right": np.asarray(K_right, np.float32),
             "K_eyes": np.asarray(K_eyes, np.float32).reshape(2, 3, 3),
             "T_eye_from_left": np.asarray(T_eye_from_left, np.float32).reshape(2, 4, 4),

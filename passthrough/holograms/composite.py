@@ -91,3 +91,34 @@ def composite_eye(passthrough_bgr: np.ndarray, real_depth: np.ndarray, holo_bgr:
                holo_bgr, holo_alpha, holo_depth, np.ascontiguousarray(hand_depth, dtype=np.float32),
                np.float32(softness), out, weight)
     return out, weight
+
+
+def composite_layer(eye_bgr: np.ndarray, real_depth: np.ndarray, layer, hand_depth: Optional[np.ndarray] = None,
+                    softness: float = 0.03) -> np.ndarray:
+    """Composite a :class:`~passthrough.holograms.raster.HologramLayer` into ``eye_bgr`` **in place**,
+    touching only the layer's box (the same per-pixel rule as :func:`composite_eye`).
+
+    Args:
+        eye_bgr: uint8 (H, W, 3) reprojected camera image of this eye; modified inside the box.
+        real_depth: float32 (H, W) eye depth of the real scene, metres (NaN/inf unknown).
+        layer: the eye's holograms (:func:`~passthrough.holograms.raster.render_eye_layer`).
+        hand_depth: optional float32 eye depth of tracked hands (inf elsewhere), either (H, W) or the
+            box's size.
+        softness: relative width of the soft depth edge.
+
+    Returns:
+        float32 (h, w) the hologram's final weight inside the box.
+    """
+    rows, cols = layer.slices
+    h, w = layer.depth.shape
+    if hand_depth is None:
+        hand = np.full((h, w), np.inf, np.float32)
+    elif hand_depth.shape == (h, w):
+        hand = np.asarray(hand_depth, np.float32)
+    else:
+        hand = np.asarray(hand_depth, np.float32)[rows, cols]
+    region = eye_bgr[rows, cols]
+    weight = np.empty((h, w), np.float32)
+    _composite(region, np.asarray(real_depth, np.float32)[rows, cols], layer.color, layer.alpha, layer.depth, hand,
+               np.float32(softness), region, weight)
+    return weight

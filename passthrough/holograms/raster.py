@@ -9,7 +9,8 @@ expected in front of the user, not through their head).
 
 from __future__ import annotations
 
-from typing import Tuple
+from dataclasses import dataclass
+from typing import Optional, Tuple
 
 import numba
 import numpy as np
@@ -61,6 +62,121 @@ def _raster(v_eye, tris, face_bgr, face_alpha, fx, fy, cx, cy, depth, color, alp
                     alpha[y, x] = face_alpha[t]
 
 
+@dataclass
+class HologramLayer:
+    """The holograms of one eye, rendered inside their bounding box only.
+
+    Attributes:
+        color: float32 (h, w, 3) BGR in 0..1 (flat Lambert shading).
+        alpha: float32 (h, w) material opacity where covered (0 elsewhere).
+        depth: float32 (h, w) eye depth z in metres (``inf`` where nothing is drawn).
+        x0, y0: position of the box's top-left pixel in the eye image (px).
+    """
+
+    color: np.ndarray
+    alpha: np.ndarray
+    depth: np.ndarray
+    x0: int
+    y0: int
+
+    @property
+    def slices(self) -> Tuple[slice, slice]:
+        """``(rows, cols)`` of the box in the eye image."""
+        h, w = self.depth.shape
+        return slice(self.y0, self.y0 + h), slice(self.x0, self.x0 + w)
+
+
+@numba.njit(cache=True, nogil=True)
+def _transform_shade(T, verts, tris, bgr, fx, fy, cx, cy, v_out, face_out):
+    """Object vertices (N, 3) -> eye frame ``v_out`` (float32, by the 4x4 ``T``), flat Lambert shading
+    per face (``face_out`` float32 (T, 3) BGR) and the pixel box (xmin, ymin, xmax, ymax) of the triangles
+    in front of ``NEAR_M`` (xmin > xmax when none is)."""
+    for i in range(verts.shape[0]):
+        x, y, z = verts[i, 0], verts[i, 1], verts[i, 2]
+        for r in range(3):
+            v_out[i, r] = T[r, 0] * x + T[r, 1] * y + T[r, 2] * z + T[r, 3]
+    ln = np.sqrt(0.3 * 0.3 + 0.8 * 0.8 + 0.5 * 0.5)
+    lx, ly, lz = -0.3 / ln, 0.8 / ln, 0.5 / ln  # minus the light direction (from above, towards the viewer)
+    xmin, ymin, xmax, ymax = 1 << 30, 1 << 30, -(1 << 30), -(1 << 30)
+    for t in range(tris.shape[0]):
+        a, b, c = tris[t, 0], tris[t, 1], tris[t, 2]
+        e1 = v_out[b] - v_out[a]
+        e2 = v_out[c] - v_out[a]
+        nx = e1[1] * e2[2] - e1[2] * e2[1]
+        ny = e1[2] * e2[0] - e1[0] * e2[2]
+        nz = e1[0] * e2[1] - e1[1] * e2[0]
+        nn = np.sqrt(nx * nx + ny * ny + nz * nz) + 1e-12
+        nx, ny, nz = nx / nn, ny / nn, nz / nn
+        mx = (v_out[a, 0] + v_out[b, 0] + v_out[c, 0]) / 3.0
+        my = (v_out[a, 1] + v_out[b, 1] + v_out[c, 1]) / 3.0
+        mz = (v_out[a, 2] + v_out[b, 2] + v_out[c, 2]) / 3.0
+        mn = np.sqrt(mx * mx + my * my + mz * mz) + 1e-12
+        lam = abs(nx * lx + ny * ly + nz * lz) * 0.55 + abs(-(nx * mx + ny * my + nz * mz) / mn) * 0.3 + 0.15
+        lam = min(max(lam, 0.0), 1.0)
+        for k in range(3):
+            face_out[t, k] = lam * bgr[k]
+        za, zb, zc = v_out[a, 2], v_out[b, 2], v_out[c, 2]
+        if za < NEAR_M or zb < NEAR_M or zc < NEAR_M:
+            continue
+        for q in (a, b, c):
+            u = fx * v_out[q, 0] / v_out[q, 2] + cx
+            w = fy * v_out[q, 1] / v_out[q, 2] + cy
+            xmin = min(xmin, int(np.floor(u)))
+            xmax = max(xmax, int(np.ceil(u)))
+            ymin = min(ymin, int(np.floor(w)))
+            ymax = max(ymax, int(np.ceil(w)))
+    return xmin, ymin, xmax, ymax
+
+
+def _prepared(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray):
+    """Per hologram in view: eye-frame vertices float32 (N, 3), triangles, face colours and alphas, and
+    the pixel box ``(xmin, ymin, xmax, ymax)`` (inclusive, unclipped) of the triangles in front of
+    ``NEAR_M``."""
+    out = []
+    fx, fy, cx, cy = float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2])
+    for holo in scene.holograms:
+        tris = holo.triangles
+        if tris.size == 0:
+            continue
+        T = np.asarray(T_eye_from_world, np.float64) @ holo.T_world_from_object
+        v = np.empty((len(holo.vertices), 3), np.float32)
+        face_bgr = np.empty((len(tris), 3), np.float32)
+        box = _transform_shade(T, np.asarray(holo.vertices, np.float64), np.asarray(tris, np.int64),
+                               np.asarray(holo.color_rgb[::-1], np.float64), fx, fy, cx, cy, v, face_bgr)
+        if box[0] > box[2]:
+            continue
+        out.append((v, tris, face_bgr, np.full(len(tris), holo.alpha, np.float32), box))
+    return out
+
+
+def render_eye_layer(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray,
+                     size: Tuple[int, int]) -> Optional[HologramLayer]:
+    """Render every hologram of ``scene`` into one eye, inside the holograms' pixel box only (the
+    display stage composites just that box: holograms usually cover a few percent of the view).
+
+    Args: as :func:`render_eye`. Returns a :class:`HologramLayer`, or None where no hologram is in view.
+    """
+    W, H = size
+    items = _prepared(scene, T_eye_from_world, K)
+    boxes = [b for *_, b in items]
+    if not boxes:
+        return None
+    x0 = max(0, min(b[0] for b in boxes))
+    y0 = max(0, min(b[1] for b in boxes))
+    x1 = min(W - 1, max(b[2] for b in boxes))
+    y1 = min(H - 1, max(b[3] for b in boxes))
+    if x1 < x0 or y1 < y0:
+        return None
+    h, w = y1 - y0 + 1, x1 - x0 + 1
+    depth = np.full((h, w), np.inf, np.float32)
+    color = np.zeros((h, w, 3), np.float32)
+    alpha = np.zeros((h, w), np.float32)
+    fx, fy, cx, cy = float(K[0, 0]), float(K[1, 1]), float(K[0, 2]) - x0, float(K[1, 2]) - y0
+    for v, tris, face_bgr, face_alpha, _box in items:
+        _raster(v, tris, face_bgr, face_alpha, fx, fy, cx, cy, depth, color, alpha)
+    return HologramLayer(color, alpha, depth, x0, y0)
+
+
 def render_eye(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray, size: Tuple[int, int]):
     """Render every hologram of ``scene`` into one eye.
 
@@ -79,19 +195,8 @@ def render_eye(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray, size: 
     depth = np.full((h, w), np.inf, np.float32)
     color = np.zeros((h, w, 3), np.float32)
     alpha = np.zeros((h, w), np.float32)
-    for holo in scene.holograms:
-        v = transform_points(np.asarray(T_eye_from_world) @ holo.T_world_from_object, holo.vertices).astype(np.float32)
-        tris = holo.triangles
-        if tris.size == 0:
-            continue
-        n = np.cross(v[tris[:, 1]] - v[tris[:, 0]], v[tris[:, 2]] - v[tris[:, 0]])
-        n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
-        centre = v[tris].mean(1)
-        view = -centre / (np.linalg.norm(centre, axis=1, keepdims=True) + 1e-12)
-        light = np.array([0.3, -0.8, -0.5]) / np.linalg.norm([0.3, -0.8, -0.5])  # from above, towards the viewer
-        lambert = np.abs(n @ -light) * 0.55 + np.abs(np.sum(n * view, axis=1)) * 0.3 + 0.15
-        face_bgr = (np.clip(lambert, 0, 1)[:, None] * holo.color_rgb[::-1][None, :]).astype(np.float32)
-        face_alpha = np.full(len(tris), holo.alpha, np.float32)
-        _raster(v, tris, face_bgr, face_alpha, float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]),
-                depth, color, alpha)
+    layer = render_eye_layer(scene, T_eye_from_world, K, size)
+    if layer is not None:
+        rows, cols = layer.slices
+        depth[rows, cols], color[rows, cols], alpha[rows, cols] = layer.depth, layer.color, layer.alpha
     return color, alpha, depth

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..geometry import invert_T, transform_points
-from ..holograms import Scene, composite_eye, render_eye
+from ..holograms import Scene, composite_layer, render_eye_layer
 from .camera_stage import CameraOutput
 from .eyes import EyeView
 
@@ -46,10 +46,11 @@ class DisplayOutput:
     timings: dict = field(default_factory=dict)
 
 
-def hand_depth_in_eye(joints_world: List[np.ndarray], view: EyeView) -> np.ndarray:
+def hand_depth_in_eye(joints_world: List[np.ndarray], view: EyeView, box=None) -> np.ndarray:
     """float32 (H, W) eye depth of tracked hands (``inf`` elsewhere), drawn from 3-D joints (21, 3) in the
-    world frame as capsules (bones) and a filled palm, far bones first so nearer ones overwrite."""
-    w, h = view.size
+    world frame as capsules (bones) and a filled palm, far bones first so nearer ones overwrite.
+    ``box`` = ``(x0, y0, w, h)`` px: draw only that part of the eye image (returns (h, w))."""
+    x0, y0, w, h = (0, 0) + tuple(view.size) if box is None else box
     out = np.full((h, w), np.inf, np.float32)
     T_eye_from_world = invert_T(view.T_world_from_eye)
     K = view.K
@@ -57,7 +58,7 @@ def hand_depth_in_eye(joints_world: List[np.ndarray], view: EyeView) -> np.ndarr
         p = transform_points(T_eye_from_world, joints)
         if np.any(p[:, 2] < 0.05):
             continue
-        uv = np.stack([K[0, 0] * p[:, 0] / p[:, 2] + K[0, 2], K[1, 1] * p[:, 1] / p[:, 2] + K[1, 2]], 1)
+        uv = np.stack([K[0, 0] * p[:, 0] / p[:, 2] + K[0, 2] - x0, K[1, 1] * p[:, 1] / p[:, 2] + K[1, 2] - y0], 1)
         pts = np.round(uv * 16).astype(np.int32)  # 4 fractional bits
         palm_z = float(p[PALM, 2].mean())
         bones = sorted(HAND_BONES, key=lambda b: -(p[b[0], 2] + p[b[1], 2]))
@@ -93,19 +94,24 @@ class DisplayStage:
         K_eyes = np.stack([v.K for v in views])
         imgs, depth, holes = self.reprojector.render(
             cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, cam.K, cam.K, K_eyes,
-            T_eye_from_left, T_eye_from_right)
+            T_eye_from_left, T_eye_from_right, camera_key=(cam.index, cam.t_capture_ns))
         depth = np.where(depth > 0, depth, np.nan).astype(np.float32)
         t1 = time.perf_counter_ns()
-        out = np.empty_like(imgs)
+        out = imgs  # the reprojector's fresh arrays: holograms are composited into them in place
         weights = np.zeros(depth.shape, np.float32)
         t_holo = t_hand = 0
         for e, view in enumerate(views):
             ta = time.perf_counter_ns()
-            hb, ha, hd = render_eye(self.scene, invert_T(view.T_world_from_eye), view.K, view.size)
+            layer = render_eye_layer(self.scene, invert_T(view.T_world_from_eye), view.K, view.size)
             tb = time.perf_counter_ns()
-            hand_z = hand_depth_in_eye(hands_world, view) if hands_world else None
-            tc = time.perf_counter_ns()
-            out[e], weights[e] = composite_eye(imgs[e], depth[e], hb, ha, hd, hand_z, self.softness)
+            if layer is not None:  # only the holograms' box is rasterised, masked and composited
+                h, w = layer.depth.shape
+                hand_z = hand_depth_in_eye(hands_world, view, (layer.x0, layer.y0, w, h)) if hands_world else None
+                tc = time.perf_counter_ns()
+                rows, cols = layer.slices
+                weights[e][rows, cols] = composite_layer(out[e], depth[e], layer, hand_z, self.softness)
+            else:
+                tc = tb
             t_holo += tb - ta
             t_hand += tc - tb
         t2 = time.perf_counter_ns()
