@@ -9,7 +9,7 @@ import pytest
 
 from passthrough.errors import InputError
 from passthrough.geometry import make_T
-from passthrough.holograms import Scene, load_mesh, render_eye
+from passthrough.holograms import Scene, composite_eye, composite_layer, load_mesh, render_eye, render_eye_layer
 from passthrough.holograms.composite import occlusion_weight
 from passthrough.holograms.scene import box, sphere
 from passthrough.pipeline.interaction import GrabController
@@ -56,6 +56,27 @@ def test_rasteriser_depth_is_eye_z():
     cols = np.nonzero(alpha[240] > 0)[0]
     assert 40 <= cols.size <= 45
     assert np.isinf(depth[0, 0]) and alpha[0, 0] == 0
+
+
+def test_compositing_the_holograms_box_equals_compositing_the_whole_eye():
+    scene = Scene([box((0.2, 0.2, 0.2), T_world_from_object=make_T(np.eye(3), [0.1, 0.05, 1.5])),
+                   sphere(0.1, T_world_from_object=make_T(np.eye(3), [-0.3, 0.0, 2.0]))])
+    rng = np.random.default_rng(3)
+    room = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    real = np.full((480, 640), 1.8, np.float32)  # a wall between the box (1.4-1.6 m) and the sphere (2 m)
+    real[:, :100] = np.nan
+    hands = np.full((480, 640), np.inf, np.float32)
+    hands[200:260, 300:340] = 1.0  # a hand in front of part of the box
+    full, full_w = composite_eye(room, real, *render_eye(scene, np.eye(4), K, (640, 480)), hands)
+    layer = render_eye_layer(scene, np.eye(4), K, (640, 480))
+    rows, cols = layer.slices
+    assert layer.depth.size < 0.25 * real.size  # only the box is rendered
+    eye = room.copy()
+    w = composite_layer(eye, real, layer, hands)
+    np.testing.assert_array_equal(eye, full)
+    np.testing.assert_array_equal(w, full_w[rows, cols])
+    assert full_w[rows, cols].sum() == full_w.sum() > 0  # nothing outside the box
+    assert render_eye_layer(scene, make_T(np.eye(3), [0, 0, -5.0]), K, (640, 480)) is None  # all behind the eye
 
 
 def test_soft_depth_edge():
