@@ -190,21 +190,23 @@ def _expand(fields, cdepth, choles, x0t, x1t, fxt, nxt, EX, EW, EH):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _blend_row(L, R, Hs, Ws, xl, yl, xr, yr, share, orow):
-    """One output row: both cameras bilinear (13-bit weights, blend folded in), three channels per uint64."""
-    H, W = Hs, Ws
+def _weights_row(xl, yl, xr, yr, share, W, H, Q, IDX):
+    """One output row's tap weights (a loop that vectorises): per pixel the 8 bilinear weights of both
+    cameras with the blend share folded in, 13-bit (int32 ``Q[k, x]``, k = left 00, 01, 10, 11, right 00,
+    01, 10, 11; the last one takes the rounding remainder so they sum to 2^13), and the flat index of the
+    top-left tap in each camera (``IDX[0/1, x]``). Positions are inside the images (clipped by
+    :func:`gather_eyes`), so truncation is floor; taps are clamped to the last full 2x2 block."""
     wq = np.float32(ONE_Q)
     half = np.float32(0.5)
-    fW2 = np.float32(W - 2)
-    fH2 = np.float32(H - 2)
-    rnd = np.uint64((1 << 12) | (1 << 33) | (1 << 54))
-    m8 = np.uint64(0xFF)
-    for x in range(W):
+    n = xl.shape[0]
+    q0 = Q[0]; q1 = Q[1]; q2 = Q[2]; q3 = Q[3]; q4 = Q[4]; q5 = Q[5]; q6 = Q[6]; q7 = Q[7]
+    li_ = IDX[0]; ri_ = IDX[1]
+    for x in range(n):
         w = share[x]
-        ix = min(np.int64(xl[x]), W - 2)  # positions are >= 0: truncation is floor
-        iy = min(np.int64(yl[x]), H - 2)
-        jx = min(np.int64(xr[x]), W - 2)
-        jy = min(np.int64(yr[x]), H - 2)
+        ix = min(np.int32(xl[x]), np.int32(W - 2))
+        iy = min(np.int32(yl[x]), np.int32(H - 2))
+        jx = min(np.int32(xr[x]), np.int32(W - 2))
+        jy = min(np.int32(yr[x]), np.int32(H - 2))
         ax = xl[x] - np.float32(ix)
         ay = yl[x] - np.float32(iy)
         bx = xr[x] - np.float32(jx)
@@ -218,22 +220,33 @@ def _blend_row(L, R, Hs, Ws, xl, yl, xr, yr, share, orow):
         b10 = by * u - b11
         b01 = bx * u - b11
         b00 = u - b01 - b10 - b11
-        q00 = np.int64(a00 * wq + half)
-        q01 = np.int64(a01 * wq + half)
-        q10 = np.int64(a10 * wq + half)
-        q11 = np.int64(a11 * wq + half)
-        r00 = np.int64(b00 * wq + half)
-        r01 = np.int64(b01 * wq + half)
-        r10 = np.int64(b10 * wq + half)
-        r11 = max(np.int64(0), ONE_Q - (q00 + q01 + q10 + q11 + r00 + r01 + r10))
-        li = np.uint64(iy * W + ix)  # flat, unsigned: no negative-index wraparound code per tap
-        ri = np.uint64(jy * W + jx)
-        uW = np.uint64(W)
-        u1 = np.uint64(1)
-        acc = (np.uint64(q00) * L[li] + np.uint64(q01) * L[li + u1]
-               + np.uint64(q10) * L[li + uW] + np.uint64(q11) * L[li + uW + u1]
-               + np.uint64(r00) * R[ri] + np.uint64(r01) * R[ri + u1]
-               + np.uint64(r10) * R[ri + uW] + np.uint64(r11) * R[ri + uW + u1] + rnd)
+        k0 = np.int32(a00 * wq + half)
+        k1 = np.int32(a01 * wq + half)
+        k2 = np.int32(a10 * wq + half)
+        k3 = np.int32(a11 * wq + half)
+        k4 = np.int32(b00 * wq + half)
+        k5 = np.int32(b01 * wq + half)
+        k6 = np.int32(b10 * wq + half)
+        q0[x] = k0; q1[x] = k1; q2[x] = k2; q3[x] = k3; q4[x] = k4; q5[x] = k5; q6[x] = k6
+        q7[x] = max(np.int32(0), np.int32(ONE_Q) - (k0 + k1 + k2 + k3 + k4 + k5 + k6))
+        li_[x] = iy * np.int32(W) + ix
+        ri_[x] = jy * np.int32(W) + jx
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _taps_row(L, R, W, Q, IDX, orow):
+    """One output row's colour: eight packed-pixel multiply-adds per pixel (see the module docstring);
+    unsigned flat indices (no negative-index wraparound code per tap)."""
+    rnd = np.uint64((1 << 12) | (1 << 33) | (1 << 54))
+    m8 = np.uint64(0xFF)
+    uW = np.uint64(W)
+    u1 = np.uint64(1)
+    for x in range(orow.shape[0]):
+        li = np.uint64(IDX[0, x])
+        ri = np.uint64(IDX[1, x])
+        acc = (np.uint64(Q[0, x]) * L[li] + np.uint64(Q[1, x]) * L[li + u1]
+               + np.uint64(Q[2, x]) * L[li + uW] + np.uint64(Q[3, x]) * L[li + uW + u1]
+               + np.uint64(Q[4, x]) * R[ri] + np.uint64(Q[5, x]) * R[ri + u1]
+               + np.uint64(Q[6, x]) * R[ri + uW] + np.uint64(Q[7, x]) * R[ri + uW + u1] + rnd)
         orow[x, 0] = np.uint8((acc >> np.uint64(13)) & m8)
         orow[x, 1] = np.uint8((acc >> np.uint64(34)) & m8)
         orow[x, 2] = np.uint8((acc >> np.uint64(55)) & m8)
@@ -247,6 +260,10 @@ def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, ny
     EW = np.empty((Hl, W), np.float32)
     EH = np.empty((Hl, W), np.bool_)
     rows = np.empty((4, W), np.float32)
+    Q = np.empty((8, W), np.int32)
+    IDX = np.empty((2, W), np.int32)
+    Lf = L.ravel()
+    Rf = R.ravel()
     one = np.float32(1.0)
     for e in range(E):
         _expand(fields[e], cdepth[e], choles[e], x0t, x1t, fxt, nxt, EX, EW, EH)
@@ -270,7 +287,8 @@ def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, ny
             hd = holes[e, y]
             for x in range(W):
                 hd[x] = hs[x]
-            _blend_row(L.ravel(), R.ravel(), H, W, rows[0], rows[1], rows[2], rows[3], EW[nyt[y]], out[e, y])
+            _weights_row(rows[0], rows[1], rows[2], rows[3], EW[nyt[y]], W, H, Q, IDX)
+            _taps_row(Lf, Rf, W, Q, IDX, out[e, y])
 
 
 def gather_eyes(cell_fields: np.ndarray, cell_depth: np.ndarray, cell_holes: np.ndarray, left: np.ndarray,
