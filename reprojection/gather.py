@@ -3,7 +3,7 @@
 The ``maps`` graph (:func:`reprojection.build.make_model` with ``maps=True``) stops before the
 full-resolution stage and outputs, per eye, ``cell_fields`` [E,5,Hl,Wl] (x, y in the left camera, x, y
 in the right camera, share of the left camera), ``cell_depth`` [E,1,Hl,Wl] and ``cell_holes``
-[E,1,Hl,Wl]. :func:`gather_eyes` does in one pass per output pixel what the full graph's step 4 does
+[E,1,Hl,Wl]. :func:`gather_eyes` does what the full graph's step 4 does
 with ``Resize`` and ``GridSample``:
 
 * sampling positions and eye depth: bilinear, align-corners upsampling of the cells (exact for the part
@@ -16,15 +16,17 @@ with ``Resize`` and ``GridSample``:
 
 How (``blend``, the default): the cell rows are first upsampled along x once per eye (``_expand``),
 each output row is then a vectorised lerp of two such rows (positions, depth) plus a copy (share,
-holes), and the colour of a pixel is one integer dot product: the camera images are pre-packed with
-:func:`spread_image` into uint64 pixels holding the three channels in 21-bit lanes, so each of the eight
-bilinear taps (four per camera, the blend share folded into the weights) is one load and one 64-bit
-multiply-add with a 13-bit weight, and the three channels come out of one accumulator (weights sum to
-2^13, rounding half up per lane). Compared with float taps this is 3x fewer loads and multiplies and
-1/1.5 the image footprint; measured in one process on the demo frame (both 640x480 eyes, one thread):
-~8 ms against ~15 ms for the float kernel it replaced, ~2.3x one ``cv2.remap`` of both eyes (which
-gathers one camera, not two, with OpenCV's SIMD 5-bit fixed point). The 13-bit weights resolve 1/90 px
-(``cv2.remap``: 1/32). The ``select`` variant keeps the float kernel (stacked images, one gather).
+holes); a second vectorised loop turns the row's positions into eight 13-bit tap weights (four per
+camera, the blend share folded in, summing to 2^13) and two flat tap indices (``_weights_row``); the
+colour is then one integer dot product per pixel (``_taps_row``): the camera images are pre-packed with
+:func:`spread_image` into uint64 pixels holding the three channels in 21-bit lanes, so each tap is one
+load and one 64-bit multiply-add and the three channels come out of one accumulator (rounding half up
+per lane; a lane's sum stays below 2^21, so channels never carry into each other). That is 8 loads and
+8 multiplies per pixel instead of 24 float loads and 24 multiply-adds, on a third less image memory;
+measured in one process on the demo frame (both 640x480 eyes, one thread) it takes about half the time
+of the float kernel it replaced (``passthrough bench reprojection``: 24.2 -> 12.2 ms for graph + gather,
+see ``docs/reprojection.md``). 13-bit weights resolve 1/90 px (``cv2.remap``: 1/32). The ``select``
+variant keeps a float kernel (stacked images, one gather per pixel).
 
 Conventions: images (H, W, 3) uint8 (packed by :func:`spread_image` for ``blend``) or float32 0..255 (``select``),
 any channel order (kept); positions in pixels of each camera image (OpenCV: +x right, +y down, pixel
