@@ -100,6 +100,25 @@ def test_remap_path_matches_the_full_onnx_graph(tsukuba, tsukuba_depth, model_ca
     assert np.array_equal(imgs.transpose(0, 2, 3, 1), img_b) and fast.last_ms > 0
 
 
+def test_camera_key_converts_a_camera_frame_once(tsukuba, tsukuba_depth, model_cache):
+    """A display loop renders one camera frame at several head poses: with a ``camera_key`` the camera
+    inputs are converted once, and the images are those of an uncached render."""
+    left, right, zl, zr = tsukuba_depth
+    ln, rn = tsukuba.inputs
+    K = tsukuba.cameras[ln].K
+    rp = Reprojector(stride=4, cache_dir=model_cache, provider="cpu")
+    first = rp.camera_feeds(left, right, zl, zr, key=("frame", 7))
+    assert rp.camera_feeds(left, right, zl, zr, key=("frame", 7)) is first
+    assert rp.camera_feeds(left, right, zl, zr, key=("frame", 8)) is not first
+    assert rp.camera_feeds(left, right, zl, zr) is not rp.camera_feeds(left, right, zl, zr)  # no key: no cache
+    for view in ("tsukuba2.png", "tsukuba4.png"):
+        poses = (np.stack([tsukuba.T_a_from_b(view, ln)] * 2), np.stack([tsukuba.T_a_from_b(view, rn)] * 2))
+        cached = rp.render(left, right, zl, zr, K, K, np.stack([K, K]), *poses, camera_key=("frame", 9))
+        plain = rp.render(left, right, zl, zr, K, K, np.stack([K, K]), *poses)
+        for a, b in zip(cached, plain):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_resample_auto_picks_remap_on_cpu(model_cache):
     assert Reprojector(stride=4, cache_dir=model_cache, provider="cpu").resample == "remap"
     with pytest.raises(InputError, match="resample"):
