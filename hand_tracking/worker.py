@@ -103,6 +103,9 @@ class HandWorker:
         log.error("hand worker crashed on frame t=%s: %s (tracker restarted)", t_capture_ns, err.message)
 
     def _run(self) -> None:
+        from passthrough.pipeline.priority import lower_this_thread
+
+        lower_this_thread("hands")  # display frames first: a slow hand frame never delays one
         tracker = None
         seq = 0
         while not self._stop.is_set():

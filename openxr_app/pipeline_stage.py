@@ -97,6 +97,9 @@ class PipelineXRStage:
         self.box.put(out)
 
     def _loop(self) -> None:
+        from passthrough.pipeline.priority import lower_this_thread
+
+        lower_this_thread("camera")  # the XR frame loop comes first
         period = 1.0 / self.rate_hz
         if self.source.rate_hz is None and len(self.source) == 1:
             return  # a single still: its one camera output is already published

@@ -33,6 +33,7 @@ import numpy as np
 from ..mailbox import Mailbox
 from .camera_stage import CameraOutput, CameraStage
 from .display_stage import DisplayOutput, DisplayStage
+from .priority import lower_this_thread
 from .eyes import EyeView, eye_views
 from .interaction import GrabController
 
@@ -240,6 +241,7 @@ class Pipeline:
         errors: List[BaseException] = []
 
         def camera_loop():
+            lower_this_thread("camera")  # the display loop (this thread's caller) comes first
             period = int(1e9 / rate)
             t_next = clock()
             try:
