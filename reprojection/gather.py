@@ -326,8 +326,11 @@ def gather_eyes(cell_fields: np.ndarray, cell_depth: np.ndarray, cell_holes: np.
     cdepth = np.ascontiguousarray(cell_depth, np.float32)
     choles = np.ascontiguousarray(cell_holes, np.bool_)
     if blend:
-        if left.dtype != np.uint64 or left.ndim != 2 or right.dtype != np.uint64 or right.shape != left.shape:
+        if left.dtype != np.uint64 or left.ndim != 2 or right.dtype != np.uint64 or right.ndim != 2:
             raise ValueError("blend gather needs the camera images packed by spread_image (uint64 (H, W))")
+        if right.shape != left.shape:
+            raise ValueError(f"left and right camera images differ in size ({left.shape[1]}x{left.shape[0]} vs "
+                             f"{right.shape[1]}x{right.shape[0]})")
         _gather_blend(fields, cdepth, choles, np.ascontiguousarray(left), np.ascontiguousarray(right), *tables,
                       out, depth, holes)
     else:

@@ -151,6 +151,11 @@ class Reprojector:
             return self._camera_cache[1]
         ld = np.asarray(left_depth, np.float32)
         rd = np.asarray(right_depth, np.float32)
+        sizes = {name: tuple(np.shape(a)[:2]) for name, a in
+                 (("left image", left_image), ("right image", right_image), ("left depth", ld), ("right depth", rd))}
+        if len(set(sizes.values())) != 1:
+            raise ValueError("camera images and depth maps must share one size (H, W): "
+                             + ", ".join(f"{k} {v[1]}x{v[0]}" for k, v in sizes.items() if len(v) == 2))
         lv = np.isfinite(ld) & (ld > 0) if left_valid is None else np.asarray(left_valid, bool)
         rv = np.isfinite(rd) & (rd > 0) if right_valid is None else np.asarray(right_valid, bool)
         if self.resample == "remap":

@@ -119,6 +119,13 @@ def test_camera_key_converts_a_camera_frame_once(tsukuba, tsukuba_depth, model_c
             np.testing.assert_array_equal(a, b)
 
 
+def test_images_and_depth_of_different_sizes_are_refused(model_cache):
+    rp = Reprojector(stride=4, cache_dir=model_cache, provider="cpu")
+    img = np.zeros((48, 64, 3), np.uint8)
+    with pytest.raises(ValueError, match="left depth 60x48"):
+        rp.camera_feeds(img, img, np.ones((48, 60), np.float32), np.ones((48, 64), np.float32))
+
+
 def test_resample_auto_picks_remap_on_cpu(model_cache):
     assert Reprojector(stride=4, cache_dir=model_cache, provider="cpu").resample == "remap"
     with pytest.raises(InputError, match="resample"):
