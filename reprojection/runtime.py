@@ -133,6 +133,7 @@ class Reprojector:
         so.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.session = ort.InferenceSession(data, so, providers=self.providers)
         self.last_ms = float("nan")
+        self.last_split_ms: dict = {}
         self._camera_cache = None
         if self.resample == "remap":  # compile (or load from numba's cache) the gather now, not on frame 1
             px = spread_image(np.zeros((4, 4, 3), np.uint8)) if self.blend else np.zeros((4, 4, 3), np.float32)
@@ -191,12 +192,17 @@ class Reprojector:
         }
 
     def _remap(self, feeds: dict):
-        """``maps`` graph + CPU gather: ``(images uint8 [2,H,W,3], depth [2,H,W], holes [2,H,W])``."""
+        """``maps`` graph + CPU gather: ``(images uint8 [2,H,W,3], depth [2,H,W], holes [2,H,W])``; the wall
+        time of each part goes to ``last_split_ms`` (``graph``, ``gather``)."""
+        t0 = time.perf_counter()
         fields, cdepth, choles = self.session.run(None, {k: feeds[k] for k in MAPS_INPUT_NAMES})
+        t1 = time.perf_counter()
         t = {c: np.asarray(feeds[f"T_eye_from_{c}"], np.float32)[:, :3, 3] for c in ("left", "right")}
         prefer_left = (t["left"] ** 2).sum(axis=1) <= (t["right"] ** 2).sum(axis=1)
-        return gather_eyes(fields, cdepth, choles, feeds["left_pixels"], feeds["right_pixels"], self.blend,
-                           prefer_left, self.params.gap)
+        out = gather_eyes(fields, cdepth, choles, feeds["left_pixels"], feeds["right_pixels"], self.blend,
+                          prefer_left, self.params.gap)
+        self.last_split_ms = {"graph": (t1 - t0) * 1e3, "gather": (time.perf_counter() - t1) * 1e3}
+        return out
 
     def run_feeds(self, feeds: dict):
         """Run on prepared feeds; returns ``(eye_images [2,3,H,W], eye_depth [2,1,H,W], eye_holes [2,1,H,W])``

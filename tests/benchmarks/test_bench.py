@@ -48,3 +48,8 @@ def test_bench_stage_json(cli, tmp_path, target, stage):
     rep = json.loads(out.read_text())
     _check_stage(rep["stages"][stage])
     assert rep["baseline"]
+    assert rep["targets"] and all({"target", "value", "limit", "holds"} <= set(t) for t in rep["targets"])
+    assert all(t["holds"] == (t["value"] <= t["limit"]) for t in rep["targets"])
+    if target == "reprojection":  # the CPU path's two parts add up to (at most) the whole
+        parts = rep["stages"]["reproject_graph"]["p50_ms"] + rep["stages"]["reproject_gather"]["p50_ms"]
+        assert 0 < parts <= rep["stages"]["reproject_both_eyes"]["p50_ms"] * 1.25
