@@ -31,7 +31,9 @@ def test_hand_worker_thread_lowers_only_itself(monkeypatch):
     main_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     out = _in_thread(lambda: lower_this_thread("hands"))
     expected = min(NICE["hands"], 19 - main_before)  # nice saturates at 19
-    assert out["applied"] == NICE["hands"] and out["delta"] == expected > 0
+    if expected <= 0:
+        pytest.skip(f"this process already runs at nice {main_before}")
+    assert out["applied"] == NICE["hands"] and out["delta"] == expected
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before
 
 
