@@ -146,10 +146,14 @@ class Reprojector:
 
         ``key``: any hashable naming the camera frame (e.g. its capture time): a display loop that renders
         one camera frame at several head poses passes it, and the conversions run once per camera frame
-        (the last key's result is kept). Without a key nothing is cached.
+        (the last key's result is kept; it is reused only for the same key *and* the same array objects).
+        Without a key nothing is cached.
         """
-        if key is not None and self._camera_cache is not None and self._camera_cache[0] == key:
-            return self._camera_cache[1]
+        arrays = (left_image, right_image, left_depth, right_depth, left_valid, right_valid)
+        if key is not None and self._camera_cache is not None:
+            k, cached_arrays, cached = self._camera_cache
+            if k == key and all(a is b for a, b in zip(arrays, cached_arrays)):
+                return cached
         ld = np.asarray(left_depth, np.float32)
         rd = np.asarray(right_depth, np.float32)
         sizes = {name: tuple(np.shape(a)[:2]) for name, a in
@@ -171,7 +175,7 @@ class Reprojector:
             "left_valid": lv[None, None], "right_valid": rv[None, None],
         }
         if key is not None:
-            self._camera_cache = (key, out)
+            self._camera_cache = (key, arrays, out)  # holding the arrays keeps their identities unique
         return out
 
     def feeds(self, left_image, right_image, left_depth, right_depth, K_left, K_right, K_eyes,

@@ -111,6 +111,8 @@ def test_camera_key_converts_a_camera_frame_once(tsukuba, tsukuba_depth, model_c
     assert rp.camera_feeds(left, right, zl, zr, key=("frame", 7)) is first
     assert rp.camera_feeds(left, right, zl, zr, key=("frame", 8)) is not first
     assert rp.camera_feeds(left, right, zl, zr) is not rp.camera_feeds(left, right, zl, zr)  # no key: no cache
+    again = rp.camera_feeds(left, right, zl, zr, key=("frame", 8))
+    assert rp.camera_feeds(left, right, zl.copy(), zr, key=("frame", 8)) is not again  # same key, other arrays
     for view in ("tsukuba2.png", "tsukuba4.png"):
         poses = (np.stack([tsukuba.T_a_from_b(view, ln)] * 2), np.stack([tsukuba.T_a_from_b(view, rn)] * 2))
         cached = rp.render(left, right, zl, zr, K, K, np.stack([K, K]), *poses, camera_key=("frame", 9))
