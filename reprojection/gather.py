@@ -137,6 +137,9 @@ def _gather_select(fields, cdepth, choles, left, right, y0t, y1t, fyt, x0t, x1t,
 LANE_BITS = 21
 WEIGHT_BITS = 13
 ONE_Q = 1 << WEIGHT_BITS
+_LANE1, _LANE2 = LANE_BITS, 2 * LANE_BITS  # bit offsets of channels 1 and 2
+#: half a weight unit in each lane: rounds half up when the lanes are shifted down by WEIGHT_BITS
+_ROUND = (1 << (WEIGHT_BITS - 1)) * (1 | (1 << _LANE1) | (1 << _LANE2))
 
 
 def spread_image(img: np.ndarray) -> np.ndarray:
@@ -152,7 +155,6 @@ def spread_image(img: np.ndarray) -> np.ndarray:
     return out
 
 
-
 @njit(cache=True, nogil=True)
 def _spread(img, out):
     """uint8 (H, W, 3) (or (H, W, 1): gray repeated) -> uint64 (H, W): channel c in bits [21c, 21c + 8)."""
@@ -160,12 +162,10 @@ def _spread(img, out):
     C = img.shape[2]
     for y in range(H):
         for x in range(W):
-            if C == 1:
-                v = np.uint64(img[y, x, 0])
-                out[y, x] = v | (v << np.uint64(21)) | (v << np.uint64(42))
-            else:
-                out[y, x] = (np.uint64(img[y, x, 0]) | (np.uint64(img[y, x, 1]) << np.uint64(21))
-                             | (np.uint64(img[y, x, 2]) << np.uint64(42)))
+            c1 = 0 if C == 1 else 1
+            c2 = 0 if C == 1 else 2
+            out[y, x] = (np.uint64(img[y, x, 0]) | (np.uint64(img[y, x, c1]) << np.uint64(_LANE1))
+                         | (np.uint64(img[y, x, c2]) << np.uint64(_LANE2)))
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -234,11 +234,12 @@ def _weights_row(xl, yl, xr, yr, share, W, H, Q, IDX):
         li_[x] = iy * np.int32(W) + ix
         ri_[x] = jy * np.int32(W) + jx
 
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _taps_row(L, R, W, Q, IDX, orow):
     """One output row's colour: eight packed-pixel multiply-adds per pixel (see the module docstring);
     unsigned flat indices (no negative-index wraparound code per tap)."""
-    rnd = np.uint64((1 << 12) | (1 << 33) | (1 << 54))
+    rnd = np.uint64(_ROUND)
     m8 = np.uint64(0xFF)
     uW = np.uint64(W)
     u1 = np.uint64(1)
@@ -249,9 +250,9 @@ def _taps_row(L, R, W, Q, IDX, orow):
                + np.uint64(Q[2, x]) * L[li + uW] + np.uint64(Q[3, x]) * L[li + uW + u1]
                + np.uint64(Q[4, x]) * R[ri] + np.uint64(Q[5, x]) * R[ri + u1]
                + np.uint64(Q[6, x]) * R[ri + uW] + np.uint64(Q[7, x]) * R[ri + uW + u1] + rnd)
-        orow[x, 0] = np.uint8((acc >> np.uint64(13)) & m8)
-        orow[x, 1] = np.uint8((acc >> np.uint64(34)) & m8)
-        orow[x, 2] = np.uint8((acc >> np.uint64(55)) & m8)
+        orow[x, 0] = np.uint8((acc >> np.uint64(WEIGHT_BITS)) & m8)
+        orow[x, 1] = np.uint8((acc >> np.uint64(_LANE1 + WEIGHT_BITS)) & m8)
+        orow[x, 2] = np.uint8((acc >> np.uint64(_LANE2 + WEIGHT_BITS)) & m8)
 
 
 @njit(cache=True, nogil=True, fastmath=True)

@@ -154,15 +154,21 @@ class Reprojector:
             k, cached_arrays, cached = self._camera_cache
             if k == key and all(a is b for a, b in zip(arrays, cached_arrays)):
                 return cached
-        ld = np.asarray(left_depth, np.float32)
-        rd = np.asarray(right_depth, np.float32)
-        sizes = {name: tuple(np.shape(a)[:2]) for name, a in
-                 (("left image", left_image), ("right image", right_image), ("left depth", ld), ("right depth", rd))}
+        sizes = {name: tuple(np.shape(a)[:2]) for name, a in (("left image", left_image), ("right image", right_image),
+                                                              ("left depth", left_depth), ("right depth", right_depth))}
         if len(set(sizes.values())) != 1:
             raise ValueError("camera images and depth maps must share one size (H, W): "
                              + ", ".join(f"{k} {v[1]}x{v[0]}" for k, v in sizes.items() if len(v) == 2))
-        lv = np.isfinite(ld) & (ld > 0) if left_valid is None else np.asarray(left_valid, bool)
-        rv = np.isfinite(rd) & (rd > 0) if right_valid is None else np.asarray(right_valid, bool)
+
+        def depth_and_valid(depth, valid):
+            """[1,1,H,W] depth with 0 where unusable (invalid, NaN, inf) and the [1,1,H,W] validity."""
+            d = np.asarray(depth, np.float32)
+            v = np.isfinite(d) & (d > 0) if valid is None else np.asarray(valid, bool)
+            usable = v if valid is None else v & np.isfinite(d)
+            return np.where(usable, d, np.float32(0.0))[None, None], v[None, None]
+
+        left_depth_feed, left_valid_feed = depth_and_valid(left_depth, left_valid)
+        right_depth_feed, right_valid_feed = depth_and_valid(right_depth, right_valid)
         if self.resample == "remap":
             pix = spread_image if self.blend else to_hwc3  # packed uint64 for the blend gather
             images = {"left_pixels": pix(left_image), "right_pixels": pix(right_image)}
@@ -170,9 +176,8 @@ class Reprojector:
             images = {"left_image": to_chw(left_image), "right_image": to_chw(right_image)}
         out = {
             **images,
-            "left_depth": np.where(lv if left_valid is None else lv & np.isfinite(ld), ld, np.float32(0.0))[None, None],
-            "right_depth": np.where(rv if right_valid is None else rv & np.isfinite(rd), rd, np.float32(0.0))[None, None],
-            "left_valid": lv[None, None], "right_valid": rv[None, None],
+            "left_depth": left_depth_feed, "right_depth": right_depth_feed,
+            "left_valid": left_valid_feed, "right_valid": right_valid_feed,
         }
         if key is not None:
             self._camera_cache = (key, arrays, out)  # holding the arrays keeps their identities unique

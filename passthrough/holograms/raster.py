@@ -15,7 +15,6 @@ from typing import Optional, Tuple
 import numba
 import numpy as np
 
-from ..geometry import transform_points
 from .scene import Scene
 
 NEAR_M = 0.05
