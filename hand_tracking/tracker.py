@@ -105,17 +105,15 @@ def pad_image(rgb: np.ndarray, factor: float) -> tuple[np.ndarray, tuple[int, in
     return canvas, (ox, oy)
 
 
-def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def _intersection(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection area of two x0, y0, x1, y1 boxes (px^2)."""
     return float(max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1])))
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    inter = _intersection(a, b)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
 
 
 def _containment(a: np.ndarray, b: np.ndarray) -> float:
@@ -246,10 +244,6 @@ class HandTracker:
 
             return [zoom_out]
         raise ValueError(view)
-
-    def _palms_in_view(self, rgb: np.ndarray, view: str):
-        """All palm detections of one view (image pixels, best first per detector run)."""
-        return [p for run in self._view_runs(rgb, view, []) for p in run()]
 
     def _hand_from(self, res: LandmarkResult, roi: Roi, detected: bool, track_id: int = 0) -> Hand:
         right = res.right_score >= 0.5
