@@ -39,10 +39,9 @@ from .display import EyeImage, EyeView
 from .stages import head_pose_from_eyes
 
 #: Reprojection canvas scale on the CPU: measured against Monado's CPU (lavapipe) compositor at 90 Hz on
-#: the 2-core CI machine (Motorcycle-Q, 600 frames, reprojection model v4 + packed gather): 0.25 -> 0.17 %
-#: misses; 0.35 -> 0 % and 0.17 % (frame period p50 11.15-11.28 ms); 0.4 -> 0 % and 0.50 %; 0.5 -> 17 %.
-#: (With the v3 model and float gather 0.35 gave 2.99 %.) With CUDA the model runs at full camera resolution.
-CPU_SCALE = 0.35
+#: the 2-core CI machine (Motorcycle-Q, 600 frames): 0.25 -> frame period p50 11.26 ms, 0.33 % misses;
+#: 0.35 -> 2.99 % misses. With CUDA the model runs at full camera resolution.
+CPU_SCALE = 0.25
 EYE_RELIEF_M = 0.09
 
 
