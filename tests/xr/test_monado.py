@@ -97,14 +97,16 @@ def test_xr_info_reports_the_runtime(xr_runtime):
 def test_600_frames_at_90hz_with_holograms(xr_runtime, motorcycle):
     holo = _hologram_file(xr_runtime, "run600", [{"center": [0.0, 0.0, 1.2], "size": 0.2, "rgb": [255, 0, 255]}])
     inside, host = xr_runtime.scratch_pair("run600")
-    for attempt in range(2):
+    periods = []
+    for attempt in range(3):
         r = xr_runtime.app("run", "--source", motorcycle, "--frames", 600, "--hologram", holo,
                            "--json", inside / "run.json", timeout=180)
         assert r.returncode == 0, r.stderr[-3000:]
         rep = read_json(host / "run.json")
         # Monado's compositor renders on the CPU (lavapipe) on the same 2 cores: a burst of load from
         # outside the test can make *the runtime* drop to half rate for a whole run. Such a run is
-        # repeated once; the app-side criteria below are checked on the run that counts.
+        # repeated (at most twice); the app-side criteria below are checked on the run that counts.
+        periods.append((rep["frame_period_ms"], rep["deadline_miss_rate"]))
         if rep["frame_period_ms"]["p50"] == pytest.approx(1000 / 90, rel=0.1):
             break
     assert set(rep) == RUN_KEYS
@@ -112,7 +114,7 @@ def test_600_frames_at_90hz_with_holograms(xr_runtime, motorcycle):
     assert rep["frames_submitted"] >= 600
     assert "depth layer yes" in r.stderr  # every projection layer carried XrCompositionLayerDepthInfoKHR
     # Paced by the runtime at its 90 Hz rate.
-    assert rep["frame_period_ms"]["p50"] == pytest.approx(1000 / 90, rel=0.1), rep
+    assert rep["frame_period_ms"]["p50"] == pytest.approx(1000 / 90, rel=0.1), periods
     # The app's own per-frame work overran the 11.1 ms refresh in under 1 % of frames.
     assert rep["deadline_miss_rate"] < 0.01, (rep, [l for l in r.stderr.splitlines() if l.startswith("details")])
     poses = np.asarray(rep["eye_poses_first"])
