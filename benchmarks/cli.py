@@ -297,7 +297,12 @@ def bench_hands(args) -> dict:
     """Issue 5's figures, per camera image on one core: ``detection_plus_landmarks`` is a frame on which the
     palm detector runs (a fresh tracker: detector views until the hands are found, landmarks of every hand
     found), ``tracking`` a frame tracked from the previous landmarks (only frames on which the detector did
-    not run are counted). The per-hand figures divide by the hands found and are informational only."""
+    not run are counted). The per-hand figures divide by the hands found and are informational only.
+    Both use the default models (tracking with the int8 landmark model,
+    :data:`hand_tracking.models.DEFAULT_LANDMARK_VARIANT`; freshly detected palms with the fp32 one); the
+    same frames are also run, interleaved, with the fp32 landmark model throughout (``baseline.fp32_landmarks``)."""
+    import dataclasses
+
     from hand_tracking.models import load_sessions
     from hand_tracking.tracker import HandTracker
 
@@ -305,43 +310,58 @@ def bench_hands(args) -> dict:
     src = open_dataset_or_pov(args)
     frame = next(iter(src))
     left, _ = frame.rectified()
-    models = load_sessions(threads=threads, build_if_missing=False)
-    det, trk, n_hands, palm_runs = [], [], [], []
-    tracker = HandTracker(models)
+    configs = {"default": load_sessions(threads=threads, build_if_missing=False),
+               "fp32_landmarks": load_sessions(threads=threads, build_if_missing=False, landmark_variant="full")}
     runs = [0]
-    palm = models.palm
 
-    class _CountingPalm:  # counts detector runs without changing them
-        def run(self, *a, **k):
-            runs[0] += 1
-            return palm.run(*a, **k)
+    def counting(models):
+        palm = models.palm
 
-        def __getattr__(self, name):
-            return getattr(palm, name)
+        class _CountingPalm:  # counts detector runs without changing them
+            def run(self, *a, **k):
+                runs[0] += 1
+                return palm.run(*a, **k)
 
-    counting = type(models)(_CountingPalm(), models.landmark, models.variant)
+            def __getattr__(self, name):
+                return getattr(palm, name)
+
+        return dataclasses.replace(models, palm=_CountingPalm())
+
+    res = {k: {"det": [], "trk": [], "hands": [], "palm_runs": []} for k in configs}
+    trackers = {k: HandTracker(m) for k, m in configs.items()}
+    counted = {k: counting(m) for k, m in configs.items()}
     for i in range(args.warmup + args.frames):
-        fresh = HandTracker(counting)
-        runs[0] = 0
-        t0 = time.perf_counter()
-        found = fresh.process(left)
-        t1 = time.perf_counter()
-        tracked = tracker.process(left)
-        t2 = time.perf_counter()
-        if i >= args.warmup:
-            det.append((t1 - t0) * 1e3)
-            palm_runs.append(runs[0])
-            n_hands.append(len(found.hands))
-            if not tracked.ran_detector:
-                trk.append((t2 - t1) * 1e3)
-    hands = max(1, int(np.median(n_hands)))
-    sd, st = summarize_ms(det), summarize_ms(trk)
-    return {"benchmark": "hands", "stages": {"detection_plus_landmarks": sd, "tracking": st,
-                                            "detection_plus_landmarks_per_hand": summarize_ms(np.array(det) / hands),
-                                            "tracking_per_hand": summarize_ms(np.array(trk) / hands)},
-            "hands_per_image": hands, "palm_detector_runs_per_detection_frame": float(np.median(palm_runs)),
-            "baseline": {"mediapipe_external": {**MEDIAPIPE_EXTERNAL_MS,
+        for key in configs:  # interleaved: both configurations see the same load
+            r = res[key]
+            fresh = HandTracker(counted[key])
+            runs[0] = 0
+            t0 = time.perf_counter()
+            found = fresh.process(left)
+            t1 = time.perf_counter()
+            tracked = trackers[key].process(left)
+            t2 = time.perf_counter()
+            if i >= args.warmup:
+                r["det"].append((t1 - t0) * 1e3)
+                r["palm_runs"].append(runs[0])
+                r["hands"].append(len(found.hands))
+                if not tracked.ran_detector:
+                    r["trk"].append((t2 - t1) * 1e3)
+    d = res["default"]
+    hands = max(1, int(np.median(d["hands"])))
+    sd, st = summarize_ms(d["det"]), summarize_ms(d["trk"])
+    f = res["fp32_landmarks"]
+    fd, ft = summarize_ms(f["det"]), summarize_ms(f["trk"])
+    return {"benchmark": "hands", "landmark_model": configs["default"].variant,
+            "stages": {"detection_plus_landmarks": sd, "tracking": st,
+                       "detection_plus_landmarks_per_hand": summarize_ms(np.array(d["det"]) / hands),
+                       "tracking_per_hand": summarize_ms(np.array(d["trk"]) / hands)},
+            "hands_per_image": hands, "palm_detector_runs_per_detection_frame": float(np.median(d["palm_runs"])),
+            "baseline": {"fp32_landmarks": {"detection_plus_landmarks": fd, "tracking": ft,
+                                            "hands_per_image": int(np.median(f["hands"]))},
+                         "mediapipe_external": {**MEDIAPIPE_EXTERNAL_MS,
                                                 "note": "MediaPipe's own runtime, measured outside this project (issue 5); not re-measured here"}},
+            "ratio_vs_fp32_landmarks": {"detection_plus_landmarks": round(sd["p50_ms"] / fd["p50_ms"], 2),
+                                        "tracking": round(st["p50_ms"] / ft["p50_ms"], 2)},
             "targets": [_verdict("hand detection + landmarks per camera image p50 (ms)", sd["p50_ms"], 12.0),
                         _verdict("hand tracking per camera image p50 (ms)", st["p50_ms"], 5.0)],
             "image": frame.name}
@@ -364,13 +384,18 @@ def print_report(rep: dict) -> None:
         print(f"  {name:<26} p50 {s['p50_ms']:8.2f}  p95 {s['p95_ms']:8.2f}  p99 {s['p99_ms']:8.2f}  max {s['max_ms']:8.2f} ms  (n={s['n']})")
     for name, b in rep.get("baseline", {}).items():
         s = b.get("frame", b) if isinstance(b, dict) else b
+        subs = {k: v for k, v in b.items() if isinstance(v, dict) and "p50_ms" in v} if isinstance(b, dict) else {}
         if isinstance(s, dict) and "p50_ms" in s:
             print(f"  baseline {name:<17} p50 {s['p50_ms']:8.2f}  p99 {s['p99_ms']:8.2f} ms")
+        elif subs:
+            for sub, v in subs.items():
+                print(f"  baseline {name} {sub:<24} p50 {v['p50_ms']:8.2f}  p99 {v['p99_ms']:8.2f} ms")
         else:
             print(f"  baseline {name}: {json.dumps(b)}")
-    for key in ("speedup_vs_naive", "speedup_vs_reference", "ratio_vs_remap"):
+    for key in ("speedup_vs_naive", "speedup_vs_reference", "ratio_vs_remap", "ratio_vs_fp32_landmarks"):
         if key in rep:
-            print(f"  {key}: {rep[key]}x")
+            r = rep[key]
+            print(f"  {key}: " + (", ".join(f"{k} {v}x" for k, v in r.items()) if isinstance(r, dict) else f"{r}x"))
     if "display" in rep:
         d = rep["display"]
         print(f"  display: {d['hz']} Hz, {d['fps']} fps, deadline misses {d['deadline_miss_rate']:.2%}, "

@@ -48,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overlay", type=Path, help="overlay PNG (stereo; default: next to --json)")
     parser.add_argument("--gray", action="store_true", help="evaluate on grayscale copies of the photos")
     parser.add_argument("--variant", choices=("full", "lite"), default="full", help="model size")
-    parser.add_argument("--landmark-variant", choices=("full", "lite"),
-                        help="landmark model size if different from --variant (lite: faster tracking)")
+    parser.add_argument("--landmark-variant", choices=("full", "int8", "lite"),
+                        help="one landmark model throughout: full (fp32), int8 (full quantized) or lite; default: "
+                             "int8 for tracking, fp32 on freshly detected palms (--variant full)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (timing: 1)")
     parser.add_argument("--repeat", type=int, default=3, help="timing repetitions per image / pair")
     parser.add_argument("--models", type=Path, help="model cache dir (default: passthrough.cache.model_dir())")

@@ -196,8 +196,12 @@ class HandTracker:
         self._since_detect = 0
 
     # ------------------------------------------------------------------ building blocks
-    def _landmarks(self, rgb: np.ndarray, roi: Roi) -> LandmarkResult:
-        return run_landmarks(self.models.landmark, rgb, roi)
+    def _landmarks(self, rgb: np.ndarray, roi: Roi, seed: bool = False) -> LandmarkResult:
+        """Landmarks in ``roi``; ``seed``: a freshly detected palm (the models' ``seed_landmark`` if any)."""
+        session = self.models.landmark
+        if seed and getattr(self.models, "seed_landmark", None) is not None:
+            session = self.models.seed_landmark
+        return run_landmarks(session, rgb, roi)
 
     def _views(self, rgb: np.ndarray) -> list[str]:
         views = ["plain", "tiles", "zoom_out"]
@@ -280,12 +284,12 @@ class HandTracker:
 
     def _landmark_palm(self, rgb: np.ndarray, palm, known: list[Hand]) -> Hand | None:
         roi = palm_to_roi(palm)
-        res = self._landmarks(rgb, roi)
+        res = self._landmarks(rgb, roi, seed=True)
         if res.presence < self.min_presence:
             return None
         for _ in range(self.refine):
             roi2 = landmarks_to_roi(res.landmarks)
-            res2 = self._landmarks(rgb, roi2)
+            res2 = self._landmarks(rgb, roi2, seed=True)
             if res2.presence < self.min_presence:
                 break
             roi, res = roi2, res2
