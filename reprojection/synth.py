@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -26,7 +27,8 @@ import numpy as np
 from passthrough.errors import InputError
 from passthrough.io.images import read_image
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+#: texture photos: ``$PASSTHROUGH_SHARED_DATA`` if set (as for the tests), else ``../shared/data`` beside the project
+DEFAULT_DATA = Path(os.environ.get("PASSTHROUGH_SHARED_DATA") or Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
 TEXTURE_SCENES = ("Adirondack", "Jadeplant", "Motorcycle", "Piano", "Pipes", "Playroom", "Recycle")
 
 #: (axis, value, (lo, hi) on the first other axis, (lo, hi) on the second, texture index, metres per texture)
@@ -70,7 +72,7 @@ def load_textures(data_dir: Path) -> List[np.ndarray]:
     for s in TEXTURE_SCENES:
         p = root / s / "im0.png"
         if not p.is_file():
-            raise InputError(p, "texture photo not found (synth needs ../shared/data or --data)")
+            raise InputError(p, "texture photo not found (synth needs ../shared/data, $PASSTHROUGH_SHARED_DATA or --data)")
         out.append(read_image(p))
     return out
 
