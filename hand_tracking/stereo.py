@@ -186,17 +186,24 @@ class StereoHandTracker:
     line (the shift is searched around the disparity implied by a typical palm size) and the landmark model
     is run there, so both views see it even when the detector misses one.
 
+    While neither view tracks a hand (``alternate_idle``, the default), the palm detector runs on one view
+    per frame, left and right in turn, and a hand it finds reaches the other view by that transfer: the
+    cameras see nearly the same scene, so running the detector on both doubles the cost of the frames
+    without hands (the common case in a headset) for little gain, at most one frame of acquisition delay.
+
     Args:
         cam: rectified geometry (:class:`RectifiedStereo`).
         models: shared :class:`hand_tracking.models.HandModels` (sessions are reused by both views).
         smooth: apply a One Euro filter per hand slot (left/right) to the 3-D joints.
         T_head_from_left_rect: optional (4, 4) pose of the left rectified camera in the head frame (e.g.
             ``StereoRig.T_head_from_left_rect``); fills :attr:`StereoHand.joints_head_m`.
+        alternate_idle: while no hand is tracked, detect in one view per frame (see above).
         tracker_kwargs: passed to both :class:`HandTracker` s.
     """
 
     def __init__(self, cam: RectifiedStereo, models=None, *, smooth: bool = True, min_cutoff: float = 1.0,
-                 beta: float = 5.0, T_head_from_left_rect: np.ndarray | None = None, **tracker_kwargs):
+                 beta: float = 5.0, T_head_from_left_rect: np.ndarray | None = None, alternate_idle: bool = True,
+                 **tracker_kwargs):
         if models is None:
             from .models import load_sessions
 
@@ -209,6 +216,8 @@ class StereoHandTracker:
         self.T_head_from_left_rect = None if T_head_from_left_rect is None else np.asarray(T_head_from_left_rect)
         self._filters = {s: OneEuroFilter(min_cutoff, beta) for s in ("left", "right")}
         self._pinch = {s: PinchDetector() for s in ("left", "right")}
+        self.alternate_idle = alternate_idle
+        self._idle_turn = 0  # which view detects on the next idle frame (0 left, 1 right)
 
     def reset(self) -> None:
         self.left.reset()
@@ -226,10 +235,12 @@ class StereoHandTracker:
             return None
         z_guess = self.cam.fx * TYPICAL_PALM_M / palm_px
         best = None
+        # a hand new to this view: the landmark model for fresh hands (fp32 by default), as for a detection
+        session = getattr(self.models, "seed_landmark", None) or self.models.landmark
         for scale in (1.0, 0.6, 1.6):
             d = self.cam.fx * self.cam.baseline_m / (z_guess * scale) - self.cam.doffs
             cand = Roi(roi.cx - sign * d, roi.cy, roi.size, roi.rotation)
-            res = run_landmarks(self.models.landmark, rgb_other, cand)
+            res = run_landmarks(session, rgb_other, cand)
             if res.presence >= self.left.min_presence and (best is None or res.presence > best[0].presence):
                 best = (res, cand)
             if best is not None and best[0].presence > 0.9:
@@ -238,7 +249,7 @@ class StereoHandTracker:
             return None
         res, cand = best
         roi2 = landmarks_to_roi(res.landmarks)
-        res2 = run_landmarks(self.models.landmark, rgb_other, roi2)
+        res2 = run_landmarks(session, rgb_other, roi2)
         if res2.presence >= self.left.min_presence:
             res, cand = res2, roi2
         right = res.right_score >= 0.5
@@ -249,9 +260,14 @@ class StereoHandTracker:
                 transfer: bool = True) -> StereoHandFrame:
         """Track hands in a rectified pair (uint8 gray (H, W) or BGR (H, W, 3) each)."""
         t0 = time.perf_counter()
-        fl = self.left.process(left_img, t_capture_ns)
-        fr = self.right.process(right_img, t_capture_ns)
-        lh, rh = list(fl.hands), list(fr.hands)
+        if self.alternate_idle and transfer and not self.left._tracks and not self.right._tracks:
+            turn = self._idle_turn
+            self._idle_turn ^= 1
+            lh = list(self.left.process(left_img, t_capture_ns).hands) if turn == 0 else []
+            rh = list(self.right.process(right_img, t_capture_ns).hands) if turn == 1 else []
+        else:
+            lh = list(self.left.process(left_img, t_capture_ns).hands)
+            rh = list(self.right.process(right_img, t_capture_ns).hands)
         pairs = match_hands(lh, rh, self.cam)
         used_l = {a for a, _ in pairs}
         used_r = {b for _, b in pairs}
