@@ -56,8 +56,9 @@ class CameraOutput:
 
 @numba.njit(cache=True, nogil=True)
 def _warp_left_disparity_to_right(disp: np.ndarray) -> np.ndarray:
+    """float32 (H, W) right-view disparity, -1 where no left pixel lands."""
     H, W = disp.shape
-    out = np.full((H, W), np.nan, np.float32)
+    out = np.full((H, W), -1.0, np.float32)
     for y in range(H):
         for x in range(W):
             d = disp[y, x]
@@ -67,16 +68,29 @@ def _warp_left_disparity_to_right(disp: np.ndarray) -> np.ndarray:
             x0 = int(np.floor(xr))
             for xi in (x0, x0 + 1):  # splat to both neighbours so the target has no cracks
                 if 0 <= xi < W:
-                    cur = out[y, xi]
-                    if not (cur >= d):  # larger disparity = nearer surface wins (NaN compares False)
+                    if out[y, xi] < d:  # larger disparity = nearer surface wins
                         out[y, xi] = d
     return out
 
 
-def right_disparity_from_left(disp_left: np.ndarray) -> np.ndarray:
+def right_disparity_from_left(disp_left: np.ndarray, fill: bool = True) -> np.ndarray:
     """Forward-warp a left disparity map (float32 (H, W), px, NaN invalid) into the right view:
-    right pixel ``x - d`` gets ``d``; the largest disparity (nearest surface) wins."""
-    return _warp_left_disparity_to_right(np.ascontiguousarray(disp_left, dtype=np.float32))
+    right pixel ``x - d`` gets ``d``; the largest disparity (nearest surface) wins.
+
+    ``fill``: right pixels no left pixel lands on (what only the right camera sees: occlusions beside
+    near objects, its right border, and cracks where the disparity jumps) get the farther of the nearest
+    disparities left and right on their row (:func:`passthrough.depth.upsample.fill_holes`, the depth
+    stage's own occlusion fill), so the right depth is dense like the left one. Unfilled (``fill=False``)
+    they are NaN; on the demo's ``pov_controllers`` pair that was 15 % of the right view, and the
+    reprojection model counts a camera without depth at a point as not seeing it (the right eye then
+    had 26 % hole pixels instead of 18 %)."""
+    out = _warp_left_disparity_to_right(np.ascontiguousarray(disp_left, dtype=np.float32))
+    if fill:
+        from ..depth.upsample import fill_holes
+
+        return fill_holes(out)
+    out[out < 0] = np.nan
+    return out
 
 
 #: nearest surface the pipeline's depth search covers: hands held in front of a headset are 0.4-0.7 m

@@ -1,0 +1,35 @@
+"""Camera stage: the right camera's depth comes from the left disparity, forward-warped and hole-filled."""
+
+import numpy as np
+
+from passthrough.pipeline.camera_stage import right_disparity_from_left
+
+
+def _scene():
+    """Left disparity of a far wall (10 px) with a near square (30 px) at columns 60..79."""
+    d = np.full((20, 160), 10.0, np.float32)
+    d[5:15, 60:80] = 30.0
+    return d
+
+
+def test_near_surface_wins_and_lands_where_the_right_camera_sees_it():
+    dr = right_disparity_from_left(_scene())
+    assert np.all(dr[5:15, 31:49] == 30.0)  # the square, shifted left by its 30 px disparity
+    assert np.all(dr[0, 10:140] == 10.0)  # rows without the square: the wall, shifted by 10 px
+
+
+def test_what_only_the_right_camera_sees_gets_the_background_not_the_occluder():
+    d = _scene()
+    dr = right_disparity_from_left(d)
+    assert np.isfinite(dr).all()
+    # right of the square the right camera sees wall the left camera's square hides (columns 50..69):
+    # filled with the wall's disparity, not smeared from the square
+    assert np.all(dr[5:15, 51:69] == 10.0)
+    # the right border (columns 150..159: beyond the left image) continues the wall
+    assert np.all(dr[:, 150:] == 10.0)
+
+
+def test_unfilled_warp_marks_the_holes_nan():
+    dr = right_disparity_from_left(_scene(), fill=False)
+    assert np.isnan(dr[5:15, 51:69]).all() and np.isnan(dr[:, 151:]).all()
+    assert np.isfinite(dr[5:15, 31:49]).all()
