@@ -7,7 +7,8 @@ low where pixels were hole-filled or failed the uniqueness / left-right checks) 
 
 - ``sgm_aniso`` (:data:`DEFAULT_METHOD`): own census semi-global matcher (numba, 4 paths: horizontal
   paths run as row sweeps on the transposed volume, vertical ones fused with the winner-take-all,
-  uniqueness and parabola sub-pixel fit), matched at 1/2 horizontal x 1/4 vertical resolution —
+  uniqueness and parabola sub-pixel fit; winners at the end of a search the left image border truncates are
+  dropped), matched at 1/2 horizontal x 1/4 vertical resolution —
   disparity precision needs horizontal resolution only — then left-right check, scanline hole filling
   (background side) and confidence-weighted joint bilateral upsampling guided by the full-resolution
   left image.
@@ -23,7 +24,7 @@ running mean per pixel while the value stays within max(1 px, 4 %), immediate sw
 Measured (``passthrough eval depth``, one core, on this project's 2-core VM shared with other jobs, so
 absolute times vary ~1.5x with load; ratios come from interleaved runs): Motorcycle-Q non-occluded
 bad-2.0 6.6 % (reference 13.0 %) at 7.5x the reference's speed (10.5 vs 78 ms); ETH3D terrace
-bad-1.0 7.9 % (reference 26 % with 96 disparities) at 7.5-8.4x; OAK-D 640x480 pairs with 80
+bad-1.0 7.8 % (reference 26 % with 96 disparities) at 7.5-8.4x; OAK-D 640x480 pairs with 80
 disparities: median 10.6 ms (p25 9.9, best 8.5) while the reference took 54.5 ms in the same run.
 ``sgm_aniso_3path`` is ~8 % faster (Motorcycle 7.3 %, terrace 9.0 %); ``sgm_third`` ~25 % faster but
 terrace bad-1.0 13 %.

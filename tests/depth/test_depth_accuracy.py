@@ -7,7 +7,7 @@ import pytest
 from passthrough.datasets import open_source
 from passthrough.depth import DEFAULT_METHOD, DepthEstimator, SGMParams, census_sgm
 from passthrough.depth.metrics import disparity_metrics
-from passthrough.depth.sgm import LR_FAILED, NOT_UNIQUE, VALID
+from passthrough.depth.sgm import LR_FAILED, NOT_UNIQUE, TRUNCATED, VALID, truncated_at_border
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,19 @@ def test_left_right_check_marks_occlusions(motorcycle):
     assert not np.any(s2 == LR_FAILED)
     res = DepthEstimator(DEFAULT_METHOD, num_disparities=src.ndisp).compute_frame(frame)
     assert res.confidence[occluded].mean() < res.confidence[visible].mean() - 0.3
+
+
+def test_winners_at_the_end_of_a_border_truncated_search_are_not_measurements(motorcycle):
+    """Near the left border a column can only search disparities up to its own x: a winner there at the
+    end of that range is dropped (TRUNCATED) and later filled from the right, and no valid disparity is
+    left that the search could not have confirmed."""
+    d = np.array([[0.0, 0.5, 3.0, 2.5, 1.0, 9.0, 9.0, 9.0]], np.float32)
+    #             x=0  x=1  x=2  x=3  x=4  x=5  x=6 (x >= num_disp - 1 = 6: full range, kept)
+    assert truncated_at_border(d, 7).tolist() == [[True, True, True, True, False, True, False, False]]
+    src, frame = motorcycle
+    left = cv2.cvtColor(frame.left, cv2.COLOR_BGR2GRAY)
+    right = cv2.cvtColor(frame.right, cv2.COLOR_BGR2GRAY)
+    disp, status = census_sgm(left, right, 72, SGMParams())
+    cut = status == TRUNCATED
+    assert cut.any() and np.all(disp[cut] < 0) and not truncated_at_border(disp, 72).any()
+    assert not cut[:, 72:].any()  # only the border strip can be truncated

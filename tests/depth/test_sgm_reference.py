@@ -51,7 +51,7 @@ def test_aggregated_winner_equals_numpy_reference(paths, directions):
     right = np.roll(left, -2, axis=1)
     nd = 6
     params = SGMParams(census_radius=(1, 2), p1=8.0, p2=60.0, paths=paths, uniqueness=0, lr_max_diff=-1.0,
-                       subpixel="none")
+                       subpixel="none", border_check=False)
     disp, _status = census_sgm(left, right, nd, params)
 
     ry, rx = params.census_radius
