@@ -298,8 +298,8 @@ def bench_hands(args) -> dict:
     palm detector runs (a fresh tracker: detector views until the hands are found, landmarks of every hand
     found), ``tracking`` a frame tracked from the previous landmarks (only frames on which the detector did
     not run are counted). The per-hand figures divide by the hands found and are informational only.
-    Both use the default models (tracking with the int8 landmark model,
-    :data:`hand_tracking.models.DEFAULT_LANDMARK_VARIANT`; freshly detected palms with the fp32 one); the
+    Both use the default models (tracking with the int8 landmark model where the CPU runs it safely,
+    :func:`hand_tracking.models.default_landmark_variant`; freshly detected palms with the fp32 one); the
     same frames are also run, interleaved, with the fp32 landmark model throughout (``baseline.fp32_landmarks``)."""
     import dataclasses
 

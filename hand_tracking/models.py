@@ -11,8 +11,8 @@ matching hashes does no work.
 ``load_sessions(cache_dir)`` opens the ONNX models with onnxruntime (CPU by default, CUDA if asked and
 available) with ``session.intra_op.allow_spinning = 0`` so idle worker threads do not starve the rest of
 the pipeline on small machines. By default hands are tracked from frame to frame with the int8 landmark model
-(:data:`DEFAULT_LANDMARK_VARIANT`; about half the fp32 time per crop) and freshly detected palms get the fp32
-one. Measured with int8 throughout on ../shared/data/hands: PCK@0.2 0.853 instead of 0.857 (grayscale copies
+(:data:`DEFAULT_LANDMARK_VARIANT`; about half the fp32 time per crop; only on CPUs whose int8 dot products do
+not saturate, see :func:`default_landmark_variant`) and freshly detected palms get the fp32 one. Measured with int8 throughout on ../shared/data/hands: PCK@0.2 0.853 instead of 0.857 (grayscale copies
 0.621 instead of 0.607); on pov_hands its landmarks lie within 0.6 crop px (median) of the fp32 ones.
 """
 
@@ -26,7 +26,8 @@ from pathlib import Path
 
 from passthrough.wheels import ModelBuildError, fetch_wheel
 
-__all__ = ["MODELS", "WHEEL", "INT8_LANDMARK", "DEFAULT_LANDMARK_VARIANT", "ModelBuildError", "build", "model_paths", "load_sessions", "make_session", "HandModels"]
+__all__ = ["MODELS", "WHEEL", "INT8_LANDMARK", "DEFAULT_LANDMARK_VARIANT", "default_landmark_variant",
+           "ModelBuildError", "build", "model_paths", "load_sessions", "make_session", "HandModels"]
 
 WHEEL_REQ = "mediapipe==0.10.21"
 WHEEL = "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl"
@@ -185,6 +186,16 @@ def make_session(path: Path | str, *, threads: int = 1, device: str = "cpu"):
     return ort.InferenceSession(str(path), so, providers=providers)
 
 
+def default_landmark_variant(device: str = "cpu") -> str:
+    """:data:`DEFAULT_LANDMARK_VARIANT` (int8) for tracking on the CPU where int8 dot products do not
+    saturate (:func:`hand_tracking.quantize.int8_dot_product_safe`), else ``"full"`` (fp32; also on CUDA)."""
+    from .quantize import int8_dot_product_safe
+
+    if device == "cpu" and DEFAULT_LANDMARK_VARIANT == "int8" and int8_dot_product_safe():
+        return "int8"
+    return "full"
+
+
 @dataclass
 class HandModels:
     """Open onnxruntime sessions: ``palm`` (input float32 (1,192,192,3) RGB in [0,1]; outputs boxes
@@ -205,7 +216,7 @@ def load_sessions(cache_dir: Path | str | None = None, *, variant: str = "full",
     """Open the palm detector (``variant`` ``"full"`` or ``"lite"``) and the landmark models.
 
     ``landmark_variant``: ``"full"`` (fp32), ``"int8"`` (the full model quantized) or ``"lite"``; None: the
-    default, :data:`DEFAULT_LANDMARK_VARIANT` (int8) for tracking with the fp32 full model on freshly
+    default, :func:`default_landmark_variant` (int8 on CPUs where it is safe) for tracking with the fp32 full model on freshly
     detected palms (detection frames are rare and seed the track; still images are detection frames, so
     their accuracy is the fp32 model's), or ``"lite"`` with the lite detector. An explicit ``"full"`` or
     ``"lite"`` uses that model for both; ``"int8"`` uses it for both too.
@@ -221,7 +232,7 @@ def load_sessions(cache_dir: Path | str | None = None, *, variant: str = "full",
         raise ValueError(f"variant must be 'full' or 'lite', got {variant!r}")
     seed_variant = landmark_variant
     if landmark_variant is None:
-        landmark_variant, seed_variant = (DEFAULT_LANDMARK_VARIANT, "full") if variant == "full" else (variant, variant)
+        landmark_variant, seed_variant = (default_landmark_variant(device), "full") if variant == "full" else (variant, variant)
     if landmark_variant not in ("full", "lite", "int8"):
         raise ValueError(f"landmark_variant must be 'full', 'lite' or 'int8', got {landmark_variant!r}")
     paths = model_paths(Path(cache_dir))

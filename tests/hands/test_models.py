@@ -106,6 +106,11 @@ def test_int8_landmarks_agree_with_fp32_on_real_hand_crops(hand_model_files, sha
     from hand_tracking.models import load_sessions
     from hand_tracking.tracker import HandTracker, to_rgb
 
+    from hand_tracking.quantize import int8_dot_product_safe
+
+    if not int8_dot_product_safe():
+        pytest.skip("this CPU has no VNNI / dot-product instructions: int8 products may saturate here, "
+                    "so the tracker uses the fp32 model (see hand_tracking.quantize)")
     fp32 = load_sessions(landmark_variant="full")
     int8 = make_session(model_paths(model_dir())["hand_landmark_int8"])
     assert {o.name for o in int8.get_outputs()} == {o.name for o in fp32.landmark.get_outputs()}
@@ -124,3 +129,17 @@ def test_int8_landmarks_agree_with_fp32_on_real_hand_crops(hand_model_files, sha
     # left view, which the two models place differently)
     stats = np.median(errors), np.percentile(errors, 95), errors.max()
     assert stats[0] < 1.5 and stats[1] < 6.0 and stats[2] < 16.0, stats
+
+
+def test_int8_is_used_only_where_int8_dot_products_do_not_saturate(monkeypatch):
+    from hand_tracking import models, quantize
+
+    amd = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n"
+    skylake = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw\n"
+    arm = "processor\t: 0\nFeatures\t: fp asimd asimddp\n"
+    assert quantize.int8_dot_product_safe(amd) and quantize.int8_dot_product_safe(arm)
+    assert not quantize.int8_dot_product_safe(skylake) and not quantize.int8_dot_product_safe("")
+    monkeypatch.setattr(quantize, "int8_dot_product_safe", lambda cpuinfo=None: False)
+    assert models.default_landmark_variant("cpu") == "full"
+    monkeypatch.setattr(quantize, "int8_dot_product_safe", lambda cpuinfo=None: True)
+    assert models.default_landmark_variant("cpu") == "int8" and models.default_landmark_variant("cuda") == "full"
