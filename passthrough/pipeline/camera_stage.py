@@ -54,23 +54,25 @@ class CameraOutput:
     right_gray: Optional[np.ndarray] = field(default=None, repr=False)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True)  # no fastmath: NaN disparities must compare False
 def _warp_left_disparity_to_right(disp: np.ndarray) -> np.ndarray:
-    """float32 (H, W) right-view disparity, -1 where no left pixel lands."""
+    """float32 (H, W) right-view disparity, -1 where no left pixel lands. Each left pixel writes the max of
+    its disparity into right columns ``floor(x - d)`` and the next one (both neighbours: no cracks);
+    branch-free: invalid pixels write -1, and out-of-range columns go to two dump columns."""
     H, W = disp.shape
-    out = np.full((H, W), -1.0, np.float32)
+    out = np.full((H, W + 2), -1.0, np.float32)  # columns 0 and W + 1 are the dump slots
     for y in range(H):
+        row = out[y]
+        src = disp[y]
         for x in range(W):
-            d = disp[y, x]
-            if not (d > 0):
-                continue
-            xr = x - d
-            x0 = int(np.floor(xr))
-            for xi in (x0, x0 + 1):  # splat to both neighbours so the target has no cracks
-                if 0 <= xi < W:
-                    if out[y, xi] < d:  # larger disparity = nearer surface wins
-                        out[y, xi] = d
-    return out
+            d = src[x]
+            v = d if d > 0 else np.float32(-1.0)  # NaN compares False: no write
+            s0 = np.int64(np.floor(np.float32(x) - d)) + 1  # right column + 1
+            x0 = min(max(s0, 0), W + 1)
+            x1 = min(max(s0 + 1, 0), W + 1)
+            row[x0] = max(row[x0], v)  # larger disparity = nearer surface wins
+            row[x1] = max(row[x1], v)
+    return out[:, 1:W + 1].copy()
 
 
 def right_disparity_from_left(disp_left: np.ndarray, fill: bool = True) -> np.ndarray:

@@ -33,3 +33,10 @@ def test_unfilled_warp_marks_the_holes_nan():
     dr = right_disparity_from_left(_scene(), fill=False)
     assert np.isnan(dr[5:15, 51:69]).all() and np.isnan(dr[:, 151:]).all()
     assert np.isfinite(dr[5:15, 31:49]).all()
+
+
+def test_invalid_left_pixels_write_nothing():
+    d = np.full((1, 40), np.nan, np.float32)
+    d[0, 30] = 5.0  # one valid pixel: right columns 25 and 26
+    dr = right_disparity_from_left(d, fill=False)
+    assert np.nonzero(np.isfinite(dr[0]))[0].tolist() == [25, 26] and dr[0, 25] == 5.0
