@@ -115,7 +115,7 @@ def default_depth_fn(method: Optional[str] = None, near_m: float = NEAR_M, tempo
         if est is None:
             n = default_num_disparities(rig.rectified_size[0], rig.focal_px, rig.baseline_m, near_m=near_m)
             est = estimators[id(rig)] = DepthEstimator(method or DEFAULT_METHOD, num_disparities=n, temporal=temporal)
-        res = est.compute(left_gray, right_gray, rig)
+        res = est.compute(left_gray, right_gray)  # no rig: the camera stage converts both views to depth
         return res.disparity, res.confidence
 
     fn.method = method or DEFAULT_METHOD
