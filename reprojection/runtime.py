@@ -25,11 +25,24 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
+from numba import njit
 
 from passthrough.errors import InputError
 
 from .build import MAPS_INPUT_NAMES, ModelParams, build, model_bytes, model_filename
 from .gather import gather_eyes, spread_image
+
+
+@njit(cache=True, nogil=True)
+def _usable_depth(depth, out, valid):
+    """``valid = isfinite(depth) & (depth > 0)`` and ``out = depth`` where valid, else 0 (float32 (H, W))."""
+    h, w = depth.shape
+    for y in range(h):
+        for x in range(w):
+            z = depth[y, x]
+            ok = z > 0 and z < np.inf  # NaN compares False
+            valid[y, x] = ok
+            out[y, x] = z if ok else np.float32(0.0)
 
 
 class ModelIntegrityError(InputError):
@@ -163,9 +176,12 @@ class Reprojector:
         def depth_and_valid(depth, valid):
             """[1,1,H,W] depth with 0 where unusable (invalid, NaN, inf) and the [1,1,H,W] validity."""
             d = np.asarray(depth, np.float32)
-            v = np.isfinite(d) & (d > 0) if valid is None else np.asarray(valid, bool)
-            usable = v if valid is None else v & np.isfinite(d)
-            return np.where(usable, d, np.float32(0.0))[None, None], v[None, None]
+            if valid is None:  # one pass instead of four numpy passes
+                out, v = np.empty(d.shape, np.float32), np.empty(d.shape, np.bool_)
+                _usable_depth(np.ascontiguousarray(d), out, v)
+                return out[None, None], v[None, None]
+            v = np.asarray(valid, bool)
+            return np.where(v & np.isfinite(d), d, np.float32(0.0))[None, None], v[None, None]
 
         left_depth_feed, left_valid_feed = depth_and_valid(left_depth, left_valid)
         right_depth_feed, right_valid_feed = depth_and_valid(right_depth, right_valid)
