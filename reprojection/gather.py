@@ -294,6 +294,25 @@ def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, ny
             _taps_row(Lf, Rf, W, Q, IDX, out[e, y])
 
 
+@njit(cache=True, nogil=True)
+def _sanitize_fields(src, xmax, ymax, out):
+    """``out`` = ``src`` [E,5,Hl,Wl] with non-finite values set to 0 and each channel clipped to its range
+    (x to 0..xmax, y to 0..ymax, the share to 0..1), in one pass."""
+    E, C, Hl, Wl = src.shape
+    zero = np.float32(0.0)
+    for e in range(E):
+        for c in range(C):
+            hi = xmax if c in (0, 2) else (ymax if c in (1, 3) else np.float32(1.0))
+            for i in range(Hl):
+                for j in range(Wl):
+                    v = src[e, c, i, j]
+                    if not (v > zero):  # NaN, -inf, negatives
+                        v = zero
+                    elif not (v <= hi):  # +inf, beyond the image
+                        v = hi if v < np.inf else zero
+                    out[e, c, i, j] = v
+
+
 def gather_eyes(cell_fields: np.ndarray, cell_depth: np.ndarray, cell_holes: np.ndarray, left: np.ndarray,
                 right: np.ndarray, blend: bool = True, prefer_left=None, gap: int = 2):
     """Both eyes' images, depth and holes from the ``maps`` graph's outputs.
@@ -321,9 +340,8 @@ def gather_eyes(cell_fields: np.ndarray, cell_depth: np.ndarray, cell_holes: np.
     pref = np.ones(E, np.bool_) if prefer_left is None else np.asarray(prefer_left, np.bool_).reshape(E)
     # the kernel indexes the images with these positions: keep them finite and inside the images (they
     # already are, except NaN where no cell is covered at all, e.g. an eye looking away from everything)
-    fields = np.nan_to_num(cell_fields.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    lim = np.array([W - 1, H - 1, W - 1, H - 1, 1], np.float32).reshape(1, 5, 1, 1)
-    np.clip(fields, 0.0, lim, out=fields)
+    fields = np.empty(cell_fields.shape, np.float32)
+    _sanitize_fields(np.ascontiguousarray(cell_fields, np.float32), np.float32(W - 1), np.float32(H - 1), fields)
     cdepth = np.ascontiguousarray(cell_depth, np.float32)
     choles = np.ascontiguousarray(cell_holes, np.bool_)
     if blend:
