@@ -53,3 +53,10 @@ def test_bench_stage_json(cli, tmp_path, target, stage):
     if target == "reprojection":  # the CPU path's two parts add up to (at most) the whole
         parts = rep["stages"]["reproject_graph"]["p50_ms"] + rep["stages"]["reproject_gather"]["p50_ms"]
         assert 0 < parts <= rep["stages"]["reproject_both_eyes"]["p50_ms"] * 1.25
+    if target == "hands":  # the fp32 landmark model, interleaved, and the ratios to it
+        base = rep["baseline"]["fp32_landmarks"]
+        for k in ("detection_plus_landmarks", "tracking"):
+            _check_stage(base[k])
+            assert rep["ratio_vs_fp32_landmarks"][k] == pytest.approx(
+                rep["stages"][k]["p50_ms"] / base[k]["p50_ms"], abs=0.01)
+        assert rep["landmark_model"].startswith("full")
