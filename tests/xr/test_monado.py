@@ -101,7 +101,7 @@ def _paced_at_90(rep) -> bool:
 def test_600_frames_at_90hz_with_holograms(xr_runtime, motorcycle):
     holo = _hologram_file(xr_runtime, "run600", [{"center": [0.0, 0.0, 1.2], "size": 0.2, "rgb": [255, 0, 255]}])
     inside, host = xr_runtime.scratch_pair("run600")
-    runs = []
+    runs, light_paced = [], []
     for attempt in range(3):
         r = xr_runtime.app("run", "--source", motorcycle, "--frames", 600, "--hologram", holo,
                            "--json", inside / "run.json", timeout=180)
@@ -114,18 +114,19 @@ def test_600_frames_at_90hz_with_holograms(xr_runtime, motorcycle):
         runs.append({"period_ms": rep["frame_period_ms"], "miss_rate": rep["deadline_miss_rate"]})
         if _paced_at_90(rep) and rep["deadline_miss_rate"] < 0.01:
             break
-    if not any(_paced_at_90({"frame_period_ms": x["period_ms"]}) for x in runs):
-        # Baseline in the same minute: the light stage (one projected RGB-D frame, no depth or ONNX model
-        # per frame). If the runtime cannot hold 90 Hz for it either, the machine, not the app, is what
-        # slows the runtime down, and this run says nothing about the app; otherwise the app is at fault.
-        ci, ch = xr_runtime.scratch_pair("run600-light")
+        # Baseline right after it: the light stage (one projected RGB-D frame, no ONNX model per frame).
+        # If the runtime cannot hold 90 Hz for that either, the machine, not the app, slowed it down.
+        ci, ch = xr_runtime.scratch_pair(f"run600-light{attempt}")
         rl = xr_runtime.app("run", "--source", motorcycle, "--frames", 300, "--stage", "projected",
                             "--json", ci / "run.json", timeout=120)
         assert rl.returncode == 0, rl.stderr[-3000:]
         light = read_json(ch / "run.json")
-        if not _paced_at_90(light):
-            pytest.skip(f"Monado could not hold 90 Hz on this machine even for the light stage "
-                        f"(frame period p50 {light['frame_period_ms']['p50']:.1f} ms; pipeline runs: {runs})")
+        light_paced.append(_paced_at_90(light))
+        runs[-1]["light_stage_period_ms"] = light["frame_period_ms"]
+    if light_paced and not any(light_paced) and not any(
+            _paced_at_90({"frame_period_ms": x["period_ms"]}) for x in runs):
+        pytest.skip(f"Monado could not hold 90 Hz on this machine even for the light stage, run after each "
+                    f"pipeline run: {runs}")
     assert set(rep) == RUN_KEYS
     assert rep["runtime"].startswith("Monado") and rep["system"] == "Monado: Simulated HMD"
     assert rep["frames_submitted"] >= 600
