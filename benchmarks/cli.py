@@ -208,8 +208,9 @@ def reprojection_quality(threads: int) -> dict:
     from reprojection.evaluate import evaluate_set
     from reprojection.runtime import Reprojector
 
-    rig_dir = Path(os.environ.get("PASSTHROUGH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-    rig_dir = rig_dir / "views" / "middlebury2001-tsukuba"
+    from passthrough.cache import shared_data_dir
+
+    rig_dir = shared_data_dir() / "views" / "middlebury2001-tsukuba"
     if not (rig_dir / "rig.json").is_file():
         return {"note": f"{rig_dir} not found: quality not measured"}
     rows = evaluate_set(rig_dir, Reprojector(stride=4, provider="cpu", threads=threads), None, 8, repeats=1)

@@ -209,6 +209,11 @@ class HandModels:
     variant: str
     seed_landmark: object | None = None
 
+    @property
+    def fresh_landmark(self):
+        """The session for a hand new to a view: ``seed_landmark``, or ``landmark`` where there is none."""
+        return self.landmark if self.seed_landmark is None else self.seed_landmark
+
 
 def load_sessions(cache_dir: Path | str | None = None, *, variant: str = "full", threads: int = 1,
                   device: str = "cpu", build_if_missing: bool = True,

@@ -236,7 +236,7 @@ class StereoHandTracker:
         z_guess = self.cam.fx * TYPICAL_PALM_M / palm_px
         best = None
         # a hand new to this view: the landmark model for fresh hands (fp32 by default), as for a detection
-        session = getattr(self.models, "seed_landmark", None) or self.models.landmark
+        session = self.models.fresh_landmark
         for scale in (1.0, 0.6, 1.6):
             d = self.cam.fx * self.cam.baseline_m / (z_guess * scale) - self.cam.doffs
             cand = Roi(roi.cx - sign * d, roi.cy, roi.size, roi.rotation)

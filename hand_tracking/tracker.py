@@ -197,11 +197,8 @@ class HandTracker:
 
     # ------------------------------------------------------------------ building blocks
     def _landmarks(self, rgb: np.ndarray, roi: Roi, seed: bool = False) -> LandmarkResult:
-        """Landmarks in ``roi``; ``seed``: a freshly detected palm (the models' ``seed_landmark`` if any)."""
-        session = self.models.landmark
-        if seed and getattr(self.models, "seed_landmark", None) is not None:
-            session = self.models.seed_landmark
-        return run_landmarks(session, rgb, roi)
+        """Landmarks in ``roi``; ``seed``: a freshly detected palm (the models' ``fresh_landmark``)."""
+        return run_landmarks(self.models.fresh_landmark if seed else self.models.landmark, rgb, roi)
 
     def _views(self, rgb: np.ndarray) -> list[str]:
         views = ["plain", "tiles", "zoom_out"]

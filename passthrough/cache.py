@@ -1,4 +1,5 @@
-"""Where built artefacts (ONNX models, downloaded registry wheels) are cached."""
+"""Where built artefacts (ONNX models, downloaded registry wheels) are cached, and where the real datasets
+beside the project are."""
 
 from __future__ import annotations
 
@@ -17,3 +18,10 @@ def model_dir() -> Path:
         path = base / "passthrough" / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def shared_data_dir() -> Path:
+    """The read-only real datasets: ``$PASSTHROUGH_SHARED_DATA``, else ``../shared/data`` beside the
+    project root (not created, not checked)."""
+    env = os.environ.get("PASSTHROUGH_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"

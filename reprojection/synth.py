@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
 
+from passthrough.cache import shared_data_dir
 from passthrough.errors import InputError
 from passthrough.io.images import read_image
 
-#: texture photos: ``$PASSTHROUGH_SHARED_DATA`` if set (as for the tests), else ``../shared/data`` beside the project
-DEFAULT_DATA = Path(os.environ.get("PASSTHROUGH_SHARED_DATA") or Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+#: texture photos: :func:`passthrough.cache.shared_data_dir` (``$PASSTHROUGH_SHARED_DATA`` or ../shared/data)
+DEFAULT_DATA = shared_data_dir()
 TEXTURE_SCENES = ("Adirondack", "Jadeplant", "Motorcycle", "Piano", "Pipes", "Playroom", "Recycle")
 
 #: (axis, value, (lo, hi) on the first other axis, (lo, hi) on the second, texture index, metres per texture)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -10,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from passthrough.cache import shared_data_dir
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("PASSTHROUGH_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
+SHARED_DATA = shared_data_dir().resolve()  # $PASSTHROUGH_SHARED_DATA or ../shared/data
 
 
 @pytest.fixture(scope="session")
