@@ -9,7 +9,9 @@ low where pixels were hole-filled or failed the uniqueness / left-right checks) 
   paths run as row sweeps on the transposed volume, vertical ones fused with the winner-take-all,
   uniqueness and parabola sub-pixel fit; winners at the end of a search the left image border truncates are
   dropped), matched at 1/2 horizontal x 1/4 vertical resolution —
-  disparity precision needs horizontal resolution only — then left-right check, scanline hole filling
+  disparity precision needs horizontal resolution only — then left-right check, speckle removal
+  (connected regions of <= 12 matching-resolution pixels whose neighbours differ by <= 1 px are
+  dropped: isolated wrong matches, e.g. on repetitive texture), scanline hole filling
   (background side) and confidence-weighted joint bilateral upsampling guided by the full-resolution
   left image.
 - ``sgm_half`` / ``sgm_half_8path`` / ``sgm_third`` / ``sgm_quarter`` / ``sgm_full``: the same matcher
@@ -26,7 +28,12 @@ absolute times vary ~1.5x with load; ratios come from interleaved runs): Motorcy
 bad-2.0 6.6 % (reference 13.0 %) at 7.5x the reference's speed (10.5 vs 78 ms); ETH3D terrace
 bad-1.0 7.8 % (reference 26 % with 96 disparities) at 7.5-8.4x; OAK-D 640x480 pairs with 80
 disparities: median 10.6 ms (p25 9.9, best 8.5) while the reference took 54.5 ms in the same run.
-``sgm_aniso_3path`` is ~8 % faster (Motorcycle 7.3 %, terrace 9.0 %); ``sgm_third`` ~25 % faster but
+The speckle removal (``SGMParams.speckle_size=12``, picked among 0/8/12/16/25/40 on these sets) lowered
+all-pixel bad-2.0 on Motorcycle-Q from 13.9 to 11.2 % (non-occluded 6.6 -> 6.3 %), ETH3D terrace from 1.84
+to 1.43 % (bad-1.0 7.8 -> 7.6 %) and SceneFlow (FlyingThings3D A/0032/0006) from 40.5 to 37.8 % (non-occluded
+36.0 -> 36.5 %) (``passthrough eval depth`` on each folder of
+``../shared/data/stereo``, 2026-12-01) for ~0.6 ms per 640x480 frame (one-off: the kernel alone on the
+pov_hands pair at matching resolution). ``sgm_aniso_3path`` is ~8 % faster (Motorcycle 7.3 %, terrace 9.0 %); ``sgm_third`` ~25 % faster but
 terrace bad-1.0 13 %.
 """
 

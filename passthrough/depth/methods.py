@@ -88,8 +88,12 @@ class MethodSpec:
     scale_y: Optional[float] = None
 
 
+#: Shared matcher settings. ``speckle_size=12`` (regions of <= 12 matching-resolution pixels, i.e. ~100
+#: full-resolution pixels at the 1/2 x 1/4 default, are dropped and refilled from the background side)
+#: was picked on ``passthrough eval depth`` (Motorcycle-Q, ETH3D terrace, SceneFlow; see the package
+#: docstring) among 0/8/12/16/25/40 px and ranges 0.5/1/2.
 _SGM = SGMParams(census_radius=(2, 3), p1=8.0, p2=60.0, paths=4, uniqueness=5, lr_max_diff=1.0,
-                 subpixel="parabola")
+                 subpixel="parabola", speckle_size=12, speckle_range=1.0)
 
 METHODS: Dict[str, MethodSpec] = {
     m.name: m
