@@ -19,7 +19,9 @@ Per eye, the graph:
    the nearer camera and the other only where the first cannot see. Cells no camera sees
    (``eye_holes``) average the camera positions of their seen neighbours weighted by
    ``(z / (z + mean z))**16``, i.e. of the background: the hole repeats background pixels instead of
-   smearing the occluder.
+   smearing the occluder. One 5x5 pass fills holes up to two cells wide; a push-pull pyramid
+   (``hole_levels`` 2x2 average-pool levels, pulled back with linear ``Resize``) fills wider ones at a
+   fraction of the cost of more 5x5 passes.
 5. **Upsamples** the per-cell sampling positions bilinearly (align-corners ``Resize``: exact for the
    part linear in the pixel position) and resamples colour with bilinear ``GridSample`` in row bands.
 
@@ -85,7 +87,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 #: Version of the graph's interface and maths (part of the file name, with a hash of the bytes).
-MODEL_VERSION = 4
+MODEL_VERSION = 5
 OPSET = 18
 IR_VERSION = 8
 #: Strides built by :func:`build` (warp-field cell size in pixels).
@@ -126,6 +128,10 @@ class ModelParams:
             colour ``GridSample``) and outputs per eye the cell fields, depth and holes
             (``MAPS_OUTPUT_NAMES``); :mod:`reprojection.gather` upsamples them and gathers colour on the
             CPU. The cells are computed with the same maths as the full variant.
+        hole_levels: levels of the push-pull pyramid that fills hole cells after the one 5x5 pass
+            (reach ~``2 + 2**hole_levels`` cells). Three levels rendered the Tsukuba and synth sets as
+            the four 5x5 passes of model v4 did (same PSNR to 0.01 dB) for ~1 ms less per frame (one
+            onnxruntime thread, 640x512: 2x 5x5 ``AveragePool`` over 6 channels cost ~0.5 ms each).
     """
 
     stride: int = 4
@@ -136,6 +142,7 @@ class ModelParams:
     bands: int = 4
     blend: bool = True
     maps: bool = False
+    hole_levels: int = 3
 
     @property
     def source_step(self) -> int:
@@ -151,8 +158,8 @@ class ModelParams:
 
     @property
     def hole_passes(self) -> int:
-        """5x5 passes that propagate camera coordinates into cells no camera sees."""
-        return self.fill_passes
+        """5x5 passes that propagate camera coordinates into cells no camera sees (before the pyramid)."""
+        return 1
 
 
 BIG = 1e30
@@ -446,10 +453,19 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     # (0 where no neighbour has weight), a cell with weight keeps its own; F = sum / weight at the end
     # (arithmetic instead of Where: S is exactly 0 where w is; onnxruntime's Where is ~7x slower than Mul+Add)
     S = g.concat([g.mul(F, w), w], 1)  # [E,6,Hl,Wl]
+    unweighted = lambda T: g.op("Cast", g.not_(g.op("Greater", g.slice(T, [5], [6], [1]), g.f(0.0))), to=f32)
     for _ in range(p.hole_passes):
         A = g.op("AveragePool", S, kernel_shape=[k, k], pads=[POOL_RADIUS] * 4)
-        empty = g.op("Cast", g.not_(g.op("Greater", g.slice(S, [5], [6], [1]), g.f(0.0))), to=f32)
-        S = g.add(S, g.mul(A, empty))
+        S = g.add(S, g.mul(A, unweighted(S)))
+    # push-pull: 2x2 averages (ceil: a last odd row/column averages alone) down the pyramid, then each
+    # level's unweighted cells take the linear upsampling of the coarser level (half-pixel centres)
+    levels = [S]
+    for _ in range(p.hole_levels):
+        levels.append(g.op("AveragePool", levels[-1], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1))
+    S = levels[-1]
+    for fine in reversed(levels[:-1]):
+        up = g.op("Resize", S, "", "", g.op("Shape", fine), mode="linear", coordinate_transformation_mode="half_pixel")
+        S = g.add(fine, g.mul(up, unweighted(fine)))
     wS = g.slice(S, [5], [6], [1])
     filled = g.op("Cast", g.and_(g.not_(seen), g.op("Greater", wS, g.f(0.0))), to=f32)
     F = g.add(F, g.mul(filled, g.sub(g.div(g.slice(S, [0], [5], [1]), g.op("Max", wS, g.f(1e-30))), F)))

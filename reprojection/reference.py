@@ -2,7 +2,8 @@
 
 Same steps, same constants (:class:`~reprojection.build.ModelParams`), same onnx operator semantics
 (``ScatterElements`` min, 3x3 ``MaxPool`` with first-maximum indices, ``GridSample`` with
-``align_corners=0`` and zero padding, ``Resize`` align-corners linear / round-prefer-floor nearest), written
+``align_corners=0`` and zero padding, ``Resize`` align-corners linear / round-prefer-floor nearest / half-pixel
+linear, ``AveragePool`` 2x2 ``ceil_mode``), written
 for clarity, not speed. Used by the tests to check the ONNX model and as executable documentation.
 
 Conventions: OpenCV camera axes, pixel centres at integer coordinates, ``T_eye_from_camera`` 4x4.
@@ -79,6 +80,36 @@ def resize_linear(a: np.ndarray, H: int, W: int) -> np.ndarray:
     x0, x1, fx = coords(W, w)
     rows = a[..., y0, :] * (1 - fy)[:, None] + a[..., y1, :] * fy[:, None]
     return rows[..., x0] * (1 - fx) + rows[..., x1] * fx
+
+
+def avg_pool2(a: np.ndarray) -> np.ndarray:
+    """2x2 average pool, stride 2, ``ceil_mode``: a last odd row/column averages its valid cells only
+    (onnx AveragePool, count_include_pad=0). (..., h, w) -> (..., ceil(h/2), ceil(w/2))."""
+    h, w = a.shape[-2:]
+    H, W = -(-h // 2), -(-w // 2)
+    pad = [(0, 0)] * (a.ndim - 2) + [(0, 2 * H - h), (0, 2 * W - w)]
+    s = np.pad(a.astype(np.float32), pad)
+    n = np.pad(np.ones((h, w), np.float32), pad[-2:])
+    tot = s[..., 0::2, 0::2] + s[..., 1::2, 0::2] + s[..., 0::2, 1::2] + s[..., 1::2, 1::2]
+    cnt = n[0::2, 0::2] + n[1::2, 0::2] + n[0::2, 1::2] + n[1::2, 1::2]
+    return (tot / cnt).astype(np.float32)
+
+
+def resize_linear_half_pixel(a: np.ndarray, H: int, W: int) -> np.ndarray:
+    """Bilinear resize of (..., h, w) to (..., H, W) with half-pixel centres, source coordinates clamped
+    to the input (onnx Resize linear, coordinate_transformation_mode="half_pixel", sizes given)."""
+    h, w = a.shape[-2:]
+
+    def coords(n_out, n_in):
+        c = ((np.arange(n_out, dtype=np.float32) + 0.5) / np.float32(n_out / n_in) - 0.5).clip(0, n_in - 1)
+        i0 = np.floor(c).astype(np.int64)
+        i1 = np.minimum(i0 + 1, n_in - 1)
+        return i0, i1, (c - i0).astype(np.float32)
+
+    y0, y1, fy = coords(H, h)
+    x0, x1, fx = coords(W, w)
+    rows = a[..., y0, :] * (1 - fy)[:, None] + a[..., y1, :] * fy[:, None]
+    return (rows[..., x0] * (1 - fx) + rows[..., x1] * fx).astype(np.float32)
 
 
 def resize_nearest(a: np.ndarray, H: int, W: int) -> np.ndarray:
@@ -198,6 +229,12 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
     S = np.concatenate([F * w, w], 1)  # weighted sums: unweighted cells take their neighbourhood's average
     for _ in range(p.hole_passes):
         S = np.where(S[:, 5:6] > 0, S, _pool(S, POOL_RADIUS, "avg"))
+    levels = [S]  # push-pull pyramid for the wider holes
+    for _ in range(p.hole_levels):
+        levels.append(avg_pool2(levels[-1]))
+    S = levels[-1]
+    for fine in reversed(levels[:-1]):
+        S = np.where(fine[:, 5:6] > 0, fine, resize_linear_half_pixel(S, *fine.shape[-2:]))
     filled = ~seen & (S[:, 5:6] > 0)
     F = np.where(filled, S[:, :5] / np.maximum(S[:, 5:6], f32(1e-30)), F)
 

@@ -3,6 +3,7 @@ identity pose, nearest-surface-wins and background-side hole filling."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import onnx
 import pytest
@@ -35,7 +36,12 @@ def test_build_is_deterministic_versioned_and_opset_18(tmp_path):
     assert [i.name for i in m.graph.output] == ["eye_images", "eye_depth", "eye_holes"]
     m = onnx.load(str(paths[10]))
     assert [i.name for i in m.graph.output] == ["cell_fields", "cell_depth", "cell_holes"]
-    assert not {"GridSample", "Resize"} & {n.op_type for n in m.graph.node if not n.name.startswith("visibility/")}
+    # no full-resolution stage: no colour GridSample, and the only Resize nodes are the hole pyramid's
+    # (cell resolution)
+    assert not {"GridSample", "Resize"} & {n.op_type for n in m.graph.node
+                                           if not n.name.startswith(("visibility/", "holes/"))}
+    assert not any(n.op_type == "GridSample" for n in m.graph.node)
+    assert sum(n.op_type == "Resize" for n in m.graph.node) == ModelParams().hole_levels
 
 
 @pytest.mark.parametrize("resample", ["onnx", "remap"])
@@ -208,3 +214,30 @@ def test_nearest_surface_wins_and_holes_fill_from_background(stride, resample, m
     shift = K[0, 0] * np.tan(a)
     col = int(round(c - shift))
     assert (out[1][int(h / 2), col, 2] > 200) and (out[1][int(h / 2), col, 1] < 40)
+
+
+def test_wide_disocclusions_are_filled_by_the_pyramid_as_in_the_reference(model_cache):
+    """Holes wider than the one 5x5 pass reaches are filled by the push-pull pyramid, in the graph as in
+    the numpy reference, with the wall's depth."""
+    B = 0.1
+    imgs, depths, K = _two_plane_scene(B=B)
+    # eyes 0.6 m to the left / right of the rig: wide strips beside the square that neither camera sees
+    T_l = [np.linalg.inv(_T(t=(x, 0, 0))) @ _T() for x in (-0.6, B + 0.6)]
+    T_r = [np.linalg.inv(_T(t=(x, 0, 0))) @ _T(t=(B, 0, 0)) for x in (-0.6, B + 0.6)]
+    rp = Reprojector(stride=4, cache_dir=model_cache, provider="cpu", resample="onnx")
+    f = rp.feeds(imgs["left"], imgs["right"], depths["left"], depths["right"], K, K, np.stack([K, K]),
+                 np.stack(T_l), np.stack(T_r))
+    img, depth, holes = rp.run_feeds(f)
+    # hole pixels more than 2 cells (8 px) inside a hole, away from the image border: the 5x5 pass
+    # cannot reach them, the pyramid must
+    deep = cv2.erode(holes[0, 0].astype(np.uint8), np.ones((2 * 9 + 1, 2 * 9 + 1), np.uint8)) > 0
+    assert deep[:, 12:].sum() > 40, "the scene must have holes wider than the 5x5 pass reaches"
+    r_img, r_depth, r_holes = reproject(
+        {"left": f["left_image"][0], "right": f["right_image"][0]},
+        {"left": f["left_depth"][0, 0], "right": f["right_depth"][0, 0]},
+        {"left": f["left_valid"][0, 0], "right": f["right_valid"][0, 0]},
+        {"left": f["K_left"], "right": f["K_right"]}, f["K_eyes"],
+        {"left": f["T_eye_from_left"], "right": f["T_eye_from_right"]}, ModelParams(stride=4))
+    assert np.array_equal(holes, r_holes)
+    assert np.mean(np.abs(img - r_img) > 1.0) < 0.001
+    assert np.mean(depth[holes] > 3.0) > 0.95  # the wall's depth (4 m), never the square's (1 m)
