@@ -414,7 +414,31 @@ def print_report(rep: dict) -> None:
         print(f"  target {'HOLDS' if v['holds'] else 'MISSED'}: {v['target']} (measured {v['value']}, limit {v['limit']})")
 
 
+def check_arguments(args) -> None:
+    """Raise :class:`InputError` (one line, exit 2) for values no benchmark can run with, before any work."""
+    from passthrough.errors import InputError
+
+    if args.frames < 1 or args.warmup < 0 or args.baseline_frames < 1:
+        raise InputError(None, f"--frames and --baseline-frames must be >= 1 and --warmup >= 0 (got {args.frames}, "
+                               f"{args.baseline_frames}, {args.warmup})")
+    if args.threads < 0:
+        raise InputError(None, f"--threads must be >= 0 (0 = all cores), got {args.threads}")
+    if not args.camera_hz > 0:
+        raise InputError(None, f"--camera-hz must be > 0, got {args.camera_hz}")
+    if args.exposure_ms < 0 or args.readout_ms < 0 or (args.scanout_ms is not None and args.scanout_ms <= 0):
+        raise InputError(None, "--exposure-ms and --readout-ms must be >= 0 and --scanout-ms > 0")
+    for flag, value in (("--json", args.json), ("--plot", args.plot)):
+        if value and Path(value).is_dir():
+            raise InputError(Path(value), f"is a folder; {flag} names the file to write")
+        if value:  # the folder is made now (as the eval commands do), so a bad path fails before the run
+            try:
+                Path(value).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(Path(value).parent, f"cannot create the folder for {flag}: {exc.strerror}") from None
+
+
 def main(args) -> int:
+    check_arguments(args)
     threads = _threads(args)
     set_threads(threads)
     fn = {"pipeline": bench_pipeline, "depth": bench_depth, "reprojection": bench_reprojection, "hands": bench_hands}[args.target]

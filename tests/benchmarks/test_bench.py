@@ -60,3 +60,25 @@ def test_bench_stage_json(cli, tmp_path, target, stage):
             assert rep["ratio_vs_fp32_landmarks"][k] == pytest.approx(
                 rep["stages"][k]["p50_ms"] / base[k]["p50_ms"], abs=0.01)
         assert rep["landmark_model"].startswith("full")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["reprojection", "--frames", "0"], "--frames"),
+    (["depth", "--warmup", "-1"], "--warmup"),
+    (["pipeline", "--camera-hz", "0"], "--camera-hz"),
+    (["hands", "--threads", "-2"], "--threads"),
+    (["pipeline", "--scanout-ms", "0"], "--scanout-ms"),
+])
+def test_bad_arguments_fail_at_once_with_one_line(cli, args, message):
+    r = cli("bench", *args, timeout=120)
+    assert r.returncode == 2 and message in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_json_into_a_folder_is_refused_and_a_missing_folder_is_made(cli, tmp_path):
+    r = cli("bench", "depth", "--json", tmp_path, timeout=120)
+    assert r.returncode == 2 and "is a folder" in r.stderr and "Traceback" not in r.stderr
+    out = tmp_path / "new" / "sub" / "depth.json"
+    r = cli("bench", "depth", "--frames", "3", "--warmup", "1", "--json", out, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())["stages"]["depth"]["n"] == 3

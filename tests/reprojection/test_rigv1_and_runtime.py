@@ -94,6 +94,19 @@ def test_synth_command_writes_a_readable_rig(tmp_path, cli):
     assert np.isclose(src.cameras["eye_left"].centre[2], -0.09)
     bad = cli("synth", "--out", tmp_path / "x", "--width", "4")
     assert bad.returncode == 2 and "error" in bad.stderr
+    # writing again into its own set is fine; a folder with anything else in it is never overwritten
+    again = cli("synth", "--out", out, "--width", "32", "--height", "32", "--supersample", "1")
+    assert again.returncode == 0, again.stderr
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "cam_left.png").write_bytes(b"user's file")
+    (mine / "notes.txt").write_text("keep")
+    r = cli("synth", "--out", mine, "--width", "32", "--height", "32", "--supersample", "1")
+    assert r.returncode == 2 and "notes.txt" in r.stderr and "Traceback" not in r.stderr
+    assert (mine / "cam_left.png").read_bytes() == b"user's file" and sorted(p.name for p in mine.iterdir()) == [
+        "cam_left.png", "notes.txt"]
+    r = cli("synth", "--out", mine / "notes.txt")
+    assert r.returncode == 2 and "not a folder" in r.stderr
 
 
 @pytest.mark.parametrize("resample", ["onnx", "remap"])
