@@ -23,7 +23,6 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
-from .errors import InputError
 from .io.images import to_bgr
 
 MP4_MIN_FRAMES = 10
@@ -55,13 +54,18 @@ def side_by_side_preview(left: np.ndarray, right: np.ndarray, line_every: int = 
     return sbs
 
 
+#: What ``replay`` and ``demo`` write into their output folder (:func:`output_dir`): the pipeline's
+#: outputs (:class:`~passthrough.pipeline.outputs.ReplayWriter`) and ``--rectify-only``'s previews.
+REPLAY_WRITES = ("left_eye", "right_eye", "left_eye.mp4", "right_eye.mp4", "depth.mp4", "hands.mp4", "frames.csv",
+                 "camera_frames.csv", "contact_sheet.png", "preview.mp4", "preview_*.png")
+
+
 def output_dir(path) -> Path:
-    """Create the output folder; refuse a path that is an existing file."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise InputError(out, "output path exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    """Create the output folder; refuse a path that is an existing file or a folder holding anything
+    else than a previous replay's outputs (:func:`passthrough.io.out_folder.prepare_out_folder`)."""
+    from .io.out_folder import prepare_out_folder
+
+    return prepare_out_folder(path, REPLAY_WRITES)
 
 
 def replay(source, out: Path, realtime: bool = False, max_frames: Optional[int] = None, previews: int = 8,

@@ -152,22 +152,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder holding the texture photos")
 
 
-#: The files :func:`render_set` writes: an existing ``--out`` folder may hold these and nothing else.
+#: The files :func:`render_set` writes: an existing ``--out`` folder may hold these and nothing else
+#: (:func:`passthrough.io.out_folder.prepare_out_folder`).
 SET_FILES = frozenset({"rig.json", "disp_cam_left.png"} | {f"{n}.png" for n in ("cam_left", "cam_right", "eye_left", "eye_right")}
                       | {f"depth_{n}.npy" for n in ("cam_left", "cam_right", "eye_left", "eye_right")})
-
-
-def check_out_folder(out: Path) -> None:
-    """Raise :class:`InputError` unless ``out`` is new, an empty folder, or a set this command wrote
-    before (only :data:`SET_FILES` in it, which are rewritten): nothing else the user has is overwritten."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(out, "exists and is not a folder (--out names the folder to write the set into)")
-    if out.is_dir():
-        other = sorted(p.name for p in out.iterdir() if p.name not in SET_FILES)
-        if other:
-            raise InputError(out, f"folder holds files this command did not write ({', '.join(other[:3])}"
-                                  f"{', ...' if len(other) > 3 else ''}); choose a new or empty folder")
 
 
 def main(args) -> int:
@@ -175,7 +163,9 @@ def main(args) -> int:
         raise InputError(None, "size must be at least 16x16 and --supersample >= 1")
     if not args.baseline > 0:
         raise InputError(None, f"--baseline must be > 0 metres, got {args.baseline}")
-    check_out_folder(args.out)
+    from passthrough.io.out_folder import prepare_out_folder
+
+    prepare_out_folder(args.out, SET_FILES)
     out = render_set(args.out, args.width, args.height, args.supersample, args.data, args.baseline)
     print(f"wrote rig-v1 set {out} ({args.width}x{args.height}, inputs cam_left+cam_right, targets eye_left, eye_right)")
     return 0

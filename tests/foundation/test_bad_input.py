@@ -107,3 +107,22 @@ def test_record_never_overwrites(cli, shared_data, tmp_path):
     (out / "keep.txt").write_text("mine")
     _assert_clean_error(cli("record", shared_data / "stereo/oakd-pairs", "--out", out), "not empty")
     assert (out / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("command", ["replay", "demo"])
+def test_replay_and_demo_never_write_into_a_folder_of_other_files(cli, copy_of, tmp_path, command):
+    """Pointing --out at the dataset itself (or any folder of the user's) stops before anything is
+    written; a folder holding only a previous run's outputs is reused."""
+    root = _euroc(copy_of)
+    before = _tree_digest(root)
+    src = [root] if command == "replay" else ["--source", root]
+    _assert_clean_error(cli(command, *src, "--out", root, "--no-progress", "--frames", "2"),
+                        str(root), "does not write")
+    assert _tree_digest(root) == before
+    out = tmp_path / "out"
+    for _ in range(2):  # the second run rewrites the first run's files
+        r = cli(command, *src, "--out", out, "--no-progress", "--frames", "2")
+        assert r.returncode == 0, r.stderr
+    (out / "notes.txt").write_text("mine")
+    _assert_clean_error(cli(command, *src, "--out", out, "--no-progress", "--frames", "2"), "notes.txt")
+    assert (out / "notes.txt").read_text() == "mine"

@@ -1,0 +1,42 @@
+"""Output folders that never overwrite what the user has: one check for every command that writes a
+folder of results (``replay``, ``demo``, ``synth``; ``record`` refuses any non-empty folder).
+
+A command names what it writes (file names, glob patterns, sub-folders); its output folder may be new,
+empty, or hold only such names (a previous run of the same command, whose files it rewrites). Anything
+else in it (the dataset being replayed, the user's own files) makes the command stop with one line
+before it writes anything.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import InputError
+
+
+def prepare_out_folder(path, writes: Iterable[str]) -> Path:
+    """Create the folder ``path`` (with parents) and return it.
+
+    Args:
+        path: the output folder.
+        writes: the top-level names the command writes into it: file names or glob patterns
+            (``"preview_*.png"``), and sub-folders it owns (their contents are its own).
+
+    Raises:
+        InputError: ``path`` is an existing file, or an existing folder holding a name not in ``writes``
+            (the message names up to three of them).
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "output path exists and is not a folder")
+    if out.is_dir():
+        patterns = tuple(writes)
+        other = sorted(p.name for p in out.iterdir() if not any(fnmatch(p.name, w) for w in patterns))
+        if other:
+            more = ", ..." if len(other) > 3 else ""
+            raise InputError(out, f"output folder holds files this command does not write ({', '.join(other[:3])}{more}); "
+                                  "nothing is overwritten: choose a new or empty folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
