@@ -198,12 +198,15 @@ class StereoHandTracker:
         T_head_from_left_rect: optional (4, 4) pose of the left rectified camera in the head frame (e.g.
             ``StereoRig.T_head_from_left_rect``); fills :attr:`StereoHand.joints_head_m`.
         alternate_idle: while no hand is tracked, detect in one view per frame (see above).
+        stills: every pair is an unrelated still (a folder of captures, no rate): forget the previous
+            pair before each (no tracking from its landmarks, no smoothing or pinch state across scenes)
+            and detect in both views (each still is seen once: no alternation).
         tracker_kwargs: passed to both :class:`HandTracker` s.
     """
 
     def __init__(self, cam: RectifiedStereo, models=None, *, smooth: bool = True, min_cutoff: float = 1.0,
                  beta: float = 5.0, T_head_from_left_rect: np.ndarray | None = None, alternate_idle: bool = True,
-                 **tracker_kwargs):
+                 stills: bool = False, **tracker_kwargs):
         if models is None:
             from .models import load_sessions
 
@@ -217,6 +220,7 @@ class StereoHandTracker:
         self._filters = {s: OneEuroFilter(min_cutoff, beta) for s in ("left", "right")}
         self._pinch = {s: PinchDetector() for s in ("left", "right")}
         self.alternate_idle = alternate_idle
+        self.stills = stills
         self._idle_turn = 0  # which view detects on the next idle frame (0 left, 1 right)
 
     def reset(self) -> None:
@@ -260,7 +264,11 @@ class StereoHandTracker:
                 transfer: bool = True) -> StereoHandFrame:
         """Track hands in a rectified pair (uint8 gray (H, W) or BGR (H, W, 3) each)."""
         t0 = time.perf_counter()
-        if self.alternate_idle and transfer and not self.left._tracks and not self.right._tracks:
+        if self.stills:
+            self.reset()
+        if self.stills:  # a new scene: every detector view, in both images
+            lh, rh = self.left.detect_still(left_img), self.right.detect_still(right_img)
+        elif self.alternate_idle and transfer and not self.left._tracks and not self.right._tracks:
             turn = self._idle_turn
             self._idle_turn ^= 1
             lh = list(self.left.process(left_img, t_capture_ns).hands) if turn == 0 else []

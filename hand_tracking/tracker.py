@@ -301,6 +301,17 @@ class HandTracker:
         rgb = to_rgb(image)
         return self._detect_new(rgb, [], self._views(rgb))
 
+    def detect_still(self, image: np.ndarray) -> list[Hand]:
+        """:meth:`detect` on a new scene, kept as the tracks (with fresh track ids), as if the tracker had
+        just been reset: for callers that mix stills with the tracking API."""
+        self.reset()
+        hands = self.detect(image)
+        for hand in hands:
+            hand.track_id = self._next_id
+            self._next_id += 1
+        self._tracks = list(hands)
+        return hands
+
     def process(self, image: np.ndarray, t_capture_ns: int | None = None) -> HandFrame:
         """Video mode: track hands from the previous frame, detect new ones when needed.
 

@@ -61,7 +61,10 @@ def build_pipeline(source, args, depth_fn=None, reprojector=None, threads: int =
     # The cameras move with the head when the source has ground-truth poses; still captures and
     # sequences without poses are treated as a static rig, the head path moves only the eyes.
     pose_fn = head if has_gt else (lambda t: np.eye(4))
-    depth_fn = depth_fn or default_depth_fn(args.depth_method)
+    # temporal depth filtering and hand tracking link successive frames of a sequence; the frames of a
+    # folder of stills (no rate) are unrelated scenes: carrying one's depth or hands into the next is wrong
+    stills = source.rate_hz is None
+    depth_fn = depth_fn or default_depth_fn(args.depth_method, temporal=not stills)
     camera = CameraStage(depth_fn, pose_fn)
     reprojector = reprojector or Reprojector(stride=args.stride, provider=args.provider, threads=threads)
     display = DisplayStage(reprojector, make_scene(args.hologram))
@@ -75,7 +78,7 @@ def build_pipeline(source, args, depth_fn=None, reprojector=None, threads: int =
 
         models = load_sessions(threads=threads, build_if_missing=False)
         cam = RectifiedStereo.from_rig(rig)
-        hands = lambda: StereoHandTracker(cam, models)  # noqa: E731
+        hands = lambda: StereoHandTracker(cam, models, stills=stills)  # noqa: E731
     p = Pipeline(source, camera, display, eye_fn, args.display_hz, hands)
     p.head_path = head
     return p

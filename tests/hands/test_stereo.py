@@ -129,3 +129,19 @@ def test_one_euro_smoothing_reduces_frame_to_frame_jitter_of_3d_joints(oakd, han
             joints.append(hands["right"].joints_m)
         jitter[smooth] = float(np.abs(np.diff(np.array(joints), axis=0)).mean())
     assert jitter[True] < 0.6 * jitter[False]
+
+
+def test_stills_forget_the_previous_capture(oakd, hand_models):
+    """With ``stills`` every pair is a new scene: a pair seen again gives the same hands as the first
+    time (no tracking from, no smoothing with the previous pair), and a pair without hands right after
+    one with hands shows none."""
+    cam = RectifiedStereo.from_stereodemo_json(oakd / "stereodemo_calibration.json")
+    read = lambda n: [cv2.imread(str(oakd / f"{n}_{s}.png"), cv2.IMREAD_GRAYSCALE) for s in ("left", "right")]
+    hands, desk = read("pov_hands"), read("desk")
+    st = StereoHandTracker(cam, hand_models, stills=True)
+    first = st.process(*hands, 0)
+    assert len(first.hands) == 2
+    assert st.process(*desk, 1).hands == []
+    again = st.process(*hands, 2)
+    for a, b in zip(sorted(first.hands, key=lambda h: h.handedness), sorted(again.hands, key=lambda h: h.handedness)):
+        np.testing.assert_array_equal(a.joints_m, b.joints_m)

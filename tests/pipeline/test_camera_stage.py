@@ -40,3 +40,15 @@ def test_invalid_left_pixels_write_nothing():
     d[0, 30] = 5.0  # one valid pixel: right columns 25 and 26
     dr = right_disparity_from_left(d, fill=False)
     assert np.nonzero(np.isfinite(dr[0]))[0].tolist() == [25, 26] and dr[0, 25] == 5.0
+
+
+def test_unrelated_stills_are_not_filtered_into_each_other(make_pipeline, oakd):
+    """A folder of stills has no rate: its frames are different scenes, so the camera stage must not
+    carry one's depth into the next (the temporal filter is for sequences). Depth of the second still
+    equals that of the still on its own."""
+    from passthrough.datasets.pairs import PairsFolderSource
+
+    camera = make_pipeline(pairs=("pov_hands", "desk")).camera_stage
+    after_hands = [camera.process(f) for f in PairsFolderSource(oakd, only=("pov_hands", "desk"))][1]
+    alone = make_pipeline(pairs=("desk",)).camera_stage.process(next(iter(PairsFolderSource(oakd, only=("desk",)))))
+    np.testing.assert_array_equal(np.nan_to_num(after_hands.depth_left, nan=-1), np.nan_to_num(alone.depth_left, nan=-1))
