@@ -66,12 +66,20 @@ def grid_sample(img: np.ndarray, x: np.ndarray, y: np.ndarray, mode: str = "bili
     return out
 
 
-def resize_linear(a: np.ndarray, H: int, W: int) -> np.ndarray:
-    """Align-corners bilinear resize of (..., h, w) to (..., H, W) (onnx Resize linear)."""
+def resize_linear(a: np.ndarray, H: int, W: int, mode: str = "align_corners") -> np.ndarray:
+    """Bilinear resize of (..., h, w) to (..., H, W) (onnx Resize linear, sizes given), source coordinates
+    clamped to the input. ``mode``: onnx ``coordinate_transformation_mode``, ``"align_corners"`` (corner
+    pixels map to corner pixels) or ``"half_pixel"`` (pixel centres at +0.5)."""
     h, w = a.shape[-2:]
 
     def coords(n_out, n_in):
-        c = (np.arange(n_out) * ((n_in - 1) / max(n_out - 1, 1))).clip(0, n_in - 1)
+        if mode == "align_corners":
+            c = np.arange(n_out) * ((n_in - 1) / max(n_out - 1, 1))
+        elif mode == "half_pixel":
+            c = (np.arange(n_out, dtype=np.float32) + 0.5) / np.float32(n_out / n_in) - 0.5
+        else:
+            raise ValueError(f"unknown coordinate mode {mode!r}")
+        c = c.clip(0, n_in - 1)
         i0 = np.floor(c).astype(np.int64)
         i1 = np.minimum(i0 + 1, n_in - 1)
         return i0, i1, (c - i0).astype(np.float32)
@@ -79,7 +87,7 @@ def resize_linear(a: np.ndarray, H: int, W: int) -> np.ndarray:
     y0, y1, fy = coords(H, h)
     x0, x1, fx = coords(W, w)
     rows = a[..., y0, :] * (1 - fy)[:, None] + a[..., y1, :] * fy[:, None]
-    return rows[..., x0] * (1 - fx) + rows[..., x1] * fx
+    return (rows[..., x0] * (1 - fx) + rows[..., x1] * fx).astype(np.float32)
 
 
 def avg_pool2(a: np.ndarray) -> np.ndarray:
@@ -93,23 +101,6 @@ def avg_pool2(a: np.ndarray) -> np.ndarray:
     tot = s[..., 0::2, 0::2] + s[..., 1::2, 0::2] + s[..., 0::2, 1::2] + s[..., 1::2, 1::2]
     cnt = n[0::2, 0::2] + n[1::2, 0::2] + n[0::2, 1::2] + n[1::2, 1::2]
     return (tot / cnt).astype(np.float32)
-
-
-def resize_linear_half_pixel(a: np.ndarray, H: int, W: int) -> np.ndarray:
-    """Bilinear resize of (..., h, w) to (..., H, W) with half-pixel centres, source coordinates clamped
-    to the input (onnx Resize linear, coordinate_transformation_mode="half_pixel", sizes given)."""
-    h, w = a.shape[-2:]
-
-    def coords(n_out, n_in):
-        c = ((np.arange(n_out, dtype=np.float32) + 0.5) / np.float32(n_out / n_in) - 0.5).clip(0, n_in - 1)
-        i0 = np.floor(c).astype(np.int64)
-        i1 = np.minimum(i0 + 1, n_in - 1)
-        return i0, i1, (c - i0).astype(np.float32)
-
-    y0, y1, fy = coords(H, h)
-    x0, x1, fx = coords(W, w)
-    rows = a[..., y0, :] * (1 - fy)[:, None] + a[..., y1, :] * fy[:, None]
-    return (rows[..., x0] * (1 - fx) + rows[..., x1] * fx).astype(np.float32)
 
 
 def resize_nearest(a: np.ndarray, H: int, W: int) -> np.ndarray:
@@ -234,7 +225,7 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         levels.append(avg_pool2(levels[-1]))
     S = levels[-1]
     for fine in reversed(levels[:-1]):
-        S = np.where(fine[:, 5:6] > 0, fine, resize_linear_half_pixel(S, *fine.shape[-2:]))
+        S = np.where(fine[:, 5:6] > 0, fine, resize_linear(S, *fine.shape[-2:], mode="half_pixel"))
     filled = ~seen & (S[:, 5:6] > 0)
     F = np.where(filled, S[:, :5] / np.maximum(S[:, 5:6], f32(1e-30)), F)
 
