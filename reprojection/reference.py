@@ -2,8 +2,8 @@
 
 Same steps, same constants (:class:`~reprojection.build.ModelParams`), same onnx operator semantics
 (``ScatterElements`` min, 3x3 ``MaxPool`` with first-maximum indices, ``GridSample`` with
-``align_corners=0`` and zero padding, ``Resize`` align-corners linear / round-prefer-floor nearest / half-pixel
-linear, ``AveragePool`` 2x2 ``ceil_mode``), written
+``align_corners=0`` and zero padding, ``Resize`` align-corners linear / round-prefer-floor nearest /
+asymmetric floor nearest, ``AveragePool`` 2x2 ``ceil_mode``), written
 for clarity, not speed. Used by the tests to check the ONNX model and as executable documentation.
 
 Conventions: OpenCV camera axes, pixel centres at integer coordinates, ``T_eye_from_camera`` 4x4.
@@ -66,20 +66,12 @@ def grid_sample(img: np.ndarray, x: np.ndarray, y: np.ndarray, mode: str = "bili
     return out
 
 
-def resize_linear(a: np.ndarray, H: int, W: int, mode: str = "align_corners") -> np.ndarray:
-    """Bilinear resize of (..., h, w) to (..., H, W) (onnx Resize linear, sizes given), source coordinates
-    clamped to the input. ``mode``: onnx ``coordinate_transformation_mode``, ``"align_corners"`` (corner
-    pixels map to corner pixels) or ``"half_pixel"`` (pixel centres at +0.5)."""
+def resize_linear(a: np.ndarray, H: int, W: int) -> np.ndarray:
+    """Align-corners bilinear resize of (..., h, w) to (..., H, W) (onnx Resize linear)."""
     h, w = a.shape[-2:]
 
     def coords(n_out, n_in):
-        if mode == "align_corners":
-            c = np.arange(n_out) * ((n_in - 1) / max(n_out - 1, 1))
-        elif mode == "half_pixel":
-            c = (np.arange(n_out, dtype=np.float32) + 0.5) / np.float32(n_out / n_in) - 0.5
-        else:
-            raise ValueError(f"unknown coordinate mode {mode!r}")
-        c = c.clip(0, n_in - 1)
+        c = (np.arange(n_out) * ((n_in - 1) / max(n_out - 1, 1))).clip(0, n_in - 1)
         i0 = np.floor(c).astype(np.int64)
         i1 = np.minimum(i0 + 1, n_in - 1)
         return i0, i1, (c - i0).astype(np.float32)
@@ -87,7 +79,7 @@ def resize_linear(a: np.ndarray, H: int, W: int, mode: str = "align_corners") ->
     y0, y1, fy = coords(H, h)
     x0, x1, fx = coords(W, w)
     rows = a[..., y0, :] * (1 - fy)[:, None] + a[..., y1, :] * fy[:, None]
-    return (rows[..., x0] * (1 - fx) + rows[..., x1] * fx).astype(np.float32)
+    return rows[..., x0] * (1 - fx) + rows[..., x1] * fx
 
 
 def avg_pool2(a: np.ndarray) -> np.ndarray:
@@ -225,7 +217,9 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         levels.append(avg_pool2(levels[-1]))
     S = levels[-1]
     for fine in reversed(levels[:-1]):
-        S = np.where(fine[:, 5:6] > 0, fine, resize_linear(S, *fine.shape[-2:], mode="half_pixel"))
+        h, w = fine.shape[-2:]
+        parent = S[..., np.arange(h) // 2, :][..., np.arange(w) // 2]  # onnx Resize nearest, asymmetric, floor
+        S = np.where(fine[:, 5:6] > 0, fine, parent)
     filled = ~seen & (S[:, 5:6] > 0)
     F = np.where(filled, S[:, :5] / np.maximum(S[:, 5:6], f32(1e-30)), F)
 
