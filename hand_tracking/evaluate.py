@@ -57,11 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_image(path: Path, gray: bool = False) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise InputError(path, "cannot read image (missing or corrupt)")
-    if img.ndim == 3 and img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    """The project's image reader (one-line errors for missing, corrupt or truncated files), as uint8."""
+    from passthrough.io.images import read_image
+
+    img = read_image(path, grayscale=gray)
     if img.dtype != np.uint8:
         img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     return img

@@ -70,6 +70,17 @@ def test_bad_calibration_file_is_a_one_line_input_error(tmp_path):
         RectifiedStereo.from_stereodemo_json(tmp_path / "missing.json")
 
 
+def test_eval_hands_stereo_on_a_truncated_image_is_one_line(oakd, tmp_path, hand_model_files, cli):
+    left = tmp_path / "left.png"
+    data = (oakd / "pov_hands_left.png").read_bytes()
+    left.write_bytes(data[: len(data) // 3])
+    r = cli("eval", "hands", "--stereo", left, oakd / "pov_hands_right.png", "--calibration",
+            oakd / "stereodemo_calibration.json", "--json", tmp_path / "out.json")
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "left.png" in lines[0] and "truncated" in lines[0], r.stderr
+    assert left.read_bytes() == data[: len(data) // 3]
+
+
 def test_eval_hands_stereo_command_writes_json_and_overlay(oakd, tmp_path, hand_model_files):
     import argparse
 
