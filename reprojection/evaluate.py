@@ -19,7 +19,8 @@ as-is; ``baseline_splat_psnr`` forward-splats the nearest input's pixels with th
 disparity *without* hole filling (rounded to the nearest pixel, nearer points drawn last) and fills the
 holes with ``cv2.inpaint`` (Telea, radius 3).
 
-Writes per target ``<out>/<set>/<target>_{rendered,real,diff}.png`` (diff: |rendered - real| x 4).
+Writes per target ``<out>/<set>/<target>_{rendered,real,diff,baseline_splat}.png`` (diff: |rendered - real| x 4)
+into a new or empty ``--out`` folder, or one holding only such images (never into a folder of other files).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ import numpy as np
 from passthrough.datasets.rigv1 import RigV1Source, find_rig_sets
 from passthrough.errors import InputError
 
+#: The images written per target into ``<out>/<set>/``: ``<target stem>_<kind>.png``.
+OUT_IMAGES = ("rendered", "real", "diff", "baseline_splat")
 JSON_KEYS = ("dataset", "target", "psnr", "ssim", "filled", "ms_per_eye", "baseline_camera_psnr", "baseline_splat_psnr")
 
 
@@ -329,6 +332,10 @@ def main(args) -> int:
     if args.crop < 0 or args.repeats < 1 or args.threads < 0:
         raise InputError(None, "--crop must be >= 0, --repeats >= 1 and --threads >= 0")
     sets = find_rig_sets(args.dataset)
+    if args.out is not None:  # one sub-folder of images per set, never into a folder of the user's files
+        from passthrough.io.out_folder import prepare_out_folder
+
+        prepare_out_folder(args.out, (), sub_writes=[f"*_{k}.png" for k in OUT_IMAGES])
     rp = Reprojector(stride=args.stride, provider=args.provider, threads=args.threads, blend=not args.select,
                      resample=args.resample)
     print(f"reprojection model {rp.path.name} on {rp.providers[0]} (resample {rp.resample}); PSNR/SSIM over pixels both inputs see, "

@@ -183,6 +183,10 @@ def main(args) -> int:
     """Entry point of ``passthrough eval depth``."""
     _set_threads(max(1, args.threads))
     methods = _methods(args.method)
+    if args.out:  # its PNGs only, never into a folder of the user's files
+        from ..io.out_folder import prepare_out_folder
+
+        prepare_out_folder(args.out, ("*_disparity.png", "*_error.png"))
     result = evaluate(args.dataset, methods, args.num_disparities, args.repeat, args.out)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

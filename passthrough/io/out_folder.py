@@ -16,13 +16,15 @@ from typing import Iterable
 from ..errors import InputError
 
 
-def prepare_out_folder(path, writes: Iterable[str]) -> Path:
+def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = ()) -> Path:
     """Create the folder ``path`` (with parents) and return it.
 
     Args:
         path: the output folder.
         writes: the top-level names the command writes into it: file names or glob patterns
             (``"preview_*.png"``), and sub-folders it owns (their contents are its own).
+        sub_writes: patterns of the files the command writes into sub-folders of any name (one per
+            dataset, say): a sub-folder holding only such files is the command's own too.
 
     Raises:
         InputError: ``path`` is an existing file, or an existing folder holding a name not in ``writes``
@@ -32,8 +34,10 @@ def prepare_out_folder(path, writes: Iterable[str]) -> Path:
     if out.exists() and not out.is_dir():
         raise InputError(out, "output path exists and is not a folder")
     if out.is_dir():
-        patterns = tuple(writes)
-        other = sorted(p.name for p in out.iterdir() if not any(fnmatch(p.name, w) for w in patterns))
+        patterns, sub = tuple(writes), tuple(sub_writes)
+        ours = lambda p: any(fnmatch(p.name, w) for w in patterns) or (
+            bool(sub) and p.is_dir() and all(q.is_file() and any(fnmatch(q.name, w) for w in sub) for q in p.iterdir()))
+        other = sorted(p.name for p in out.iterdir() if not ours(p))
         if other:
             more = ", ..." if len(other) > 3 else ""
             raise InputError(out, f"output folder holds files this command does not write ({', '.join(other[:3])}{more}); "

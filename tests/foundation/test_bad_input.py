@@ -126,3 +126,19 @@ def test_replay_and_demo_never_write_into_a_folder_of_other_files(cli, copy_of, 
     (out / "notes.txt").write_text("mine")
     _assert_clean_error(cli(command, *src, "--out", out, "--no-progress", "--frames", "2"), "notes.txt")
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_evals_never_write_images_into_a_folder_of_other_files(cli, shared_data, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    tsukuba = shared_data / "views/middlebury2001-tsukuba"
+    _assert_clean_error(cli("eval", "reprojection", "--dataset", tsukuba, "--out", mine, "--repeats", "1"), "notes.txt")
+    _assert_clean_error(cli("eval", "depth", "--dataset", shared_data / "stereo/middlebury2014-Motorcycle-Q",
+                            "--out", mine, "--repeat", "1"), "notes.txt")
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    out = tmp_path / "eval"
+    for _ in range(2):  # a folder of its own earlier images is reused
+        r = cli("eval", "reprojection", "--dataset", tsukuba, "--out", out, "--repeats", "1")
+        assert r.returncode == 0, r.stderr
+    assert {p.name for p in (out / tsukuba.name).iterdir()} >= {"tsukuba3_rendered.png", "tsukuba3_real.png"}
