@@ -454,6 +454,8 @@ def main(args) -> int:
         plot_pipeline(records, cams, rep, args.plot)
         print(f"plot: {args.plot}")
     if args.json:
-        Path(args.json).write_text(json.dumps(rep, indent=2))
+        from passthrough.io.jsonfile import write_json
+
+        write_json(args.json, rep)  # standard JSON: a value that could not be measured is null
         print(f"json: {args.json}")
     return 0

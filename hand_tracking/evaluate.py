@@ -21,7 +21,6 @@ Timing uses one thread (onnxruntime intra-op threads = 1).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -265,6 +264,7 @@ def main(args) -> int:
         out = _stereo_main(args, models)
         _print_stereo(out)
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=1))
+        from passthrough.io.jsonfile import write_json
+
+        write_json(args.json, out, indent=1)
     return 0

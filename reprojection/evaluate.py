@@ -26,7 +26,6 @@ into a new or empty ``--out`` folder, or one holding only such images (never int
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -344,6 +343,7 @@ def main(args) -> int:
     for s in sets:
         rows += evaluate_set(s, rp, args.out, args.crop, repeats=args.repeats, depth_method=args.depth_method)
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"targets": [{k: r[k] for k in JSON_KEYS} for r in rows]}, indent=2) + "\n")
+        from passthrough.io.jsonfile import write_json
+
+        write_json(args.json, {"targets": [{k: r[k] for k in JSON_KEYS} for r in rows]})
     return 0

@@ -20,7 +20,6 @@ Per scene and method, ``--out`` receives ``<scene>_<method>_disparity.png`` and 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Dict, List
@@ -189,9 +188,9 @@ def main(args) -> int:
         prepare_out_folder(args.out, ("*_disparity.png", "*_error.png"))
     result = evaluate(args.dataset, methods, args.num_disparities, args.repeat, args.out)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+        from ..io.jsonfile import write_json
+
+        write_json(args.json, result)
         print(f"\nwrote {args.json}")
     if args.out:
         print(f"PNGs in {args.out}/")

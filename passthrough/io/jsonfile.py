@@ -23,3 +23,32 @@ def read_json(path, expect=None):
     if expect is not None and not isinstance(data, expect):
         raise InputError(path, f"expected a JSON {'object' if expect is dict else 'list'} at the top level")
     return data
+
+
+def json_safe(value):
+    """``value`` with every non-finite float (NaN, +-inf: a metric that could not be measured, e.g.
+    tracking time when no hand was found) replaced by None, so the result is standard JSON (RFC 8259
+    has no NaN or Infinity; many parsers reject them). Dicts, lists and tuples are copied, numpy scalars
+    become Python numbers."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path, data, indent: int = 2) -> Path:
+    """Write ``data`` as standard JSON (non-finite numbers as null, see :func:`json_safe`) to ``path``,
+    creating its folder. Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(json_safe(data), indent=indent, allow_nan=False) + "\n")
+    return path

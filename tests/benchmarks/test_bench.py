@@ -82,3 +82,21 @@ def test_json_into_a_folder_is_refused_and_a_missing_folder_is_made(cli, tmp_pat
     r = cli("bench", "depth", "--frames", "3", "--warmup", "1", "--json", out, timeout=600)
     assert r.returncode == 0, r.stderr
     assert json.loads(out.read_text())["stages"]["depth"]["n"] == 3
+
+
+def test_a_value_that_could_not_be_measured_is_null_in_standard_json(cli, shared_data, tmp_path):
+    """EuRoC's first frames show no hand, so no frame is tracked: the tracking figures are null (the
+    file is standard JSON, no NaN), the detection figures are numbers, and the tracking target fails."""
+    out = tmp_path / "hands.json"
+    r = cli("bench", "hands", "--dataset", shared_data / "sequences/euroc-MH_01_easy-first5", "--frames", "3",
+            "--warmup", "1", "--json", out, timeout=600)
+    assert r.returncode == 0, r.stderr
+
+    def no_constants(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    rep = json.loads(out.read_text(), parse_constant=no_constants)
+    assert rep["stages"]["tracking"]["n"] == 0 and rep["stages"]["tracking"]["p50_ms"] is None
+    assert rep["stages"]["detection_plus_landmarks"]["p50_ms"] > 0
+    tracking = [t for t in rep["targets"] if "tracking" in t["target"]]
+    assert tracking and tracking[0]["value"] is None and tracking[0]["holds"] is False
