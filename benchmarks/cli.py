@@ -18,10 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 
@@ -92,7 +91,6 @@ def _verdict(name: str, value: float, limit: float, higher_is_better: bool = Fal
 # ------------------------------------------------------------------------------------------ pipeline
 def bench_pipeline(args) -> dict:
     from passthrough.pipeline.factory import build_pipeline
-    from passthrough.pipeline.scheduler import STILL_RATE_HZ
 
     threads = _threads(args)
     source = _source(args)
@@ -109,7 +107,6 @@ def bench_pipeline(args) -> dict:
     recs = records[args.warmup:]
     t_first = recs[0].t_frame_start_ns
     cams_m = [c for c in cams if c.t_capture_ns >= t_first]
-    period_ms = 1000.0 / args.display_hz
     cam_period_ms = 1000.0 / args.camera_hz
     # capture -> ready: first display frame that shows each camera frame, composite end - capture
     first_use: Dict[int, int] = {}
@@ -173,7 +170,7 @@ def bench_naive_interleaved(pipe, source, args, threads: int) -> dict:
     frames = list(source)
     rig = frames[0].rig
     naive = NaivePipeline(rig, _num_disp(rig))
-    ours_ms, naive_ms, naive_d, naive_s = [], [], [], []
+    ours_ms, naive_ms, naive_d = [], [], []
     for i in range(args.baseline_frames + 2):
         f = frames[i % len(frames)]
         views = pipe.eye_fn(f.t_left_ns)

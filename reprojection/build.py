@@ -253,7 +253,6 @@ def _pixel_rows(g: _Graph, xs: str, ys: str) -> str:
 def _splat(g: _Graph, p: ModelParams, cams, pix_s, Ef, Hl, Wl, Hlf, Wlf, kx, ky, cells) -> str:
     """Step 1 of the full variant: z-buffer [E,1,Hl,Wl] of both cameras' subsampled points (BIG = empty)."""
     ss = p.source_step
-    f32 = TensorProto.FLOAT
     eoff = g.reshape(g.mul(g.op("Range", g.f(0.0), Ef, g.f(1.0)), cells), [-1, 1, 1])  # [E,1,1]
     dump = g.mul(Ef, cells)
     idx_all, upd_all = [], []

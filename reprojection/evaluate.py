@@ -243,7 +243,6 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
         left, right = cv2.cvtColor(left, cv2.COLOR_GRAY2BGR), cv2.cvtColor(right, cv2.COLOR_GRAY2BGR)
     KL, KR = src.cameras[ln].K, src.cameras[rn].K
     baseline = float(src.T_a_from_b(ln, rn)[0, 3])
-    w = src.size[0]
     num_disp = disparity_range(left, right)
     doffs = src.inputs_doffs
     zl, zr, method = estimate_depths(left, right, float(KL[0, 0]), baseline, num_disp, depth_method, doffs)

@@ -11,7 +11,7 @@ Conventions: OpenCV camera axes, pixel centres at integer coordinates, ``T_eye_f
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict
 
 import numpy as np
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 from numba import njit

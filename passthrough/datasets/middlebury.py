@@ -8,7 +8,6 @@ A scene folder holds ``im0.png`` (left), ``im1.png`` (right) and ``calib.txt``; 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Dict, Iterator
 
