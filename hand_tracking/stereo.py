@@ -264,9 +264,8 @@ class StereoHandTracker:
                 transfer: bool = True) -> StereoHandFrame:
         """Track hands in a rectified pair (uint8 gray (H, W) or BGR (H, W, 3) each)."""
         t0 = time.perf_counter()
-        if self.stills:
+        if self.stills:  # a new scene: no smoothing/pinch state from the last one, every detector view in both images
             self.reset()
-        if self.stills:  # a new scene: every detector view, in both images
             lh, rh = self.left.detect_still(left_img), self.right.detect_still(right_img)
         elif self.alternate_idle and transfer and not self.left._tracks and not self.right._tracks:
             turn = self._idle_turn

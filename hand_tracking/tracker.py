@@ -305,11 +305,15 @@ class HandTracker:
         """:meth:`detect` on a new scene, kept as the tracks (with fresh track ids), as if the tracker had
         just been reset: for callers that mix stills with the tracking API."""
         self.reset()
-        hands = self.detect(image)
+        hands = self._new_tracks(self.detect(image))
+        self._tracks = list(hands)
+        return hands
+
+    def _new_tracks(self, hands: list[Hand]) -> list[Hand]:
+        """``hands`` (newly detected) with fresh track ids."""
         for hand in hands:
             hand.track_id = self._next_id
             self._next_id += 1
-        self._tracks = list(hands)
         return hands
 
     def process(self, image: np.ndarray, t_capture_ns: int | None = None) -> HandFrame:
@@ -343,9 +347,6 @@ class HandTracker:
             extra = self._views(rgb)[1:]
             views = ["plain"] + ([extra[self._detect_calls % len(extra)]] if extra else [])
             self._detect_calls += 1
-            for hand in self._detect_new(rgb, tracked, views):
-                hand.track_id = self._next_id
-                self._next_id += 1
-                tracked.append(hand)
+            tracked += self._new_tracks(self._detect_new(rgb, tracked, views))
         self._tracks = tracked
         return HandFrame(list(tracked), t_capture_ns, (time.perf_counter() - t0) * 1e3, ran)

@@ -54,18 +54,18 @@ def side_by_side_preview(left: np.ndarray, right: np.ndarray, line_every: int = 
     return sbs
 
 
-#: What ``replay`` and ``demo`` write into their output folder (:func:`output_dir`): the pipeline's
-#: outputs (:class:`~passthrough.pipeline.outputs.ReplayWriter`) and ``--rectify-only``'s previews.
-REPLAY_WRITES = ("left_eye", "right_eye", "left_eye.mp4", "right_eye.mp4", "depth.mp4", "hands.mp4", "frames.csv",
-                 "camera_frames.csv", "contact_sheet.png", "preview.mp4", "preview_*.png")
+#: What ``--rectify-only`` writes besides ``frames.csv`` (:func:`replay`).
+RECTIFY_ONLY_WRITES = ("preview.mp4", "preview_*.png")
 
 
 def output_dir(path) -> Path:
     """Create the output folder; refuse a path that is an existing file or a folder holding anything
-    else than a previous replay's outputs (:func:`passthrough.io.out_folder.prepare_out_folder`)."""
+    else than a previous replay's outputs (:class:`~passthrough.pipeline.outputs.ReplayWriter.WRITES` and
+    :data:`RECTIFY_ONLY_WRITES`, see :func:`passthrough.io.out_folder.prepare_out_folder`)."""
     from .io.out_folder import prepare_out_folder
+    from .pipeline.outputs import ReplayWriter
 
-    return prepare_out_folder(path, REPLAY_WRITES)
+    return prepare_out_folder(path, ReplayWriter.WRITES + RECTIFY_ONLY_WRITES)
 
 
 def replay(source, out: Path, realtime: bool = False, max_frames: Optional[int] = None, previews: int = 8,

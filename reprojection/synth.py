@@ -29,6 +29,8 @@ from passthrough.io.images import read_image
 
 #: texture photos: :func:`passthrough.cache.shared_data_dir` (``$PASSTHROUGH_SHARED_DATA`` or ../shared/data)
 DEFAULT_DATA = shared_data_dir()
+#: the set's views: the two input cameras, then the two eyes (targets)
+VIEWS = ("cam_left", "cam_right", "eye_left", "eye_right")
 TEXTURE_SCENES = ("Adirondack", "Jadeplant", "Motorcycle", "Piano", "Pipes", "Playroom", "Recycle")
 
 #: (axis, value, (lo, hi) on the first other axis, (lo, hi) on the second, texture index, metres per texture)
@@ -56,8 +58,9 @@ def make_views(width: int, height: int, baseline: float = 0.07, ipd: float = 0.0
     f = (width / 2) / np.tan(np.deg2rad(fov_deg) / 2)
     K = np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1.0]])
     T = {}
-    for name, x, z, yaw in (("cam_left", -baseline / 2, 0.0, 0.0), ("cam_right", baseline / 2, 0.0, 0.0),
-                            ("eye_left", -ipd / 2, -eye_back, toe_in_deg), ("eye_right", ipd / 2, -eye_back, -toe_in_deg)):
+    places = ((-baseline / 2, 0.0, 0.0), (baseline / 2, 0.0, 0.0), (-ipd / 2, -eye_back, toe_in_deg),
+              (ipd / 2, -eye_back, -toe_in_deg))
+    for name, (x, z, yaw) in zip(VIEWS, places):
         M = np.eye(4)
         M[:3, :3] = rot_y(yaw)
         M[:3, 3] = [x, 0.0, z]
@@ -154,8 +157,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 #: The files :func:`render_set` writes: an existing ``--out`` folder may hold these and nothing else
 #: (:func:`passthrough.io.out_folder.prepare_out_folder`).
-SET_FILES = frozenset({"rig.json", "disp_cam_left.png"} | {f"{n}.png" for n in ("cam_left", "cam_right", "eye_left", "eye_right")}
-                      | {f"depth_{n}.npy" for n in ("cam_left", "cam_right", "eye_left", "eye_right")})
+SET_FILES = frozenset({"rig.json", "disp_cam_left.png"} | {f"{n}.png" for n in VIEWS} | {f"depth_{n}.npy" for n in VIEWS})
 
 
 def main(args) -> int:

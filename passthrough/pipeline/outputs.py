@@ -101,6 +101,10 @@ class PreviewWindow:
 class ReplayWriter:
     """Callbacks for :meth:`Pipeline.run_virtual` / :meth:`Pipeline.run_realtime` that write the outputs."""
 
+    #: the top-level names it writes into ``out`` (see the module docstring)
+    WRITES = ("left_eye", "right_eye", "left_eye.mp4", "right_eye.mp4", "depth.mp4", "hands.mp4", "frames.csv",
+              "camera_frames.csv", "contact_sheet.png")
+
     def __init__(self, out: Path, display_hz: float, camera_hz: float, write_png: bool = True, preview: bool = False):
         self.out = Path(out)
         for d in ("left_eye", "right_eye"):
