@@ -63,8 +63,7 @@ class PipelineXRStage:
         from reprojection.runtime import Reprojector
 
         self.source = source
-        # a folder of stills (no rate) cycles unrelated scenes: no temporal depth filtering across them
-        self.camera = CameraStage(default_depth_fn(depth_method, temporal=source.rate_hz is not None), lambda t: np.eye(4))
+        self.camera = CameraStage(default_depth_fn(depth_method, temporal=not source.stills), lambda t: np.eye(4))
         self.reprojector = Reprojector(stride=4, provider="auto", threads=threads)
         if scale is None:
             env = os.environ.get("PASSTHROUGH_XR_SCALE")

@@ -28,6 +28,12 @@ class FrameSource:
     format: str = "?"
     rate_hz: Optional[float] = None
 
+    @property
+    def stills(self) -> bool:
+        """True for a set of unrelated captures (no rate): successive frames are different scenes, so
+        nothing (temporal depth filtering, hand tracking) may carry from one to the next."""
+        return self.rate_hz is None
+
     def __init__(self, path, rig: StereoRig):
         self.path = Path(path)
         self.rig = rig

@@ -56,7 +56,7 @@ def build_pipeline(source, args, depth_fn=None, reprojector=None, threads: int =
     """A pipeline over ``source`` configured by ``args`` (see :func:`add_pipeline_arguments`).
 
     ``stills``: whether successive frames are unrelated scenes (no temporal depth filter, hands detected
-    afresh per frame); None = when the source has no rate (a folder of captures)."""
+    afresh per frame); None = the source's own :attr:`~passthrough.datasets.base.FrameSource.stills`."""
     from reprojection.runtime import Reprojector
 
     rig = source.rig
@@ -65,9 +65,7 @@ def build_pipeline(source, args, depth_fn=None, reprojector=None, threads: int =
     # The cameras move with the head when the source has ground-truth poses; still captures and
     # sequences without poses are treated as a static rig, the head path moves only the eyes.
     pose_fn = head if has_gt else (lambda t: np.eye(4))
-    # temporal depth filtering and hand tracking link successive frames of a sequence; the frames of a
-    # folder of stills (no rate) are unrelated scenes: carrying one's depth or hands into the next is wrong
-    stills = source.rate_hz is None if stills is None else bool(stills)
+    stills = source.stills if stills is None else bool(stills)
     depth_fn = depth_fn or default_depth_fn(args.depth_method, temporal=not stills)
     camera = CameraStage(depth_fn, pose_fn)
     reprojector = reprojector or Reprojector(stride=args.stride, provider=args.provider, threads=threads)
