@@ -6,6 +6,10 @@ the eye's pose and a pinhole model. It is a complete, cheap stage for testing th
 pipeline stage is plugged in: eye poses from ``xrLocateViews`` change what each eye sees (parallax with the
 IPD, head motion), and the depth goes to the depth test of holograms.
 
+:class:`CameraImageStage` shows each eye its camera's rectified image as-is (no depth, no reprojection): the
+"camera as-is" baseline of ``passthrough eval reprojection`` in the headset, and the lightest stage there is
+(its images are made once), so a run with it shows what the runtime and the machine can pace on their own.
+
 ``STAGE_FACTORIES`` maps ``passthrough run --stage NAME`` to a factory ``f(source_path) -> DisplayStage``;
 the real pipeline registers itself there.
 """
@@ -205,6 +209,53 @@ class ProjectedImageStage:
         return cls(rgb, depth, frame.rig.K_rect, density=density)
 
 
+class CameraImageStage:
+    """Each eye sees one camera's rectified image as-is, scaled to the eye's view: no depth (holograms are
+    never hidden), no reprojection, so the world looks wrong in scale and distance exactly as issue 4
+    describes. Per frame it only hands over images made for the first view size it is asked for.
+
+    Args:
+        left_rgb, right_rgb: uint8 (H, W, 3) RGB images of the left and right camera (left eye, right eye).
+    """
+
+    def __init__(self, left_rgb: np.ndarray, right_rgb: np.ndarray):
+        for name, im in (("left_rgb", left_rgb), ("right_rgb", right_rgb)):
+            if im.ndim != 3 or im.shape[2] != 3 or im.dtype != np.uint8:
+                raise ValueError(f"{name} must be uint8 (H, W, 3)")
+        self.images = (left_rgb, right_rgb)
+        self._eyes: Dict[tuple, EyeImage] = {}
+
+    def render(self, eye_views: Sequence[EyeView], t_display_ns: int) -> List[EyeImage]:
+        """One :class:`EyeImage` per eye view: eye 0 the left camera, eye 1 the right one (depth inf)."""
+        import cv2
+
+        out = []
+        for view in eye_views:
+            key = (min(view.index, 1), view.width, view.height)
+            if key not in self._eyes:
+                rgb = cv2.resize(self.images[key[0]], (view.width, view.height), interpolation=cv2.INTER_AREA)
+                self._eyes[key] = EyeImage(rgb, np.full((view.height, view.width), np.inf, np.float32))
+            out.append(self._eyes[key])
+        return out
+
+    @classmethod
+    def from_source(cls, source) -> "CameraImageStage":
+        """The first frame of a dataset (``passthrough.datasets.open_source``): its rectified pair.
+        Raises :class:`InputError` for a bad path or a live camera."""
+        import cv2
+
+        from passthrough.datasets import open_source
+
+        if str(source) == "camera":
+            raise InputError(None, "--source camera needs the live pipeline stage; the 'camera' stage shows "
+                                   "a fixed pair from a dataset path")
+        frame = next(iter(open_source(Path(source))), None)
+        if frame is None:
+            raise InputError(Path(source), "the source has no frames")
+        rgb = [cv2.cvtColor(im, cv2.COLOR_GRAY2RGB if im.ndim == 2 else cv2.COLOR_BGR2RGB) for im in frame.rectified()]
+        return cls(*rgb)
+
+
 def _pipeline_stage(source):
     from .pipeline_stage import PipelineXRStage
 
@@ -212,6 +263,7 @@ def _pipeline_stage(source):
 
 
 STAGE_FACTORIES: Dict[str, Callable[[str], DisplayStage]] = {
+    "camera": CameraImageStage.from_source,
     "projected": ProjectedImageStage.from_source,
     "pipeline": _pipeline_stage,
 }
