@@ -7,8 +7,9 @@ holograms depth-tested against the real depth -> ``xrEndFrame`` with a projectio
 ``shouldRender == False`` -> no work, ``xrEndFrame`` with no layers.
 
 Measured per frame: the wall-clock period between successive ``xrWaitFrame`` returns, and the app's own work
-from ``xrWaitFrame`` returning to ``xrEndFrame`` returning, both as wall-clock time and as the CPU time the
-app's process spent (all its threads, the GL driver's included). A frame whose own work (CPU time) exceeds
+from ``xrWaitFrame`` returning to ``xrEndFrame`` returning, both as wall-clock time and as the CPU time of the
+frame-loop thread (``time.thread_time``: the stage, the GL calls and the OpenXR calls it makes; the camera and
+hand stages run on threads of their own). A frame whose own work (CPU time) exceeds
 the display's refresh period is a deadline miss: the app could not have made that frame on a free core. It is
 counted and the loop goes on (the runtime paces the next ``xrWaitFrame``), never blocks. Frames whose
 wall-clock work overran (which includes time the process was preempted by other processes, the CPU
