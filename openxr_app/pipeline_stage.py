@@ -135,12 +135,15 @@ class PipelineXRStage:
             T_l.append(T_eye_from_rig @ cam.T_world_from_left)
             T_r.append(T_eye_from_rig @ cam.T_world_from_right)
             Ks.append(scale_intrinsics(v.K, w / v.width, h / v.height))
+        # camera_key: the camera frame's conversions (packed pixels, depth validity) run once per camera
+        # output, not once per display frame
         imgs, depth, _holes = self.reprojector.render(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right,
-                                                      cam.K, cam.K, np.stack(Ks), T_l, T_r)
+                                                      cam.K, cam.K, np.stack(Ks), T_l, T_r,
+                                                      camera_key=(cam.index, cam.t_capture_ns))
         out = []
-        for e, v in enumerate(eye_views):
+        for e, v in enumerate(eye_views):  # colour order and unknown depth on the (smaller) canvas, then resize
             rgb = cv2.cvtColor(imgs[e], cv2.COLOR_BGR2RGB)
-            d = np.where(depth[e] > 0, depth[e], np.inf).astype(np.float32)
+            d = np.where(depth[e] > 0, depth[e], np.float32(np.inf)).astype(np.float32, copy=False)
             if (v.width, v.height) != (w, h):
                 rgb = cv2.resize(rgb, (v.width, v.height), interpolation=cv2.INTER_LINEAR)
                 d = cv2.resize(d, (v.width, v.height), interpolation=cv2.INTER_NEAREST)
