@@ -32,9 +32,9 @@ import numpy as np
 
 from ..mailbox import Mailbox
 from .camera_stage import CameraOutput, CameraStage
-from .display_stage import DisplayOutput, DisplayStage
+from .display_stage import DisplayStage
 from .priority import lower_this_thread
-from .eyes import EyeView, eye_views
+from .eyes import EyeView
 from .interaction import GrabController
 
 #: Still images (no capture clock) are shown as a camera running at this rate.
@@ -287,7 +287,6 @@ class Pipeline:
                 now = clock()
                 if t_slot > now:
                     time.sleep((t_slot - now) / 1e9)
-                t_start = clock()
                 if errors:
                     raise errors[0]
                 cam = self.camera_box.get()

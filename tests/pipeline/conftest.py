@@ -1,9 +1,7 @@
 """Fixtures for pipeline tests: real OAK-D first-person pairs, built models, a pipeline factory."""
 
 import argparse
-import time
 
-import numpy as np
 import pytest
 
 from passthrough.datasets.pairs import PairsFolderSource

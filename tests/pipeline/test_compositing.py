@@ -4,7 +4,6 @@ and a tracked hand in front hides it too. Real data: OAK-D pairs (desk, pov_hand
 import numpy as np
 
 from passthrough.geometry import invert_T, make_T, transform_points
-from passthrough.holograms import Scene
 from passthrough.holograms.scene import box
 from passthrough.pipeline.scheduler import hands_to_world
 

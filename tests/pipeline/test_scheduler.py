@@ -4,8 +4,6 @@ import time
 
 import numpy as np
 
-from passthrough.pipeline.camera_stage import CameraStage
-
 DISPLAY_HZ = 10.0
 PERIOD_NS = int(round(1e9 / DISPLAY_HZ))
 

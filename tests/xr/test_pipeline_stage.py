@@ -1,7 +1,6 @@
 """The real pipeline as the OpenXR display stage, without a runtime: eye views as xrLocateViews would give
 them (OpenXR poses converted once by passthrough.geometry) in, RGB + depth per eye out."""
 
-import json
 
 import cv2
 import numpy as np
