@@ -30,6 +30,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 EXIT_NO_RUNTIME = 4
 
 
+#: swapchain scale on the CPU (llvmpipe uploads and a CPU compositor share the cores with the app)
+CPU_EYE_SCALE = 0.35
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``passthrough run``."""
     from .stages import STAGE_FACTORIES
@@ -51,9 +55,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hands", choices=("auto", "app"), default="auto",
                         help="auto: hand joints from the runtime where it tracks hands (XR_EXT_hand_tracking), "
                              "else the pipeline's own tracker; app: always ours")
-    parser.add_argument("--eye-scale", type=float, default=0.35,
-                        help="swapchain size as a fraction of the runtime's recommended size (default 0.35: the "
-                             "CPU budget of software rendering next to a CPU compositor; use 1 on a GPU)")
+    parser.add_argument("--eye-scale", type=float, default=None,
+                        help="swapchain size as a fraction of the runtime's recommended size (default: 1 when the "
+                             "reprojection runs on CUDA, else %s: the CPU budget of software rendering next to a "
+                             "CPU compositor)" % CPU_EYE_SCALE)
     parser.add_argument("--near", type=float, default=0.05, help="near plane in metres (default 0.05)")
     parser.add_argument("--far", type=float, default=100.0, help="far plane in metres (default 100)")
     parser.add_argument("--stall-timeout", type=float, default=5.0,
@@ -63,6 +68,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dump-dir", type=Path, default=None,
                         help="folder for --dump-frame images (.npz); with it, SIGUSR1 saves the next frame as "
                              "frame_latest.npz")
+
+
+def default_eye_scale(stage) -> float:
+    """1 (the runtime's recommended size) when the stage reprojects with onnxruntime's CUDA provider,
+    else :data:`CPU_EYE_SCALE`."""
+    reprojector = getattr(stage, "reprojector", None)
+    on_gpu = reprojector is not None and reprojector.providers[0] == "CUDAExecutionProvider"
+    return 1.0 if on_gpu else CPU_EYE_SCALE
 
 
 def run_main(args: argparse.Namespace) -> int:
@@ -76,7 +89,7 @@ def run_main(args: argparse.Namespace) -> int:
 
     if args.frames is not None and args.frames < 1:
         raise InputError(None, "--frames must be >= 1")
-    if not 0.05 <= args.eye_scale <= 4.0:
+    if args.eye_scale is not None and not 0.05 <= args.eye_scale <= 4.0:
         raise InputError(None, "--eye-scale must be within 0.05..4")
     if args.dump_frame is not None and args.dump_dir is None:
         raise InputError(None, "--dump-frame needs --dump-dir")
@@ -124,7 +137,8 @@ def run_main(args: argparse.Namespace) -> int:
             os.replace(tmp, args.dump_dir / name)
 
     try:
-        stats = run_session(lambda: stage, holograms=holograms, frames=args.frames, eye_scale=args.eye_scale,
+        eye_scale = args.eye_scale if args.eye_scale is not None else default_eye_scale(stage)
+        stats = run_session(lambda: stage, holograms=holograms, frames=args.frames, eye_scale=eye_scale,
                             near=args.near, far=args.far, stall_timeout_s=args.stall_timeout, on_frame=on_frame,
                             passthrough=args.passthrough, hands=args.hands)
     except XrUnavailableError as exc:

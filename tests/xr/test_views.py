@@ -244,3 +244,14 @@ def test_no_runtime_message_names_what_to_install(tmp_path):
     assert r.returncode == 4, r.stderr
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("error:") and "Monado" in last and "scripts/xr-runtime setup" in last
+
+
+def test_default_eye_scale_is_full_size_only_when_reprojecting_on_cuda():
+    from types import SimpleNamespace
+
+    from openxr_app.cli import CPU_EYE_SCALE, default_eye_scale
+
+    on = lambda *providers: SimpleNamespace(reprojector=SimpleNamespace(providers=list(providers)))  # noqa: E731
+    assert default_eye_scale(on("CUDAExecutionProvider", "CPUExecutionProvider")) == 1.0
+    assert default_eye_scale(on("CPUExecutionProvider")) == CPU_EYE_SCALE
+    assert default_eye_scale(CameraImageStage(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 3), np.uint8))) == CPU_EYE_SCALE
