@@ -140,6 +140,8 @@ def run_pipeline_replay(source, out: Path, args) -> list:
             pipe.run_realtime(est, on_frame=on_frame, loop_source=False)
         else:
             pipe.run_virtual(args.frames, on_frame=writer.on_frame, on_camera=writer.on_camera, progress=bar)
+        bar.total = bar.n  # the estimate was from the source's length; the bar ends at the frames made
+        bar.refresh()
     finally:
         bar.close()
         writer.close()
