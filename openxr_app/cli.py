@@ -48,7 +48,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", type=Path, default=None,
                         help="stereo calibration JSON for --source camera[:DEV[,DEV]] (default devices 0,1)")
     parser.add_argument("--stage", default="pipeline", choices=sorted(STAGE_FACTORIES),
-                        help="display stage (default: pipeline = depth + ONNX reprojection of the live source; projected = the source's first RGB-D frame as a point set; camera = each eye its camera's rectified image as-is, the lightest stage)")
+                        help="display stage (default: pipeline = depth + ONNX reprojection of the live source; projected = the source's first RGB-D frame as a point set; raw = each eye its camera's rectified image as-is, the lightest stage)")
     parser.add_argument("--passthrough", choices=("auto", "app"), default="auto",
                         help="auto: the runtime's own passthrough under the holograms where it offers "
                              "XR_FB_passthrough (Quest over Link), else the pipeline's images; app: always ours")

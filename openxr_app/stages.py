@@ -6,7 +6,7 @@ the eye's pose and a pinhole model. It is a complete, cheap stage for testing th
 pipeline stage is plugged in: eye poses from ``xrLocateViews`` change what each eye sees (parallax with the
 IPD, head motion), and the depth goes to the depth test of holograms.
 
-:class:`CameraImageStage` shows each eye its camera's rectified image as-is (no depth, no reprojection): the
+:class:`RawCameraStage` shows each eye its camera's rectified image raw, as-is (no depth, no reprojection): the
 "camera as-is" baseline of ``passthrough eval reprojection`` in the headset, and the lightest stage there is
 (its images are made once), so a run with it shows what the runtime and the machine can pace on their own.
 
@@ -209,10 +209,10 @@ class ProjectedImageStage:
         return cls(rgb, depth, frame.rig.K_rect, density=density)
 
 
-class CameraImageStage:
+class RawCameraStage:
     """Each eye sees one camera's rectified image as-is, scaled to the eye's view: no depth (holograms are
     never hidden), no reprojection, so the world looks wrong in scale and distance exactly as issue 4
-    describes. Per frame it only hands over images made for the first view size it is asked for.
+    describes. Per frame it only hands over images made once per eye and view size.
 
     Args:
         left_rgb, right_rgb: uint8 (H, W, 3) RGB images of the left and right camera (left eye, right eye).
@@ -239,7 +239,7 @@ class CameraImageStage:
         return out
 
     @classmethod
-    def from_source(cls, source) -> "CameraImageStage":
+    def from_source(cls, source) -> "RawCameraStage":
         """The first frame of a dataset (``passthrough.datasets.open_source``): its rectified pair.
         Raises :class:`InputError` for a bad path or a live camera."""
         import cv2
@@ -247,7 +247,7 @@ class CameraImageStage:
         from passthrough.datasets import open_source
 
         if str(source) == "camera":
-            raise InputError(None, "--source camera needs the live pipeline stage; the 'camera' stage shows "
+            raise InputError(None, "--source camera needs the live pipeline stage; the 'raw' stage shows "
                                    "a fixed pair from a dataset path")
         frame = next(iter(open_source(Path(source))), None)
         if frame is None:
@@ -263,7 +263,7 @@ def _pipeline_stage(source):
 
 
 STAGE_FACTORIES: Dict[str, Callable[[str], DisplayStage]] = {
-    "camera": CameraImageStage.from_source,
     "projected": ProjectedImageStage.from_source,
+    "raw": RawCameraStage.from_source,
     "pipeline": _pipeline_stage,
 }

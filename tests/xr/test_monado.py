@@ -118,11 +118,12 @@ def test_600_frames_at_90hz_with_holograms(xr_runtime, motorcycle):
     Monado's compositor renders on the CPU (lavapipe) on the same 2 cores as the app, and this VM shares its
     host: bursts of outside load make the runtime drop to half rate, or inflate the app's CPU time per frame,
     for whole runs (2026-12-02, four back-to-back pairs of 600-frame runs: the pipeline held 90 Hz and < 1 %
-    misses in two, and the camera stage, which computes nothing per frame, failed once; in a ``make test`` run
-    the same hour the pipeline failed six attempts in a row, once at half rate). So each attempt runs the
-    pipeline, and, if it did not hold, the camera stage right after it as the machine's baseline in the same
+    misses in two, and the raw stage (each eye its camera image as-is), which computes nothing per frame,
+    failed once; in a ``make test`` run the same hour the pipeline failed six attempts in a row, once at half
+    rate). So each attempt runs the
+    pipeline, and, if it did not hold, the raw stage right after it as the machine's baseline in the same
     minutes. The timing passes when one pipeline run holds; it fails when the machine held 90 Hz for the
-    camera stage in at least ``CAPABLE_NEEDED`` attempts and the pipeline held in none; otherwise (the
+    raw stage in at least ``CAPABLE_NEEDED`` attempts and the pipeline held in none; otherwise (the
     machine could not show what it can do) the timing is inconclusive and the test is skipped after its
     functional checks, with every run listed.
     """
@@ -138,13 +139,13 @@ def test_600_frames_at_90hz_with_holograms(xr_runtime, motorcycle):
         runs.append(f"pipeline {_timing(rep)}")
         if held:
             break
-        ci, ch = xr_runtime.scratch_pair(f"run600-camera{attempt}")
-        rl = xr_runtime.app("run", "--source", motorcycle, "--frames", 600, "--stage", "camera",
+        ci, ch = xr_runtime.scratch_pair(f"run600-raw{attempt}")
+        rl = xr_runtime.app("run", "--source", motorcycle, "--frames", 600, "--stage", "raw",
                             "--hologram", holo, "--json", ci / "run.json", timeout=180)
         assert rl.returncode == 0, rl.stderr[-3000:]
         light = read_json(ch / "run.json")
         capable += _holds_90(light)
-        runs[-1] += f"; camera stage {_timing(light)}"
+        runs[-1] += f"; raw stage {_timing(light)}"
         if capable >= CAPABLE_NEEDED:
             break
     # Functional checks, on the run that counts (the last pipeline run).
@@ -161,7 +162,7 @@ def test_600_frames_at_90hz_with_holograms(xr_runtime, motorcycle):
     # 11.1 ms refresh in under 1 % of frames.
     report = "\n".join(runs) + "\n" + "\n".join(l for l in r.stderr.splitlines() if l.startswith("details"))
     if not held and capable < CAPABLE_NEEDED:
-        pytest.skip(f"timing inconclusive: the machine held 90 Hz for the camera stage in {capable} of "
+        pytest.skip(f"timing inconclusive: the machine held 90 Hz for the raw stage in {capable} of "
                     f"{len(runs)} attempts (a verdict needs {CAPABLE_NEEDED}); functional checks passed:\n{report}")
     assert held, f"the pipeline never held 90 Hz with < 1 % misses while the machine could:\n{report}"
 

@@ -16,7 +16,7 @@ from openxr_app.app import eye_views_from
 from openxr_app.capture import parse_xwd
 from openxr_app.display import (EyeView, depth_m_to_window_depth, gl_projection_from_fov, intrinsics_from_fov)
 from openxr_app.hologram import load_holograms, parse_holograms
-from openxr_app.stages import CameraImageStage, ProjectedImageStage, backproject, splat
+from openxr_app.stages import ProjectedImageStage, RawCameraStage, backproject, splat
 from passthrough.errors import InputError
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -120,7 +120,7 @@ def test_projected_image_stage_follows_the_eye_poses(shared_data):
     assert -shifts[1] == pytest.approx(400.0 * 0.10 / z_med, rel=0.5)
 
 
-def test_camera_stage_shows_each_eye_its_camera_as_is(shared_data):
+def test_raw_stage_shows_each_eye_its_camera_as_is(shared_data):
     """The baseline stage: left eye the left rectified camera, right eye the right one, scaled to the eye's
     view whatever the eye pose, with no real depth (holograms always show)."""
     import cv2
@@ -128,7 +128,7 @@ def test_camera_stage_shows_each_eye_its_camera_as_is(shared_data):
     from passthrough.datasets import open_source
 
     src = shared_data / "stereo" / "middlebury2014-Motorcycle-Q"
-    stage = CameraImageStage.from_source(src)
+    stage = RawCameraStage.from_source(src)
     left_cam, right_cam = next(iter(open_source(src))).rectified()
     for ipd in (0.05, 0.10):
         left, right = stage.render([_eye(0, -ipd / 2, f=400.0, w=480, h=400), _eye(1, ipd / 2, f=400.0, w=480, h=400)], 0)
@@ -137,7 +137,7 @@ def test_camera_stage_shows_each_eye_its_camera_as_is(shared_data):
             assert np.array_equal(eye.rgb, expected)
             assert eye.depth_m.shape == (400, 480) and np.isinf(eye.depth_m).all()
     with pytest.raises(InputError, match="camera"):
-        CameraImageStage.from_source("camera")
+        RawCameraStage.from_source("camera")
 
 
 def test_backproject_then_splat_reproduces_the_image():
@@ -254,4 +254,4 @@ def test_default_eye_scale_is_full_size_only_when_reprojecting_on_cuda():
     on = lambda *providers: SimpleNamespace(reprojector=SimpleNamespace(providers=list(providers)))  # noqa: E731
     assert default_eye_scale(on("CUDAExecutionProvider", "CPUExecutionProvider")) == 1.0
     assert default_eye_scale(on("CPUExecutionProvider")) == CPU_EYE_SCALE
-    assert default_eye_scale(CameraImageStage(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 3), np.uint8))) == CPU_EYE_SCALE
+    assert default_eye_scale(RawCameraStage(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 3), np.uint8))) == CPU_EYE_SCALE
