@@ -125,8 +125,8 @@ def gl_projection_from_fov(fov, near: float, far: float) -> np.ndarray:
 def depth_m_to_window_depth(depth_m: np.ndarray, near: float, far: float, out: np.ndarray = None) -> np.ndarray:
     """Metric depth z (OpenCV +z, metres) -> OpenGL window depth in [0, 1] for :func:`gl_projection_from_fov`.
 
-    ``z <= near`` -> 0, ``z >= far``, ``inf`` and NaN -> 1. Returns float32 with the input's shape (into
-    ``out`` when given).
+    ``0 <= z <= near`` -> 0; ``z >= far``, ``z < 0`` (behind the eye), ``±inf`` and NaN -> 1. Returns float32
+    with the input's shape (into ``out`` when given).
     """
     z = np.asarray(depth_m, dtype=np.float32)
     a = np.float32(0.5 * (far + near) / (far - near) + 0.5)
@@ -135,5 +135,5 @@ def depth_m_to_window_depth(depth_m: np.ndarray, near: float, far: float, out: n
         d = np.divide(b, z, out=out)
         np.subtract(a, d, out=d)
     np.fmin(d, np.float32(1.0), out=d)  # NaN -> 1 (fmin ignores NaN), beyond far -> 1
-    np.fmax(d, np.float32(0.0), out=d)  # closer than near (and z <= 0) -> 0
+    np.fmax(d, np.float32(0.0), out=d)  # closer than near (and z = 0) -> 0
     return d

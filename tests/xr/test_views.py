@@ -255,3 +255,21 @@ def test_default_eye_scale_is_full_size_only_when_reprojecting_on_cuda():
     assert default_eye_scale(on("CUDAExecutionProvider", "CPUExecutionProvider")) == 1.0
     assert default_eye_scale(on("CPUExecutionProvider")) == CPU_EYE_SCALE
     assert default_eye_scale(RawCameraStage(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 3), np.uint8))) == CPU_EYE_SCALE
+
+
+def test_gl_upload_pass_flips_rows_adds_alpha_and_converts_depth_exactly():
+    """The upload pass gives what cv2.flip + RGBA + depth_m_to_window_depth give, bit for bit, special
+    depths included (unknown, behind, at the eye, nearer than near, beyond far)."""
+    import cv2
+
+    from openxr_app.gl_render import flip_to_gl
+
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    depth = rng.uniform(0.01, 200.0, (7, 9)).astype(np.float32)
+    depth[0, :6] = [np.nan, np.inf, -np.inf, 0.0, -1.0, 0.01]
+    rgba, window = np.empty((7, 9, 4), np.uint8), np.empty((7, 9), np.float32)
+    flip_to_gl(rgb, depth, 0.05, 100.0, rgba, window)
+    assert np.array_equal(rgba, cv2.flip(cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA), 0))
+    assert np.array_equal(window, depth_m_to_window_depth(cv2.flip(depth, 0), 0.05, 100.0))
+    assert window[-1, :6].tolist() == [1.0, 1.0, 1.0, 0.0, 1.0, 0.0]  # the top row, now at the bottom
