@@ -52,6 +52,12 @@ def flip_to_gl(rgb: np.ndarray, depth_m: np.ndarray, near: float, far: float, rg
     """One pass over an eye image for upload: top-down uint8 RGB (H, W, 3) -> bottom-up RGBA (alpha 255) in
     ``rgba_out`` (H, W, 4) and top-down metric depth float32 (H, W) -> bottom-up window depth in ``depth_out``,
     exactly :func:`~openxr_app.display.depth_m_to_window_depth` of the flipped depth (NaN/inf -> 1)."""
+    h, w = np.shape(depth_m)
+    if np.shape(rgb) != (h, w, 3) or rgba_out.shape != (h, w, 4) or depth_out.shape != (h, w):
+        raise ValueError(f"flip_to_gl: rgb {np.shape(rgb)}, rgba_out {rgba_out.shape} and depth_out "
+                         f"{depth_out.shape} must match depth {(h, w)} as (H, W, 3), (H, W, 4) and (H, W)")
+    if rgba_out.dtype != np.uint8 or depth_out.dtype != np.float32:
+        raise ValueError("flip_to_gl: rgba_out must be uint8 and depth_out float32")
     if not _KERNEL:
         _KERNEL.append(_flip_to_gl_kernel())
     a = np.float32(0.5 * (far + near) / (far - near) + 0.5)

@@ -273,3 +273,5 @@ def test_gl_upload_pass_flips_rows_adds_alpha_and_converts_depth_exactly():
     assert np.array_equal(rgba, cv2.flip(cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA), 0))
     assert np.array_equal(window, depth_m_to_window_depth(cv2.flip(depth, 0), 0.05, 100.0))
     assert window[-1, :6].tolist() == [1.0, 1.0, 1.0, 0.0, 1.0, 0.0]  # the top row, now at the bottom
+    with pytest.raises(ValueError, match="must match"):  # numba does not check bounds: the wrapper does
+        flip_to_gl(rgb[:, :8], depth, 0.05, 100.0, rgba, window)
