@@ -67,9 +67,28 @@ class RunStats:
     hands: str = "app"  # "runtime" (XR_EXT_hand_tracking) or "app"
     hands_tracked_frames: int = 0
     pose_changes: int = 0  # submitted frames whose eye poses differ from the previous frame's
+    frame_rows: List[dict] = field(default_factory=list)  # one per frame-loop iteration (:meth:`frame_log`)
+    _phases: dict = field(default_factory=dict)  # the current frame's phases
 
     def add_phase(self, name: str, seconds: float) -> None:
         self.phase_s.setdefault(name, []).append(seconds)
+        self._phases[name] = seconds
+
+    def end_frame_row(self, submitted: bool) -> None:
+        """Close the current frame's row of :meth:`frame_log` (call after its times were appended)."""
+        t0 = self.wait_returns_s[0] if self.wait_returns_s else 0.0
+        self.frame_rows.append({"frame": len(self.frame_rows), "t_wait_return_ms": (self.wait_returns_s[-1] - t0) * 1e3,
+                                "work_ms": self.work_s[-1] * 1e3, "cpu_ms": self.cpu_s[-1] * 1e3,
+                                "predicted_period_ms": self.periods_ns[-1] / 1e6, "submitted": int(submitted),
+                                **{f"{k}_ms": v * 1e3 for k, v in self._phases.items()}})
+        self._phases = {}
+
+    def frame_log(self) -> List[dict]:
+        """Per frame-loop iteration: ``frame``, ``t_wait_return_ms`` (since the first ``xrWaitFrame`` return),
+        ``work_ms`` (wall clock, ``xrWaitFrame`` return to ``xrEndFrame`` return), ``cpu_ms`` (the loop
+        thread's CPU time over the same span), ``predicted_period_ms``, ``submitted`` (0/1) and one
+        ``<phase>_ms`` column per phase of :meth:`details` (empty for frames without it)."""
+        return list(self.frame_rows)
 
     def report(self) -> dict:
         """The run JSON: runtime, system, frames_submitted, frame_period_ms {p50, p99}, deadline_miss_rate,
@@ -310,6 +329,7 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
             stats.wait_returns_s.append(t0)
             stats.work_s.append(work)
             stats.periods_ns.append(timing.predicted_display_period)
+            stats.end_frame_row(submitted)
             if submitted:
                 stats.frames_submitted += 1
             # A miss: the app's own work took longer than one display refresh. The runtime's predicted period

@@ -45,6 +45,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hologram", type=Path, default=None,
                         help="hologram file (YAML/JSON boxes; see openxr_app/hologram.py)")
     parser.add_argument("--json", type=Path, default=None, help="write the run JSON here")
+    parser.add_argument("--frame-log", type=Path, default=None,
+                        help="write one CSV row per frame here (wall-clock work, CPU time and phases in ms)")
     parser.add_argument("--calibration", type=Path, default=None,
                         help="stereo calibration JSON for --source camera[:DEV[,DEV]] (default devices 0,1)")
     parser.add_argument("--stage", default="pipeline", choices=sorted(STAGE_FACTORIES),
@@ -91,6 +93,9 @@ def run_main(args: argparse.Namespace) -> int:
         raise InputError(None, "--frames must be >= 1")
     if args.eye_scale is not None and not 0.05 <= args.eye_scale <= 4.0:
         raise InputError(None, "--eye-scale must be within 0.05..4")
+    for opt, path in (("--json", args.json), ("--frame-log", args.frame_log)):
+        if path is not None and Path(path).is_dir():
+            raise InputError(Path(path), f"{opt} names a folder; give a file path")
     if args.dump_frame is not None and args.dump_dir is None:
         raise InputError(None, "--dump-frame needs --dump-dir")
     holograms = load_holograms(args.hologram) if args.hologram is not None else None
@@ -158,7 +163,24 @@ def run_main(args: argparse.Namespace) -> int:
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")
+    if args.frame_log is not None:
+        write_frame_log(args.frame_log, stats.frame_log())
     return 0
+
+
+def write_frame_log(path: Path, rows) -> None:
+    """``rows`` (:meth:`openxr_app.app.RunStats.frame_log`) as CSV; columns in first-seen order."""
+    import csv
+
+    cols = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, restval="")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()})
 
 
 def _ms(v) -> str:

@@ -100,6 +100,13 @@ def test_unknown_folder(cli, tmp_path):
     _assert_clean_error(cli("info", tmp_path / "nope"), "nope", "no such file")
 
 
+def test_run_output_paths_must_be_files(cli, shared_data, tmp_path):
+    """``passthrough run`` checks its output paths before it looks for an OpenXR runtime."""
+    src = shared_data / "stereo" / "middlebury2014-Motorcycle-Q"
+    for opt in ("--json", "--frame-log"):
+        _assert_clean_error(cli("run", "--source", src, opt, tmp_path), opt, "names a folder")
+
+
 def test_record_never_overwrites(cli, shared_data, tmp_path):
     out = tmp_path / "rec"
     out.mkdir()
