@@ -131,6 +131,32 @@ class RunStats:
         }
 
 
+def warm_up_swapchains(sess, compositor, sizes, colors, meshes) -> None:
+    """Before the first frame: every colour (and depth) swapchain image once through the frame's GL path
+    (black eye images, no real depth, each hologram mesh drawn small 1 m ahead), then ``glFinish``, so that
+    first-use costs (the driver touching the runtime's image memory, first draws) are not paid by displayed
+    frames. Acquiring and releasing images outside a frame is allowed by OpenXR; every frame then acquires
+    an image and overwrites both eyes, so nothing drawn here is ever shown."""
+    from OpenGL import GL
+
+    from .display import EyeImage
+
+    black = [EyeImage(np.zeros((h, w, 3), np.uint8), np.full((h, w), np.inf, np.float32)) for (w, h) in sizes]
+    pose = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
+    fov = (-0.7, 0.7, 0.7, -0.7)
+    small = np.diag([0.01, 0.01, 0.01, 1.0])
+    small[2, 3] = -1.0
+    for _ in range(len(sess.color.textures)):
+        color_tex, depth_tex = sess.acquire()
+        try:
+            compositor.compose_eyes(color_tex, depth_tex, sess.eye_rects, black, [pose] * 2, [fov] * 2,
+                                    [small] * len(colors), colors, transparent=sess.runtime_passthrough,
+                                    hologram_meshes=meshes)
+        finally:
+            sess.release()
+    GL.glFinish()
+
+
 class Watchdog:
     """Ends the process (one line, exit 3) when :meth:`beat` is not called for ``timeout_s`` seconds."""
 
@@ -241,6 +267,11 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
         phase[0] = "making the display stage"
         stage = stage_factory()
         models, colors, meshes = [], [], []
+        if holograms is not None:  # the meshes do not depend on the head pose: uploaded before the first frame
+            colors = [b.rgb for b in holograms.boxes]
+            meshes = [None if b.vertices is None else compositor.mesh(b.vertices, b.triangles)
+                      for b in holograms.boxes]
+        warmed = False
         exit_requested = False
         t_last_wait = None
         last_poses = None
@@ -264,6 +295,10 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
             if not sess.running:
                 time.sleep(0.005)
                 continue
+            if not warmed:
+                phase[0] = "warming up the swapchain images"
+                warm_up_swapchains(sess, compositor, sizes, colors, meshes)
+                warmed = True
             phase[0] = "in xrWaitFrame"
             timing = sess.wait_frame()
             t0 = time.perf_counter()
@@ -289,9 +324,6 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
                             from .stages import head_pose_from_eyes
 
                             models = holograms.model_matrices(head_pose_from_eyes(views))
-                            colors = [b.rgb for b in holograms.boxes]
-                            meshes = [None if b.vertices is None else compositor.mesh(b.vertices, b.triangles)
-                                      for b in holograms.boxes]
                     if stats.hands == "runtime":
                         hands_now = sess.locate_hands(timing.predicted_display_time)
                         stats.hands_tracked_frames += any(h is not None for h in hands_now.values())
