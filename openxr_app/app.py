@@ -131,12 +131,13 @@ class RunStats:
         }
 
 
-def warm_up_swapchains(sess, compositor, sizes, colors, meshes) -> None:
+def warm_up_swapchains(sess, compositor, sizes, colors, meshes, log: Callable[[str], None] = print) -> None:
     """Before the first frame: every colour (and depth) swapchain image once through the frame's GL path
     (black eye images, no real depth, each hologram mesh drawn small 1 m ahead), then ``glFinish``, so that
     first-use costs (the driver touching the runtime's image memory, first draws) are not paid by displayed
     frames. Acquiring and releasing images outside a frame is allowed by OpenXR; every frame then acquires
-    an image and overwrites both eyes, so nothing drawn here is ever shown."""
+    an image and overwrites both eyes, so nothing drawn here is ever shown. A runtime that refuses it (other
+    than by dying) gets one ``log`` line and the session goes on."""
     from OpenGL import GL
 
     from .display import EyeImage
@@ -146,15 +147,20 @@ def warm_up_swapchains(sess, compositor, sizes, colors, meshes) -> None:
     fov = (-0.7, 0.7, 0.7, -0.7)
     small = np.diag([0.01, 0.01, 0.01, 1.0])
     small[2, 3] = -1.0
-    for _ in range(len(sess.color.textures)):
-        color_tex, depth_tex = sess.acquire()
-        try:
-            compositor.compose_eyes(color_tex, depth_tex, sess.eye_rects, black, [pose] * 2, [fov] * 2,
-                                    [small] * len(colors), colors, transparent=sess.runtime_passthrough,
-                                    hologram_meshes=meshes)
-        finally:
-            sess.release()
-    GL.glFinish()
+    try:
+        for _ in range(len(sess.color.textures)):
+            try:
+                color_tex, depth_tex = sess.acquire()
+                compositor.compose_eyes(color_tex, depth_tex, sess.eye_rects, black, [pose] * 2, [fov] * 2,
+                                        [small] * len(colors), colors, transparent=sess.runtime_passthrough,
+                                        hologram_meshes=meshes)
+            finally:
+                sess.release()  # whatever was acquired
+        GL.glFinish()
+    except Exception as exc:  # an optimisation only: a runtime that refuses it still runs the session
+        if is_runtime_loss(exc) or isinstance(exc, XrRuntimeLostError):
+            raise
+        log(f"openxr_app: swapchain warm-up skipped ({type(exc).__name__}: {exc})")
 
 
 class Watchdog:
@@ -297,7 +303,7 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
                 continue
             if not warmed:
                 phase[0] = "warming up the swapchain images"
-                warm_up_swapchains(sess, compositor, sizes, colors, meshes)
+                warm_up_swapchains(sess, compositor, sizes, colors, meshes, log)
                 warmed = True
             phase[0] = "in xrWaitFrame"
             timing = sess.wait_frame()
