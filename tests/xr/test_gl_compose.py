@@ -181,3 +181,53 @@ def test_compose_eyes_matches_per_eye_compose(gl):
     assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
     assert (results[0][0][..., :3] == (255, 0, 255)).all(axis=2).sum() > 50
     comp.destroy()
+
+
+class _FakeSession:
+    """Swapchains of ``n`` images over GL textures made here; counts acquire/release like the runtime."""
+
+    def __init__(self, gl, n=3, fail_on=None):
+        self.targets = [_targets(gl) for _ in range(n)]
+        self.color = type("Swapchain", (), {"textures": [c for c, _ in self.targets]})()
+        self.eye_rects = [(0, 0, W, H), (W, 0, W, H)]
+        self.runtime_passthrough = False
+        self.acquired, self.released, self.fail_on = 0, 0, fail_on
+        self.held = False
+
+    def acquire(self):
+        if self.acquired == self.fail_on:
+            raise RuntimeError("XR_ERROR_CALL_ORDER_INVALID")
+        self.held = True
+        t = self.targets[self.acquired % len(self.targets)]
+        self.acquired += 1
+        return t
+
+    def release(self):
+        if self.held:
+            self.released += 1
+            self.held = False
+
+
+def test_swapchain_warm_up_touches_every_image_once_and_survives_a_refusal(gl):
+    from openxr_app.app import warm_up_swapchains
+    from openxr_app.gl_render import EyeCompositor
+
+    comp = EyeCompositor(NEAR, FAR)
+    sess = _FakeSession(gl)
+    for c, _ in sess.targets:  # not black yet
+        gl.glBindTexture(gl.GL_TEXTURE_2D, c)
+        gl.glTexSubImage2D(gl.GL_TEXTURE_2D, 0, 0, 0, 2 * W, H, gl.GL_RGBA, gl.GL_UNSIGNED_BYTE,
+                           np.full((H, 2 * W, 4), 200, np.uint8))
+    lines = []
+    warm_up_swapchains(sess, comp, [(W, H), (W, H)], [(255, 0, 255)], [None], lines.append)
+    assert sess.acquired == sess.released == 3 and not lines
+    for c, d in sess.targets:
+        col, dep = _read(gl, c, d)
+        assert not (col[..., :3] == 200).all(axis=2).any()  # the old content is overwritten everywhere
+        assert (col[..., :3] == 0).all(axis=2).mean() > 0.9 and (dep == 1.0).mean() > 0.9  # black, no depth
+        # (a small hologram box may cover a pixel or two in the middle)
+    refusing = _FakeSession(gl, fail_on=1)
+    warm_up_swapchains(refusing, comp, [(W, H), (W, H)], [], [], lines.append)
+    assert refusing.acquired == refusing.released == 1
+    assert len(lines) == 1 and "warm-up skipped" in lines[0] and "CALL_ORDER_INVALID" in lines[0]
+    comp.destroy()
