@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
@@ -426,14 +425,11 @@ def check_arguments(args) -> None:
         raise InputError(None, f"--camera-hz must be > 0, got {args.camera_hz}")
     if args.exposure_ms < 0 or args.readout_ms < 0 or (args.scanout_ms is not None and args.scanout_ms <= 0):
         raise InputError(None, "--exposure-ms and --readout-ms must be >= 0 and --scanout-ms > 0")
+    from passthrough.io.out_folder import prepare_out_file
+
     for flag, value in (("--json", args.json), ("--plot", args.plot)):
-        if value and Path(value).is_dir():
-            raise InputError(Path(value), f"is a folder; {flag} names the file to write")
-        if value:  # the folder is made now (as the eval commands do), so a bad path fails before the run
-            try:
-                Path(value).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise InputError(Path(value).parent, f"cannot create the folder for {flag}: {exc.strerror}") from None
+        if value:
+            prepare_out_file(value, flag)
 
 
 def main(args) -> int:

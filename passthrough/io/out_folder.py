@@ -1,5 +1,6 @@
 """Output folders that never overwrite what the user has: one check for every command that writes a
-folder of results (``replay``, ``demo``, ``synth``; ``record`` refuses any non-empty folder).
+folder of results (``replay``, ``demo``, ``synth``; ``record`` refuses any non-empty folder), and one for
+the single files a command is told to write (``--json``, ``--plot``, ``--frame-log``): :func:`prepare_out_file`.
 
 A command names what it writes (file names, glob patterns, sub-folders); its output folder may be new,
 empty, or hold only such names (a previous run of the same command, whose files it rewrites). Anything
@@ -43,4 +44,22 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
             raise InputError(out, f"output folder holds files this command does not write ({', '.join(other[:3])}{more}); "
                                   "nothing is overwritten: choose a new or empty folder")
     out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def prepare_out_file(path, flag: str) -> Path:
+    """Check, before any work, an output *file* given with ``flag`` (e.g. ``--json``): it must not be a
+    folder, and its folder is created now, so that a bad path fails with one line before a long run
+    rather than after it. Returns the path.
+
+    Raises:
+        InputError: ``path`` is a folder, or its folder cannot be created.
+    """
+    out = Path(path)
+    if out.is_dir():
+        raise InputError(out, f"{flag} names a folder (this path is a folder); give the file to write")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(out.parent, f"cannot create the folder for {flag}: {exc.strerror}") from None
     return out
