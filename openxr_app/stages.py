@@ -24,6 +24,7 @@ import numpy as np
 from passthrough.calibration import scale_intrinsics
 from passthrough.errors import InputError
 from passthrough.geometry import invert_T, transform_points
+from passthrough.io.images import to_rgb
 
 from .display import DisplayStage, EyeImage, EyeView
 
@@ -111,6 +112,20 @@ def fill_cracks(image: EyeImage) -> EyeImage:
     return image
 
 
+def _first_frame(source, stage: str):
+    """The first frame of the dataset at ``source`` for a stage that shows one fixed frame; one-line
+    :class:`InputError` for a live camera, a bad path or a source without frames."""
+    from passthrough.datasets import open_source
+
+    if str(source) == "camera":
+        raise InputError(None, f"--source camera needs the live pipeline stage; the '{stage}' stage shows "
+                               "a fixed frame from a dataset path")
+    frame = next(iter(open_source(Path(source))), None)
+    if frame is None:
+        raise InputError(Path(source), "the source has no frames")
+    return frame
+
+
 class ProjectedImageStage:
     """A fixed RGB-D image reprojected to each eye with a pinhole model.
 
@@ -185,19 +200,9 @@ class ProjectedImageStage:
         with the rig (``disparity_to_depth``).
         Raises :class:`InputError` for a bad path or a live camera (which needs the real pipeline stage).
         """
-        import cv2
-
-        from passthrough.datasets import open_source
-
-        if str(source) == "camera":
-            raise InputError(None, "--source camera needs the live pipeline stage; the 'projected' stage shows "
-                                   "a fixed image from a dataset path")
-        src = open_source(Path(source))
-        frame = next(iter(src), None)
-        if frame is None:
-            raise InputError(Path(source), "the source has no frames")
+        frame = _first_frame(source, "projected")
         left, right = frame.rectified()
-        rgb = cv2.cvtColor(left, cv2.COLOR_GRAY2RGB) if left.ndim == 2 else cv2.cvtColor(left, cv2.COLOR_BGR2RGB)
+        rgb = to_rgb(left)
         disp = frame.gt_disparity
         if disp is None or not np.isfinite(disp).any():
             from passthrough.depth import DepthEstimator, REFERENCE_METHOD
@@ -242,18 +247,7 @@ class RawCameraStage:
     def from_source(cls, source) -> "RawCameraStage":
         """The first frame of a dataset (``passthrough.datasets.open_source``): its rectified pair.
         Raises :class:`InputError` for a bad path or a live camera."""
-        import cv2
-
-        from passthrough.datasets import open_source
-
-        if str(source) == "camera":
-            raise InputError(None, "--source camera needs the live pipeline stage; the 'raw' stage shows "
-                                   "a fixed pair from a dataset path")
-        frame = next(iter(open_source(Path(source))), None)
-        if frame is None:
-            raise InputError(Path(source), "the source has no frames")
-        rgb = [cv2.cvtColor(im, cv2.COLOR_GRAY2RGB if im.ndim == 2 else cv2.COLOR_BGR2RGB) for im in frame.rectified()]
-        return cls(*rgb)
+        return cls(*(to_rgb(im) for im in _first_frame(source, "raw").rectified()))
 
 
 def _pipeline_stage(source):

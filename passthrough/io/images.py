@@ -53,3 +53,22 @@ def to_gray(img: np.ndarray) -> np.ndarray:
 def to_bgr(img: np.ndarray) -> np.ndarray:
     """uint8 (H, W) or (H, W, 3) -> (H, W, 3) BGR."""
     return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """uint8 RGB (H, W, 3) from a grayscale (H, W) / (H, W, 1) or BGR (H, W, 3) / BGRA image.
+    uint16 images are scaled by 1/257, float images are taken as [0, 1]."""
+    image = np.asarray(image)
+    if image.dtype == np.uint16:
+        image = (image // 257).astype(np.uint8)
+    elif image.dtype.kind == "f":
+        image = np.clip(np.nan_to_num(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise ValueError(f"unsupported image dtype {image.dtype}")
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        return cv2.cvtColor(np.ascontiguousarray(image.reshape(image.shape[:2])), cv2.COLOR_GRAY2RGB)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    raise ValueError(f"expected a (H, W) or (H, W, 3) image, got shape {image.shape}")
