@@ -122,6 +122,12 @@ def gl_projection_from_fov(fov, near: float, far: float) -> np.ndarray:
     ])
 
 
+def window_depth_coefficients(near: float, far: float):
+    """``(a, b)`` float32 with window depth ``= a - b / z`` for metric depth z under
+    :func:`gl_projection_from_fov` (before clamping to [0, 1])."""
+    return np.float32(0.5 * (far + near) / (far - near) + 0.5), np.float32(far * near / (far - near))
+
+
 def depth_m_to_window_depth(depth_m: np.ndarray, near: float, far: float, out: np.ndarray = None) -> np.ndarray:
     """Metric depth z (OpenCV +z, metres) -> OpenGL window depth in [0, 1] for :func:`gl_projection_from_fov`.
 
@@ -129,8 +135,7 @@ def depth_m_to_window_depth(depth_m: np.ndarray, near: float, far: float, out: n
     with the input's shape (into ``out`` when given).
     """
     z = np.asarray(depth_m, dtype=np.float32)
-    a = np.float32(0.5 * (far + near) / (far - near) + 0.5)
-    b = np.float32(far * near / (far - near))
+    a, b = window_depth_coefficients(near, far)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = np.divide(b, z, out=out)
         np.subtract(a, d, out=d)

@@ -13,17 +13,19 @@ flip rows. Needs a current OpenGL >= 3.3 context (the session's EGL context).
 from __future__ import annotations
 
 import ctypes
+import functools
 from typing import Optional, Sequence
 
 import numpy as np
 
 from passthrough.geometry import invert_T, pose_to_T
 
-from .display import EyeImage, gl_projection_from_fov
+from .display import EyeImage, gl_projection_from_fov, window_depth_coefficients
 
 
+@functools.lru_cache(maxsize=None)
 def _flip_to_gl_kernel():
-    """Compile (once, cached on disk) the upload kernel: see :func:`flip_to_gl`."""
+    """Compile (once per process, cached on disk) the upload kernel: see :func:`flip_to_gl`."""
     from numba import njit
 
     @njit(cache=True, nogil=True, error_model="numpy")  # numpy semantics: z = 0 divides to inf, no checks
@@ -44,9 +46,6 @@ def _flip_to_gl_kernel():
     return kernel
 
 
-_KERNEL = []
-
-
 def flip_to_gl(rgb: np.ndarray, depth_m: np.ndarray, near: float, far: float, rgba_out: np.ndarray,
                depth_out: np.ndarray) -> None:
     """One pass over an eye image for upload: top-down uint8 RGB (H, W, 3) -> bottom-up RGBA (alpha 255) in
@@ -58,11 +57,8 @@ def flip_to_gl(rgb: np.ndarray, depth_m: np.ndarray, near: float, far: float, rg
                          f"{depth_out.shape} must match depth {(h, w)} as (H, W, 3), (H, W, 4) and (H, W)")
     if rgba_out.dtype != np.uint8 or depth_out.dtype != np.float32:
         raise ValueError("flip_to_gl: rgba_out must be uint8 and depth_out float32")
-    if not _KERNEL:
-        _KERNEL.append(_flip_to_gl_kernel())
-    a = np.float32(0.5 * (far + near) / (far - near) + 0.5)
-    b = np.float32(far * near / (far - near))
-    _KERNEL[0](np.ascontiguousarray(rgb, dtype=np.uint8), np.ascontiguousarray(depth_m, dtype=np.float32), a, b,
+    a, b = window_depth_coefficients(near, far)
+    _flip_to_gl_kernel()(np.ascontiguousarray(rgb, dtype=np.uint8), np.ascontiguousarray(depth_m, dtype=np.float32), a, b,
                rgba_out, depth_out)
 
 
