@@ -425,11 +425,6 @@ def check_arguments(args) -> None:
         raise InputError(None, f"--camera-hz must be > 0, got {args.camera_hz}")
     if args.exposure_ms < 0 or args.readout_ms < 0 or (args.scanout_ms is not None and args.scanout_ms <= 0):
         raise InputError(None, "--exposure-ms and --readout-ms must be >= 0 and --scanout-ms > 0")
-    from passthrough.io.out_folder import prepare_out_file
-
-    for flag, value in (("--json", args.json), ("--plot", args.plot)):
-        if value:
-            prepare_out_file(value, flag)
 
 
 def main(args) -> int:

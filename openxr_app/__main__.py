@@ -15,6 +15,9 @@ def main(argv=None) -> int:
     add_xr_info_arguments(sub.add_parser("xr-info", help="print the OpenXR runtime's facts"))
     args = parser.parse_args(argv)
     try:
+        from passthrough.io.out_folder import check_output_files
+
+        check_output_files(args)
         return run_main(args) if args.command == "run" else xr_info_main(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

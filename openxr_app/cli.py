@@ -93,11 +93,6 @@ def run_main(args: argparse.Namespace) -> int:
         raise InputError(None, "--frames must be >= 1")
     if args.eye_scale is not None and not 0.05 <= args.eye_scale <= 4.0:
         raise InputError(None, "--eye-scale must be within 0.05..4")
-    from passthrough.io.out_folder import prepare_out_file
-
-    for opt, path in (("--json", args.json), ("--frame-log", args.frame_log)):
-        if path is not None:
-            prepare_out_file(path, opt)
     if args.dump_frame is not None and args.dump_dir is None:
         raise InputError(None, "--dump-frame needs --dump-dir")
     holograms = load_holograms(args.hologram) if args.hologram is not None else None

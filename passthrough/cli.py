@@ -119,6 +119,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help() if args.command != "eval" else parser.parse_args(["eval", "--help"])
         return 2
     try:
+        from .io.out_folder import check_output_files
+
+        check_output_files(args)  # --json/--plot/--frame-log: one line before a long run, not a traceback after
         return int(args._main(args) or 0)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

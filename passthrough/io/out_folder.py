@@ -10,6 +10,7 @@ before it writes anything.
 
 from __future__ import annotations
 
+import os
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Iterable
@@ -63,3 +64,17 @@ def prepare_out_file(path, flag: str) -> Path:
     except OSError as exc:
         raise InputError(out.parent, f"cannot create the folder for {flag}: {exc.strerror}") from None
     return out
+
+
+#: argparse destinations of single output files, with their flags (every command's, one check for all)
+OUTPUT_FILE_ARGS = (("json", "--json"), ("plot", "--plot"), ("frame_log", "--frame-log"))
+
+
+def check_output_files(args) -> None:
+    """:func:`prepare_out_file` for each of :data:`OUTPUT_FILE_ARGS` the parsed ``args`` carry as a path
+    (``passthrough info --json`` is a switch, not a file): the CLI entry points call it before running any
+    command."""
+    for dest, flag in OUTPUT_FILE_ARGS:
+        value = getattr(args, dest, None)
+        if isinstance(value, (str, os.PathLike)) and str(value):
+            prepare_out_file(value, flag)

@@ -107,6 +107,14 @@ def test_run_output_paths_must_be_files(cli, shared_data, tmp_path):
         _assert_clean_error(cli("run", "--source", src, opt, tmp_path), opt, "names a folder")
 
 
+def test_eval_json_into_a_folder_is_one_line_before_the_run(cli, shared_data, tmp_path):
+    """Every command's --json goes through the CLI's one check (it used to be a traceback after the run)."""
+    for cmd in (["eval", "depth", "--dataset", shared_data / "stereo" / "middlebury2014-Motorcycle-Q"],
+                ["eval", "reprojection", "--dataset", shared_data / "views" / "middlebury2001-tsukuba"],
+                ["eval", "hands", "--dataset", shared_data / "hands"]):
+        _assert_clean_error(cli(*cmd, "--json", tmp_path), "--json", "names a folder")
+
+
 def test_record_never_overwrites(cli, shared_data, tmp_path):
     out = tmp_path / "rec"
     out.mkdir()
