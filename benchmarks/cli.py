@@ -82,6 +82,14 @@ def _ratio(base: dict, ours: dict) -> float:
     return round(base["p50_ms"] / ours["p50_ms"], 2) if ours["p50_ms"] > 0 else float("nan")
 
 
+def _p50_ratio(ours: dict, base: dict) -> float:
+    """ours / base of two :func:`summarize_ms` p50s, 2 decimals; NaN where either was not measured."""
+    a, b = ours["p50_ms"], base["p50_ms"]
+    if a is None or b is None or not (np.isfinite(a) and np.isfinite(b)) or b <= 0:
+        return float("nan")
+    return round(a / b, 2)
+
+
 def _verdict(name: str, value: float, limit: float, higher_is_better: bool = False) -> dict:
     holds = bool(value >= limit) if higher_is_better else bool(value <= limit)
     return {"target": name, "value": value, "limit": limit, "holds": holds}
@@ -299,7 +307,10 @@ def bench_hands(args) -> dict:
     not run are counted). The per-hand figures divide by the hands found and are informational only.
     Both use the default models (tracking with the int8 landmark model where the CPU runs it safely,
     :func:`hand_tracking.models.default_landmark_variant`; freshly detected palms with the fp32 one); the
-    same frames are also run, interleaved, with the fp32 landmark model throughout (``baseline.fp32_landmarks``)."""
+    same frames are also run, interleaved, with the fp32 landmark model throughout (``baseline.fp32_landmarks``)
+    and, where LiteRT is installed, with MediaPipe's own inference engine on the same tracker
+    (``baseline.mediapipe_litert``: the wheel's TFLite full palm + full landmark models, XNNPACK, the same
+    thread count; :mod:`hand_tracking.litert_runtime`)."""
     import dataclasses
 
     from hand_tracking.models import load_sessions
@@ -309,8 +320,13 @@ def bench_hands(args) -> dict:
     src = open_dataset_or_pov(args)
     frame = next(iter(src))
     left, _ = frame.rectified()
+    from hand_tracking.litert_runtime import load_litert_models
+
     configs = {"default": load_sessions(threads=threads, build_if_missing=False),
                "fp32_landmarks": load_sessions(threads=threads, build_if_missing=False, landmark_variant="full")}
+    litert = load_litert_models(threads=max(1, threads))
+    if litert is not None:
+        configs["mediapipe_litert"] = litert
     runs = [0]
 
     def counting(models):
@@ -350,6 +366,19 @@ def bench_hands(args) -> dict:
     sd, st = summarize_ms(d["det"]), summarize_ms(d["trk"])
     f = res["fp32_landmarks"]
     fd, ft = summarize_ms(f["det"]), summarize_ms(f["trk"])
+    measured = {}
+    ratios = {}
+    if "mediapipe_litert" in res:
+        import ai_edge_litert
+
+        m = res["mediapipe_litert"]
+        md, mt = summarize_ms(m["det"]), summarize_ms(m["trk"])
+        measured["mediapipe_litert"] = {
+            "detection_plus_landmarks": md, "tracking": mt, "hands_per_image": int(np.median(m["hands"])),
+            "runtime": f"LiteRT {getattr(ai_edge_litert, '__version__', '?')} (TFLite + XNNPACK), "
+                       f"{max(1, threads)} thread(s), palm_detection_full + hand_landmark_full"}
+        ratios["ratio_vs_mediapipe_litert"] = {"detection_plus_landmarks": _p50_ratio(sd, md),
+                                               "tracking": _p50_ratio(st, mt)}
     return {"benchmark": "hands", "landmark_model": configs["default"].variant,
             "stages": {"detection_plus_landmarks": sd, "tracking": st,
                        "detection_plus_landmarks_per_hand": summarize_ms(np.array(d["det"]) / hands),
@@ -357,10 +386,12 @@ def bench_hands(args) -> dict:
             "hands_per_image": hands, "palm_detector_runs_per_detection_frame": float(np.median(d["palm_runs"])),
             "baseline": {"fp32_landmarks": {"detection_plus_landmarks": fd, "tracking": ft,
                                             "hands_per_image": int(np.median(f["hands"]))},
+                         **measured,
                          "mediapipe_external": {**MEDIAPIPE_EXTERNAL_MS,
                                                 "note": "MediaPipe's own runtime, measured outside this project (issue 5); not re-measured here"}},
-            "ratio_vs_fp32_landmarks": {"detection_plus_landmarks": round(sd["p50_ms"] / fd["p50_ms"], 2),
-                                        "tracking": round(st["p50_ms"] / ft["p50_ms"], 2)},
+            "ratio_vs_fp32_landmarks": {"detection_plus_landmarks": _p50_ratio(sd, fd),
+                                        "tracking": _p50_ratio(st, ft)},
+            **ratios,
             "targets": [_verdict("hand detection + landmarks per camera image p50 (ms)", sd["p50_ms"], 12.0),
                         _verdict("hand tracking per camera image p50 (ms)", st["p50_ms"], 5.0)],
             "image": frame.name}
@@ -391,7 +422,8 @@ def print_report(rep: dict) -> None:
                 print(f"  baseline {name} {sub:<24} p50 {v['p50_ms']:8.2f}  p99 {v['p99_ms']:8.2f} ms")
         else:
             print(f"  baseline {name}: {json.dumps(b)}")
-    for key in ("speedup_vs_naive", "speedup_vs_reference", "ratio_vs_remap", "ratio_vs_fp32_landmarks"):
+    for key in ("speedup_vs_naive", "speedup_vs_reference", "ratio_vs_remap", "ratio_vs_fp32_landmarks",
+                "ratio_vs_mediapipe_litert"):
         if key in rep:
             r = rep[key]
             print(f"  {key}: " + (", ".join(f"{k} {v}x" for k, v in r.items()) if isinstance(r, dict) else f"{r}x"))

@@ -60,6 +60,14 @@ def test_bench_stage_json(cli, tmp_path, target, stage):
             assert rep["ratio_vs_fp32_landmarks"][k] == pytest.approx(
                 rep["stages"][k]["p50_ms"] / base[k]["p50_ms"], abs=0.01)
         assert rep["landmark_model"].startswith("full")
+        # MediaPipe's own engine (LiteRT + XNNPACK) on the same frames, where it is installed (make test: yes)
+        pytest.importorskip("ai_edge_litert")
+        lite = rep["baseline"]["mediapipe_litert"]
+        assert "XNNPACK" in lite["runtime"] and lite["hands_per_image"] >= 1
+        for k in ("detection_plus_landmarks", "tracking"):
+            _check_stage(lite[k])
+            assert rep["ratio_vs_mediapipe_litert"][k] == pytest.approx(
+                rep["stages"][k]["p50_ms"] / lite[k]["p50_ms"], abs=0.01)
 
 
 @pytest.mark.parametrize("args, message", [
