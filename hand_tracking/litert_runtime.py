@@ -37,11 +37,12 @@ class TensorInfo:
 
 def litert_available() -> bool:
     """True if the LiteRT runtime (``ai_edge_litert``) can be imported."""
+    import importlib.util
+
     try:
-        from ai_edge_litert import interpreter  # noqa: F401
-    except ImportError:
+        return importlib.util.find_spec("ai_edge_litert.interpreter") is not None
+    except ImportError:  # the parent package itself is missing or broken
         return False
-    return True
 
 
 @contextlib.contextmanager
