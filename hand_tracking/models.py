@@ -13,7 +13,7 @@ available) with ``session.intra_op.allow_spinning = 0`` so idle worker threads d
 the pipeline on small machines. By default hands are tracked from frame to frame with the int8 landmark model
 (:data:`DEFAULT_LANDMARK_VARIANT`; about half the fp32 time per crop; only on CPUs whose int8 dot products do
 not saturate, see :func:`default_landmark_variant`) and freshly detected palms get the fp32 one. Measured with int8 throughout on ../shared/data/hands: PCK@0.2 0.853 instead of 0.857 (grayscale copies
-0.621 instead of 0.607); on pov_hands its landmarks lie within 0.6 crop px (median) of the fp32 ones.
+0.621 instead of 0.607, measured before the tracker's close-up view); on pov_hands its landmarks lie within 0.6 crop px (median) of the fp32 ones.
 """
 
 from __future__ import annotations

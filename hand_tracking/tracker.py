@@ -17,7 +17,7 @@ import numpy as np
 from passthrough.io.images import to_rgb
 
 from .landmarks import LandmarkResult, landmarks_to_roi, run_landmarks
-from .palm import Roi, detect_palms, palm_to_roi
+from .palm import PalmDetection, Roi, detect_palms, palm_to_roi
 
 __all__ = ["Hand", "HandFrame", "HandTracker", "to_rgb", "normalize_contrast", "landmark_box_iou", "same_hand"]
 
@@ -88,6 +88,16 @@ def pad_image(rgb: np.ndarray, factor: float) -> tuple[np.ndarray, tuple[int, in
     return canvas, (ox, oy)
 
 
+#: side of the ``close_up`` view's landmark ROI, as a share of the image's long side
+CLOSE_UP_SIZE = 0.75
+
+
+def _roi_box(roi: Roi) -> np.ndarray:
+    """float32 (4,) x0, y0, x1, y1 px: the axis-aligned box of a rotated ROI."""
+    c = roi.corners()
+    return np.concatenate([c.min(0), c.max(0)]).astype(np.float32)
+
+
 def _intersection(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection area of two x0, y0, x1, y1 boxes (px^2)."""
     return float(max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1])))
@@ -136,16 +146,21 @@ class HandTracker:
         max_hands: at most this many hands are reported.
         min_palm_score: palm detector threshold. Lower than MediaPipe's 0.5 because every candidate is
             verified by the landmark model's presence score (``min_presence``) and de-duplicated; on the
-            grayscale copies of ../shared/data/hands this finds 9/11 hands instead of 7/11 with no extra
-            hands on the OAK-D scenes without people.
+            grayscale copies of ../shared/data/hands the detector views find 9/11 hands instead of 7/11
+            with no extra hands on the OAK-D scenes without people (the close-up view finds the other two).
         min_presence: landmark-model presence threshold to keep / keep tracking a hand.
         detect_every: while fewer than ``max_hands`` are tracked, re-run the detector every this many frames
             (it always runs when no hand is tracked).
-        enhance_gray: on grayscale images, add a contrast-normalised (CLAHE) view for the detector.
+        enhance_gray: on grayscale images, add two views: a contrast-normalised (CLAHE) one for the detector,
+            and a close-up one for the landmark model (see below).
 
     Detector views: ``plain`` (whole image letterboxed to 192 px), ``tiles`` (two overlapping crops along
     the long side: hands 1.6x larger), ``zoom_out`` (image padded 1.5x: hands filling the frame) and, on
-    grayscale images, ``contrast``. Still images (:meth:`detect`) try all of them; video (:meth:`process`)
+    grayscale images, ``contrast`` and ``close_up``: no palm detector run, the landmark model itself on a
+    centred square of :data:`CLOSE_UP_SIZE` x the long side, kept like any candidate only if its presence
+    score passes ``min_presence``. It finds the hand filling the frame that the colour-trained palm detector
+    misses on grayscale copies (2 of the 3 OneHand10K photos of ../shared/data/hands, presence 0.94-0.99),
+    and scores 0.00-0.12 on the 12 OAK-D left views without hands. Still images (:meth:`detect`) try all of them; video (:meth:`process`)
     runs ``plain`` plus one other view in turn on each detection frame, so the cost per frame stays bounded.
     Either way the views run one detector pass at a time and stop once ``max_hands`` hands are known, and
     palms inside a known hand get no landmark run.
@@ -186,11 +201,12 @@ class HandTracker:
     def _views(self, rgb: np.ndarray) -> list[str]:
         views = ["plain", "tiles", "zoom_out"]
         if self.enhance_gray and is_gray(rgb):
-            views.append("contrast")
+            views += ["contrast", "close_up"]
         return views
 
     def _view_runs(self, rgb: np.ndarray, view: str, avoid: list[np.ndarray]):
-        """The detector runs of one view, as zero-argument callables returning palms in image pixels. ``tiles``
+        """The runs of one view, as zero-argument callables returning candidates in image pixels: palms
+        (:class:`PalmDetection`) or, for ``close_up``, landmark ROIs (:class:`Roi`). ``tiles``
         gives two runs, the tile overlapping the ``avoid`` boxes (x0, y0, x1, y1 px: hands already found) least
         first, so that a missing second hand is usually found by the first tile."""
         kw = dict(max_palms=2 * self.max_hands)
@@ -227,6 +243,9 @@ class HandTracker:
                 return palms
 
             return [zoom_out]
+        if view == "close_up":
+            h, w = rgb.shape[:2]
+            return [lambda: [Roi(w / 2, h / 2, CLOSE_UP_SIZE * max(h, w), 0.0)]]
         raise ValueError(view)
 
     def _hand_from(self, res: LandmarkResult, roi: Roi, detected: bool, track_id: int = 0) -> Hand:
@@ -235,35 +254,37 @@ class HandTracker:
                     res.presence, roi, track_id, detected, res.world)
 
     def _detect_new(self, rgb: np.ndarray, existing: list[Hand], views: list[str]) -> list[Hand]:
-        """New hands (not in ``existing``) from the detector over ``views``, in order, one detector run at a
-        time: it stops as soon as ``max_hands`` hands are known (so the extra views run only when the
-        earlier ones did not find enough), after at most ``2 * max_hands`` distinct palms per completed view,
-        and skips palms lying inside a known hand's landmark box (no landmark runs on known hands)."""
+        """New hands (not in ``existing``) from the candidates of ``views``, in order, one run at a time: it
+        stops as soon as ``max_hands`` hands are known (so the extra views run only when the earlier ones did
+        not find enough), after at most ``2 * max_hands`` distinct candidates per completed view, and skips
+        candidates lying inside a known hand's landmark box (no landmark runs on known hands)."""
         new: list[Hand] = []
-        seen: list = []  # distinct palm detections so far
+        seen: list = []  # boxes of the distinct candidates so far
         for view in views:
             if len(existing) + len(new) >= self.max_hands:
                 break
             for run in self._view_runs(rgb, view, [h.bbox for h in existing + new]):
                 if len(existing) + len(new) >= self.max_hands:
                     break
-                for palm in run():
+                for cand in run():
                     if len(existing) + len(new) >= self.max_hands:
                         break
-                    if any(_box_iou(palm.box, q.box) >= 0.3 for q in seen):
+                    box = cand.box if isinstance(cand, PalmDetection) else _roi_box(cand)
+                    if any(_box_iou(box, q) >= 0.3 for q in seen):
                         continue
-                    seen.append(palm)
-                    if any(_containment(palm.box, h.bbox) > 0.7 for h in existing + new):
+                    seen.append(box)
+                    if any(_containment(box, h.bbox) > 0.7 for h in existing + new):
                         continue  # the palm of a hand we already have
-                    hand = self._landmark_palm(rgb, palm, existing + new)
+                    roi = palm_to_roi(cand) if isinstance(cand, PalmDetection) else cand
+                    hand = self._landmark_roi(rgb, roi, existing + new)
                     if hand is not None:
                         new.append(hand)
             if len(seen) >= 2 * self.max_hands:
                 break
         return new
 
-    def _landmark_palm(self, rgb: np.ndarray, palm, known: list[Hand]) -> Hand | None:
-        roi = palm_to_roi(palm)
+    def _landmark_roi(self, rgb: np.ndarray, roi: Roi, known: list[Hand]) -> Hand | None:
+        """A new hand from a candidate ROI: landmarks (+ ``refine`` passes), kept if present and not a known hand."""
         res = self._landmarks(rgb, roi, seed=True)
         if res.presence < self.min_presence:
             return None

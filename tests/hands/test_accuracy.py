@@ -1,7 +1,8 @@
 """Accuracy of the still-image pipeline on the real hand photos (../shared/data/hands).
 
 Measured here (full models): detection 1.00, PCK@0.2 0.857, mean 10.5 px on colour photos; detection
-0.82 on grayscale copies (MediaPipe 0.10.21's own pipeline on the same photos: 0.82 / 0.67, gray 0.45).
+1.00, PCK@0.2 0.759 on grayscale copies (0.82 / 0.61 before the tracker's close-up view; MediaPipe 0.10.21's
+own pipeline on the same photos: 0.82 / 0.67, gray 0.45).
 Most of the remaining PCK error is at the MCP knuckles and the thumb base, where FreiHAND's joint
 definition differs from MediaPipe's; fingertips and finger joints are within 0.2 almost always.
 The thresholds below sit a little under the measured values so that regressions fail.
@@ -53,8 +54,24 @@ def test_grayscale_copies_detection_is_improved_over_plain_detector(shared_data,
         for name, tr in (("plain", plain), ("improved", improved)):
             lms = [h.landmarks for h in tr.detect(gray)]
             found[name] += score_hand(lms, e["kp2d"], e["bbox_xyxy"]).found
-    assert found["improved"] >= found["plain"] + 3
-    assert found["improved"] / len(entries) >= 0.75
+    assert found["improved"] >= found["plain"] + 5
+    assert found["improved"] / len(entries) >= 0.9
+
+
+def test_close_up_view_finds_the_frame_filling_hand_the_palm_detector_misses_in_gray(shared_data, hand_models):
+    """OneHand10K 9.jpg as a grayscale copy: the hand fills the frame; no palm detector view finds it, the
+    landmark model on the centred close-up ROI does, with the joints where the annotation has them."""
+    from passthrough.datasets.handkp import load_hand_annotations
+
+    e = next(e for e in load_hand_annotations(shared_data / "hands") if e["image"].name == "9.jpg")
+    gray = cv2.imread(str(e["image"]), cv2.IMREAD_GRAYSCALE)
+    detector_only = HandTracker(hand_models)
+    detector_only._views = lambda rgb: ["plain", "tiles", "zoom_out", "contrast"]
+    assert detector_only.detect(gray) == []
+    hands = HandTracker(hand_models).detect(gray)
+    assert len(hands) == 1
+    score = score_hand([hands[0].landmarks], e["kp2d"], e["bbox_xyxy"])
+    assert (score.errors_px <= score.threshold_px).mean() >= 0.9
 
 
 def test_exactly_one_hand_per_single_hand_photo(shared_data, hand_models):

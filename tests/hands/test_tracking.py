@@ -41,7 +41,8 @@ def test_tracker_reports_at_most_max_hands(hand_models, pov_left):
     assert 0.5 <= frame.hands[0].score <= 1.0
 
 
-@pytest.mark.parametrize("scene", ["corridor", "bedroom_chair", "desk", "kid_bedroom", "living_room", "stairs"])
+@pytest.mark.parametrize("scene", ["corridor", "bedroom_chair", "desk", "kid_bedroom", "living_room", "stairs",
+                                   "cycles", "donkey_toy", "toy"])
 def test_no_hands_in_scenes_without_people(hand_models, oakd, scene):
     tracker = HandTracker(hand_models)
     for side in ("left", "right"):
