@@ -10,7 +10,9 @@ Per eye, the graph:
    one buffer. Source pixels are taken every ``stride`` pixels (one per cell: the eyes sit behind the
    cameras, surfaces shrink in them); empty cells between two filled ones (cracks) take the farther.
 2. **Fills empty cells from the background side**: 5x5 max-pools of depth (farthest neighbour wins),
-   so disocclusions get the depth of the surface behind, never of the occluder.
+   so disocclusions get the depth of the surface behind, never of the occluder. The filled depth is
+   output only where the cell's point lies inside a camera image (step 3 tells): past both cameras'
+   view (an eye's periphery) the depth output is 0 = unknown, not an extrapolation.
 3. **Back-projects every cell** at its eye depth into both cameras (the inverse warp field), looks up
    each camera's own (splatted, subsampled) depth there and keeps the camera unless something nearer
    occludes the point in it (shadow-map style visibility test).
@@ -68,8 +70,9 @@ T_eye_from_right       [E,4,4] float32    pose of the right camera in each eye f
 =====================  =================  ==========================================================
 
 Outputs: ``eye_images`` [E,3,H,W] float32 (same range as the input images), ``eye_depth`` [E,1,H,W]
-float32 (z in each eye frame, bilinear from the cells; 0 where unknown), ``eye_holes`` [E,1,H,W] bool
-(True where no camera saw the surface; those pixels are filled from the background side).
+float32 (z in each eye frame, bilinear from the cells with known depth; 0 where unknown: no surface, or
+past both cameras' images), ``eye_holes`` [E,1,H,W] bool (True where no camera saw the surface; those
+pixels are filled from the background side).
 The ``maps`` variant takes the inputs from ``left_depth`` on (:data:`MAPS_INPUT_NAMES`) and outputs
 :data:`MAPS_OUTPUT_NAMES` (see above).
 """
@@ -87,7 +90,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 #: Version of the graph's interface and maths (part of the file name, with a hash of the bytes).
-MODEL_VERSION = 5
+MODEL_VERSION = 6
 OPSET = 18
 IR_VERSION = 8
 #: Strides built by :func:`build` (warp-field cell size in pixels).
@@ -377,6 +380,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     g.section = "fill"
     Z = g.where(g.op("Less", Zl, g.f(BIG / 2)), Zl, g.f(-1.0))  # [E,1,Hl,Wl], -1 = empty
     Z = _close_cracks(g, Z)
+    direct = g.op("Greater", Z, g.f(0.0))  # cells a camera pixel landed in (or a one-cell crack between two)
     k = 2 * POOL_RADIUS + 1
     for _ in range(p.fill_passes):
         m = g.op("MaxPool", Z, kernel_shape=[k, k], pads=[POOL_RADIUS] * 4)
@@ -393,7 +397,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     vc4 = g.reshape(g.slice(pix_c, [1], [2], [0]), shape_c)
     lowE = lambda ch: g.concat([g.i64([-1, ch]), Hl, Wl], 0)
     zflat = g.reshape(Z, [0, 1, -1])  # [E,1,Nl]
-    vis, xy = {}, {}
+    vis, xy, inside = {}, {}, {}
     for c in ("left", "right"):
         cm = cams[c]
         P = g.reshape(g.add(g.mul(g.op("MatMul", cm["A_ce"], pix_c), zflat), cm["b_ce"]), lowE(3))  # [E,3,Hl,Wl]
@@ -404,6 +408,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         yc = g.div(g.slice(P, [1], [2], [1]), zc_safe)
         inb = g.and_(good, g.op("GreaterOrEqual", xc, g.f(-0.5)), g.op("LessOrEqual", xc, g.sub(Wf, g.f(0.5))),
                      g.op("GreaterOrEqual", yc, g.f(-0.5)), g.op("LessOrEqual", yc, g.sub(Hf, g.f(0.5))))
+        inside[c] = inb
         # the camera's depth is looked up in the same subsampled map that was splatted (consistent test)
         xs_ = g.op("Min", g.op("Max", g.mul(xc, g.f(1.0 / ss)), g.f(0.0)), g.sub(Wsf, g.f(1.0)))
         ys_ = g.op("Min", g.op("Max", g.mul(yc, g.f(1.0 / ss)), g.f(0.0)), g.sub(Hsf, g.f(1.0)))
@@ -467,6 +472,11 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         up = g.op("Resize", S, "", "", g.op("Shape", fine), mode="nearest", coordinate_transformation_mode="asymmetric",
                   nearest_mode="floor")
         S = g.add(fine, g.mul(up, unweighted(fine)))
+    # depth out: the fill's guess is kept where a camera looks (a disocclusion: the background's depth), not
+    # where the cell's point lies outside both cameras' images (the periphery beyond their field of view:
+    # unknown, so holograms there are not hidden behind an extrapolated surface)
+    periphery = g.and_(g.not_(direct), g.not_(g.or_(inside["left"], inside["right"])))
+    Zout = g.mul(g.op("Relu", Z), g.op("Cast", g.not_(periphery), to=f32))
     wS = g.slice(S, [5], [6], [1])
     filled = g.op("Cast", g.and_(g.not_(seen), g.op("Greater", wS, g.f(0.0))), to=f32)
     F = g.add(F, g.mul(filled, g.sub(g.div(g.slice(S, [0], [5], [1]), g.op("Max", wS, g.f(1e-30))), F)))
@@ -474,7 +484,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     if p.maps:  # stop here: the runtime upsamples the cells and gathers colour (reprojection.gather)
         g.section = "maps"
         g.op("Identity", F, name="cell_fields")
-        g.op("Relu", Z, name="cell_depth")
+        g.op("Identity", Zout, name="cell_depth")
         g.op("Identity", holes, name="cell_holes")
 
     # ---------------------------------------------------------------- 4. full-resolution grid + sampling
@@ -484,7 +494,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
 def _fullres(g: _Graph, p: ModelParams, inputs, outputs, v: dict) -> onnx.ModelProto:
     """Step 4 of the full variant: upsample the cell fields, resample colour, upsample depth."""
     f32 = TensorProto.FLOAT
-    E, H, W, Hf, Wf, F, Z, holes, prefL = (v[k] for k in ("E", "H", "W", "Hf", "Wf", "F", "Z", "holes", "prefL"))
+    E, H, W, Hf, Wf, F, Zout, holes, prefL = (v[k] for k in ("E", "H", "W", "Hf", "Wf", "F", "Zout", "holes", "prefL"))
     g.section = "fullres"
     # grids are in GridSample's normalised units: of the stacked image (select) or of each image (blend)
     Hs = g.add(g.mul(Hf, g.f(2.0)), g.f(p.gap)) if not p.blend else Hf
@@ -532,10 +542,16 @@ def _fullres(g: _Graph, p: ModelParams, inputs, outputs, v: dict) -> onnx.ModelP
         eyes = sample(g.concat(["left_image", gapimg, "right_image"], 2), grid)
     g.op("Concat", *eyes, axis=0, name="eye_images")
 
-    # ---------------------------------------------------------------- eye depth (bilinear; 0 = unknown)
+    # ------------------------------------------- eye depth (bilinear over the known cells; 0 = unknown)
+    # normalised: depth = lin(Z) / lin(known) where lin(known) >= 1/2, else 0 (unknown), so a pixel between a
+    # known and an unknown cell takes the known cell's depth instead of a blend with 0 (a false near surface)
     g.section = "depth"
-    g.op("Resize", g.op("Relu", Z), "", "", g.concat([E, g.i64([1]), H, W], 0), mode="linear",
-         coordinate_transformation_mode="align_corners", name="eye_depth")
+    known = g.op("Cast", g.op("Greater", Zout, g.f(0.0)), to=f32)
+    lin = lambda x: g.op("Resize", x, "", "", g.concat([E, g.i64([1]), H, W], 0), mode="linear",
+                         coordinate_transformation_mode="align_corners")
+    num, den = lin(Zout), lin(known)
+    g.op("Mul", g.div(num, g.op("Max", den, g.f(0.5))), g.op("Cast", g.op("GreaterOrEqual", den, g.f(0.5)), to=f32),
+         name="eye_depth")
 
     return _finish(g, p, inputs, outputs)
 

@@ -6,8 +6,10 @@ in the right camera, share of the left camera), ``cell_depth`` [E,1,Hl,Wl] and `
 [E,1,Hl,Wl]. :func:`gather_eyes` does what the full graph's step 4 does
 with ``Resize`` and ``GridSample``:
 
-* sampling positions and eye depth: bilinear, align-corners upsampling of the cells (exact for the part
-  linear in the pixel position, like the graph's ``Resize``);
+* sampling positions: bilinear, align-corners upsampling of the cells (exact for the part linear in the
+  pixel position, like the graph's ``Resize``);
+* eye depth: the same bilinear upsampling over the cells with known depth only (normalised by their
+  interpolated weight; 0 = unknown where it is under 1/2), like the graph's ``eye_depth``;
 * left share and holes: align-corners nearest upsampling (round-prefer-floor, like ``Resize`` nearest);
 * colour: bilinear sampling (pixel centres at integer coordinates, zero outside, like ``GridSample`` with
   ``align_corners=0``) of both cameras, blended ``right + w * (left - right)`` (``blend``), or of the
@@ -84,8 +86,10 @@ def _gather_select(fields, cdepth, choles, left, right, y0t, y1t, fyt, x0t, x1t,
     E = fields.shape[0]
     Wl = fields.shape[3]
     H, W = left.shape[0], left.shape[1]
-    row = np.empty((5, Wl), np.float32)
+    row = np.empty((6, Wl), np.float32)
     one = np.float32(1.0)
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
     for e in range(E):
         pl = prefL[e]
         for y in range(H):
@@ -94,13 +98,16 @@ def _gather_select(fields, cdepth, choles, left, right, y0t, y1t, fyt, x0t, x1t,
             for j in range(Wl):
                 for k in range(4):
                     row[k, j] = fields[e, k, ya, j] * gy + fields[e, k, yb, j] * fy
-                row[4, j] = cdepth[e, 0, ya, j] * gy + cdepth[e, 0, yb, j] * fy
+                za, zb = cdepth[e, 0, ya, j], cdepth[e, 0, yb, j]
+                row[4, j] = za * gy + zb * fy
+                row[5, j] = (one if za > zero else zero) * gy + (one if zb > zero else zero) * fy
             ny = nyt[y]
             for x in range(W):
                 xa, xb, fx = x0t[x], x1t[x], fxt[x]
                 gx = np.float32(1.0) - fx
                 nx = nxt[x]
-                depth[e, y, x] = row[4, xa] * gx + row[4, xb] * fx
+                den = row[5, xa] * gx + row[5, xb] * fx
+                depth[e, y, x] = (row[4, xa] * gx + row[4, xb] * fx) / max(den, half) if den >= half else zero
                 holes[e, y, x] = choles[e, 0, ny, nx]
                 w = fields[e, 4, ny, nx]
                 xl = row[0, xa] * gx + row[0, xb] * fx
@@ -170,11 +177,13 @@ def _spread(img, out):
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _expand(fields, cdepth, choles, x0t, x1t, fxt, nxt, EX, EW, EH):
-    """Cell rows upsampled along x to full width: EX (Hl, 5, W) bilinear x_l, y_l, x_r, y_r, depth;
-    EW (Hl, W) nearest left share; EH (Hl, W) nearest holes."""
+    """Cell rows upsampled along x to full width: EX (Hl, 6, W) bilinear x_l, y_l, x_r, y_r, depth and
+    known-depth weight (1 where the cell's depth is > 0); EW (Hl, W) nearest left share; EH (Hl, W) nearest
+    holes."""
     Hl = fields.shape[1]
     W = x0t.shape[0]
     one = np.float32(1.0)
+    zero = np.float32(0.0)
     for r in range(Hl):
         for k in range(5):
             src = fields[k, r] if k < 4 else cdepth[0, r]
@@ -182,6 +191,11 @@ def _expand(fields, cdepth, choles, x0t, x1t, fxt, nxt, EX, EW, EH):
             for x in range(W):
                 f = fxt[x]
                 dst[x] = src[x0t[x]] * (one - f) + src[x1t[x]] * f
+        src = cdepth[0, r]
+        dst = EX[r, 5]
+        for x in range(W):
+            f = fxt[x]
+            dst[x] = (one if src[x0t[x]] > zero else zero) * (one - f) + (one if src[x1t[x]] > zero else zero) * f
         sw = fields[4, r]
         sh = choles[0, r]
         ew = EW[r]
@@ -259,7 +273,7 @@ def _taps_row(L, R, W, Q, IDX, orow):
 def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, nyt, nxt, out, depth, holes):
     E, _, Hl, Wl = fields.shape
     H, W = L.shape
-    EX = np.empty((Hl, 5, W), np.float32)
+    EX = np.empty((Hl, 6, W), np.float32)
     EW = np.empty((Hl, W), np.float32)
     EH = np.empty((Hl, W), np.bool_)
     rows = np.empty((4, W), np.float32)
@@ -268,6 +282,8 @@ def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, ny
     Lf = L.ravel()
     Rf = R.ravel()
     one = np.float32(1.0)
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
     for e in range(E):
         _expand(fields[e], cdepth[e], choles[e], x0t, x1t, fxt, nxt, EX, EW, EH)
         for y in range(H):
@@ -283,9 +299,13 @@ def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, ny
                     o[x] = a[x] * gy + b[x] * fy
             a = EX[ya, 4]
             b = EX[yb, 4]
+            ka = EX[ya, 5]
+            kb = EX[yb, 5]
             d = depth[e, y]
-            for x in range(W):
-                d[x] = a[x] * gy + b[x] * fy
+            for x in range(W):  # bilinear over the known cells (normalised); 0 where under half is known
+                den = ka[x] * gy + kb[x] * fy
+                num = a[x] * gy + b[x] * fy
+                d[x] = num / max(den, half) if den >= half else zero
             hs = EH[nyt[y]]
             hd = holes[e, y]
             for x in range(W):

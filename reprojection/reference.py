@@ -170,6 +170,7 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
     # 2. background-side depth fill
     Z = np.where(Zl < BIG / 2, Zl, -1).astype(f32)[:, None]  # [E,1,Hl,Wl]
     Z = close_cracks(Z)
+    direct = Z > 0  # cells a camera pixel landed in (or a one-cell crack between two)
     for _ in range(p.fill_passes):
         Z = np.where(Z > 0, Z, _pool(Z, POOL_RADIUS, "max"))
     covered = Z > 0
@@ -179,7 +180,7 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
     vc = (np.arange(Hl, dtype=f32) / ky).astype(f32)
     UC, VC = np.meshgrid(uc, vc)
     pixc = np.stack([UC.ravel(), VC.ravel(), np.ones(UC.size, f32)])
-    vis, xy = {}, {}
+    vis, xy, inside = {}, {}, {}
     for c in ("left", "right"):
         cm = cams[c]
         P = ((cm["A_ce"] @ pixc) * Z.reshape(E, 1, -1) + cm["b_ce"]).reshape(E, 3, Hl, Wl)
@@ -188,6 +189,7 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         zc_safe = np.where(good, zc, 1)
         xc, yc = P[:, 0:1] / zc_safe, P[:, 1:2] / zc_safe
         inb = good & (xc >= -0.5) & (xc <= W - 0.5) & (yc >= -0.5) & (yc <= H - 0.5)
+        inside[c] = inb
         sub = cm["depth"][::ss, ::ss][None]  # the subsampled map that was splatted
         xs_ = np.clip(xc * f32(1.0 / ss), 0, sub.shape[2] - 1)
         ys_ = np.clip(yc * f32(1.0 / ss), 0, sub.shape[1] - 1)
@@ -242,5 +244,11 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         stacked = np.concatenate([images["left"], np.zeros((3, p.gap, W), f32), images["right"]], 1)
         eye_images = np.stack([grid_sample(stacked, d[e, 0], d[e, 1]) for e in range(E)])
 
-    eye_depth = resize_linear(np.maximum(Z, 0), H, W).astype(f32)  # bilinear, 0 = unknown
+    # depth out: the fill's guess only where a camera looks (disocclusions), 0 = unknown in the periphery
+    # (points outside both cameras' images)
+    periphery = ~direct & ~(inside["left"] | inside["right"])
+    Zout = np.where(periphery, 0, np.maximum(Z, 0)).astype(f32)
+    # bilinear over the known cells only (normalised), unknown (0) where less than half the weight is known
+    num, den = resize_linear(Zout, H, W), resize_linear((Zout > 0).astype(f32), H, W)
+    eye_depth = np.where(den >= 0.5, num / np.maximum(den, f32(0.5)), 0).astype(f32)
     return eye_images.astype(f32), eye_depth, eye_holes

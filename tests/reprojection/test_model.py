@@ -155,6 +155,35 @@ def test_identity_pose_reproduces_the_camera_image(tsukuba, tsukuba_depth, model
     assert np.median(np.abs(depth[0][valid] - zl[valid]) / zl[valid]) < 0.02
 
 
+def _outside_both_cameras(K, T_eye_from_cams, z_eye, shape):
+    """bool (H, W): eye pixels whose point at eye depth ``z_eye`` projects outside every camera's image
+    (cameras share ``K`` and the eye's image size ``shape``)."""
+    h, w = shape
+    v, u = np.mgrid[0:h, 0:w].astype(float)
+    X = np.linalg.inv(K) @ np.stack([u.ravel(), v.ravel(), np.ones(u.size)]) * z_eye
+    out = np.ones(u.size, bool)
+    for T in T_eye_from_cams:
+        Tc = np.linalg.inv(T)
+        p = K @ (Tc[:3, :3] @ X + Tc[:3, 3:4])
+        x, y = p[0] / p[2], p[1] / p[2]
+        out &= ~((p[2] > 0) & (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5))
+    return out.reshape(h, w)
+
+
+def _check_hole_depths(depth, holes, outside, stride, background=3.0):
+    """Holes where a camera looks (disocclusions) take the background's depth; depth is unknown (0) only
+    beyond both cameras' images (the periphery), give or take the cells on its edge."""
+    band = np.ones((2 * stride + 3,) * 2, np.uint8)
+    near_outside = cv2.dilate(outside.astype(np.uint8), band) > 0
+    well_outside = cv2.erode(outside.astype(np.uint8), band) > 0
+    unknown = ~(depth > 0)
+    assert not (unknown & ~near_outside).any(), "unknown depth inside the cameras' view"
+    assert unknown[well_outside].all(), "the periphery beyond the cameras must be unknown, not extrapolated"
+    inner = holes & ~unknown
+    if inner.any():
+        assert np.mean(depth[inner] > background) > 0.9
+
+
 def _two_plane_scene(w=160, h=120, f=100.0, B=0.1, z_bg=4.0, z_fg=1.0):
     """Rectified cameras at x=0 and x=B looking at a textured wall (z_bg) and a red square (z_fg)
     centred in front of the midpoint. Returns images, depths, K and the square's x-extent."""
@@ -206,10 +235,12 @@ def test_nearest_surface_wins_and_holes_fill_from_background(stride, resample, m
     ring[int(h / 2) - m:int(h / 2) + m + 1, int(c) - m:int(c) + m + 1] = False
     o = out[0][ring]
     assert np.mean((o[:, 2] > 200) & (o[:, 1] < 40)) < 0.001
-    # the wall behind keeps its depth (4.3 m), holes get the background's depth, never the square's
-    assert np.median(depth[0][ring]) == pytest.approx(4.3, rel=0.02)
-    if holes[0].any():
-        assert np.mean(depth[0][holes[0]] > 3.0) > 0.9
+    # the wall behind keeps its depth (4.3 m), holes get the background's depth, never the square's; the
+    # eye, 0.3 m behind the cameras, sees past their edges: unknown depth there (0), not the wall's
+    assert np.median(depth[0][ring & (depth[0] > 0)]) == pytest.approx(4.3, rel=0.02)
+    outside = _outside_both_cameras(K, [T_l[0], T_r[0]], 4.3, (h, w))
+    assert outside.mean() > 0.05
+    _check_hole_depths(depth[0], holes[0], outside, stride)
     # the yawed eye also sees the square, shifted left by ~f*tan(2 deg) px
     shift = K[0, 0] * np.tan(a)
     col = int(round(c - shift))
@@ -240,4 +271,9 @@ def test_wide_disocclusions_are_filled_by_the_pyramid_as_in_the_reference(model_
         {"left": f["T_eye_from_left"], "right": f["T_eye_from_right"]}, ModelParams(stride=4))
     assert np.array_equal(holes, r_holes)
     assert np.mean(np.abs(img - r_img) > 1.0) < 0.001
-    assert np.mean(depth[holes] > 3.0) > 0.95  # the wall's depth (4 m), never the square's (1 m)
+    assert np.array_equal(depth > 0, r_depth > 0)
+    # the wall's depth (4 m), never the square's (1 m), where a camera looks; unknown past both cameras
+    assert np.mean(depth[holes & (depth > 0)] > 3.0) > 0.95
+    for e in range(2):
+        outside = _outside_both_cameras(K, [T_l[e], T_r[e]], 4.0, holes.shape[-2:])
+        _check_hole_depths(depth[e, 0], holes[e, 0], outside, 4)

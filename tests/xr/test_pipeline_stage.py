@@ -46,14 +46,22 @@ def test_the_stage_is_warm_before_the_first_frame(shared_data):
 
 
 def test_eye_images_have_the_view_size_and_real_depth(stage):
+    """Real depth wherever the cameras see; the eye's field of view (92 x 80 degrees) is wider than the
+    OAK-D's, and beyond the cameras' images depth is unknown (inf: holograms show there)."""
     views = _views(0.063)
     imgs = stage.render(views, 0)
     assert len(imgs) == 2
+    cam = stage.box.get()
+    h, w = cam.left_bgr.shape[:2]
+    K = cam.K  # the cameras' share of the eye's view (rays through both frusta; the rig looks ahead)
+    cam_tan_x, cam_tan_y = (w / 2) / K[0, 0], (h / 2) / K[1, 1]
+    seen = min(1.0, cam_tan_x / np.tan(FOV[1])) * min(1.0, cam_tan_y / np.tan(FOV[2]))
     for im in imgs:
         assert im.rgb.shape == (140, 160, 3) and im.rgb.dtype == np.uint8
         assert im.depth_m.shape == (140, 160) and im.depth_m.dtype == np.float32
         finite = np.isfinite(im.depth_m)
-        assert finite.mean() > 0.5 and 0.3 < np.median(im.depth_m[finite]) < 10
+        assert finite.mean() == pytest.approx(seen, abs=0.08) and 0.3 < np.median(im.depth_m[finite]) < 10
+        assert np.isposinf(im.depth_m[~finite]).all()
 
 
 def test_ipd_and_head_motion_change_the_images(stage):
