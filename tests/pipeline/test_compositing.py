@@ -74,3 +74,20 @@ def test_tracked_hand_hides_a_hologram_behind_it(make_pipeline):
     hidden = pipe.display_stage.render(cam, views, hands_world=[h["joints_world"] for h in snap.hands])
     assert shown.mean() > 0.95
     assert hidden.holo_weight[0][y - 2:y + 3, x - 2:x + 3].max() == 0.0
+
+
+def test_far_hologram_in_the_periphery_past_the_cameras_is_shown(make_pipeline):
+    """The eyes sit 9 cm behind the cameras with the cameras' field of view, so the bottom rows of an eye
+    look past both camera images: no real depth there (not the depth fill's extrapolation), and a
+    hologram far behind the room shows instead of being hidden behind a guessed surface."""
+    pipe = make_pipeline(("desk",))
+    cam, views = _first_output(pipe)
+    out = pipe.display_stage.render(cam, views)
+    h, w = out.eye_depth[0].shape
+    x, y = int(0.75 * w), h - 3
+    assert np.isnan(out.eye_depth[0][y - 1:y + 2, x - 1:x + 2]).all()
+    assert np.isfinite(out.eye_depth[0][h // 2]).mean() > 0.95  # the middle row sees the room
+    scene = pipe.display_stage.scene
+    _place_box_on_ray(scene, views[0], (x, y), 20.0, size=1.0)
+    res = pipe.display_stage.render(cam, views)
+    assert res.holo_weight[0][y - 1:y + 2, x - 1:x + 2].min() > 0.95
