@@ -226,8 +226,9 @@ def _stereo_main(args, models) -> dict:
     if overlay_path is not None and overlays:
         w = max(o.shape[1] for o in overlays)
         sheet = np.vstack([cv2.copyMakeBorder(o, 0, 0, 0, w - o.shape[1], cv2.BORDER_CONSTANT) for o in overlays])
-        overlay_path.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(overlay_path), sheet)
+        overlay_path.parent.mkdir(parents=True, exist_ok=True)  # checked writable before the run (--overlay)
+        if not cv2.imwrite(str(overlay_path), sheet):
+            raise InputError(overlay_path, "the overlay image could not be written")
         out["overlay"] = str(overlay_path)
     return out
 

@@ -64,14 +64,20 @@ class RectifiedStereo:
         path = Path(path)
         try:
             d = json.loads(path.read_text())
-            return cls(float(d["fx"]), float(d["fy"]), float(d["cx0"]), float(d["cx1"]), float(d["cy"]),
-                       float(d["baseline_meters"]),
-                       (int(d["width"]), int(d["height"])) if "width" in d else None)
+            fx, fy, cx0, cx1, cy, b = (float(d[k]) for k in ("fx", "fy", "cx0", "cx1", "cy", "baseline_meters"))
+            size = (int(d["width"]), int(d["height"])) if "width" in d else None
         except FileNotFoundError:
             raise InputError(path, "calibration file not found") from None
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise InputError(path, f"not a stereodemo calibration (fx, fy, cx0, cx1, cy, baseline_meters): {exc}") \
                 from None
+        if not all(math.isfinite(v) for v in (fx, fy, cx0, cx1, cy, b)) or fx <= 0 or fy <= 0:
+            raise InputError(path, "focal lengths must be positive and every value finite")
+        if not 0 < b <= 1000:
+            raise InputError(path, f"baseline_meters must be positive (the right camera's offset) and at most 1 km, got {b}")
+        if size is not None and not (0 < size[0] <= 100_000 and 0 < size[1] <= 100_000):
+            raise InputError(path, f"width and height must be positive image sizes, got {size[0]}x{size[1]}")
+        return cls(fx, fy, cx0, cx1, cy, b, size)
 
     def depth_from_disparity(self, d: np.ndarray) -> np.ndarray:
         d = np.asarray(d, np.float64) + self.doffs

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from passthrough.errors import InputError
+from passthrough.errors import run_command
 
 from .cli import add_run_arguments, add_xr_info_arguments, run_main, xr_info_main
 
@@ -14,14 +14,15 @@ def main(argv=None) -> int:
     add_run_arguments(sub.add_parser("run", help="run the display stage in an OpenXR session"))
     add_xr_info_arguments(sub.add_parser("xr-info", help="print the OpenXR runtime's facts"))
     args = parser.parse_args(argv)
-    try:
-        from passthrough.io.out_folder import check_output_files
+    from passthrough.argcheck import check_arguments
+    from passthrough.io.out_folder import check_output_files
 
+    def command():
+        check_arguments(args)
         check_output_files(args)
         return run_main(args) if args.command == "run" else xr_info_main(args)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+    return run_command(command)
 
 
 if __name__ == "__main__":

@@ -95,6 +95,13 @@ def run_main(args: argparse.Namespace) -> int:
         raise InputError(None, "--eye-scale must be within 0.05..4")
     if args.dump_frame is not None and args.dump_dir is None:
         raise InputError(None, "--dump-frame needs --dump-dir")
+    if args.dump_dir is not None:  # before the stage starts its threads: a bad folder fails with one line
+        from passthrough.io.out_folder import prepare_out_folder
+
+        try:
+            prepare_out_folder(args.dump_dir, ("frame*.npz",))
+        except OSError as exc:
+            raise InputError(args.dump_dir, f"cannot create the --dump-dir folder: {exc.strerror}") from None
     holograms = load_holograms(args.hologram) if args.hologram is not None else None
     factory = STAGE_FACTORIES[args.stage]
     source = args.source
@@ -120,7 +127,6 @@ def run_main(args: argparse.Namespace) -> int:
 
         import numpy as np
 
-        args.dump_dir.mkdir(parents=True, exist_ok=True)
         snapshot = [False]
         # SIGUSR1: save the next submitted frame as frame_latest.npz (to compare with what is on the display).
         signal.signal(signal.SIGUSR1, lambda *_: snapshot.__setitem__(0, True))

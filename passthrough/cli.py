@@ -110,27 +110,22 @@ def build_parser(argv: List[str]) -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from .errors import InputError
-
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not hasattr(args, "_main"):
         parser.print_help() if args.command != "eval" else parser.parse_args(["eval", "--help"])
         return 2
-    try:
-        from .io.out_folder import check_output_files
+    from .argcheck import check_arguments
+    from .errors import run_command
+    from .io.out_folder import check_output_files
 
-        check_output_files(args)  # --json/--plot/--frame-log: one line before a long run, not a traceback after
-        return int(args._main(args) or 0)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+    def command():
+        check_arguments(args)  # numeric ranges (--display-hz 0, --ipd-mm nan, ...)
+        check_output_files(args)  # --json/--plot/--frame-log/--overlay: one line before a long run, not after
+        return args._main(args)
+
+    return run_command(command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,3 +20,26 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path is not None else self.message
+
+
+def run_command(fn) -> int:
+    """Run a CLI command ``fn()`` (returning its exit status) the way every entry point does: bad input
+    (:class:`InputError`) and paths the system refuses (``OSError``: an unwritable or vanished path, a full
+    disk) become one line ``error: <path>: <problem>`` on stderr and status 2; a closed output pipe
+    (``| head``) is status 0; Ctrl-C prints ``interrupted``, status 130."""
+    import sys
+
+    try:
+        return int(fn() or 0)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        what = exc.strerror or str(exc)
+        print(f"error: {exc.filename}: {what}" if exc.filename is not None else f"error: {what}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

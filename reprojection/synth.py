@@ -161,10 +161,12 @@ SET_FILES = frozenset({"rig.json", "disp_cam_left.png"} | {f"{n}.png" for n in V
 
 
 def main(args) -> int:
-    if args.width < 16 or args.height < 16 or args.supersample < 1:
-        raise InputError(None, "size must be at least 16x16 and --supersample >= 1")
-    if not args.baseline > 0:
-        raise InputError(None, f"--baseline must be > 0 metres, got {args.baseline}")
+    if not (16 <= args.width <= 4096 and 16 <= args.height <= 4096):
+        raise InputError(None, f"--width and --height must be 16..4096 px, got {args.width}x{args.height}")
+    if not 1 <= args.supersample <= 4:
+        raise InputError(None, f"--supersample must be 1..4, got {args.supersample}")
+    if not 0 < args.baseline <= 1.0:  # a headset rig: centimetres (also refuses nan and inf)
+        raise InputError(None, f"--baseline must be > 0 and <= 1 metre, got {args.baseline}")
     from passthrough.io.out_folder import prepare_out_folder
 
     prepare_out_folder(args.out, SET_FILES)

@@ -115,6 +115,9 @@ def evaluate(dataset, methods: List[str], num_disparities=None, repeat: int = 5,
         gt = frame.gt_disparity
         mask = frame.gt_mask_nonocc
         nd = num_disparities or ndisp
+        if nd is not None and nd >= left.shape[1]:
+            raise InputError(Path(dataset), f"disparity range {nd} px must be smaller than the image width "
+                                            f"({left.shape[1]} px)")
         scene = frame.name or f"frame{frame.index:06d}"
         if scene in result["scenes"]:
             scene = f"{scene}-{frame.index}"
@@ -182,6 +185,8 @@ def main(args) -> int:
     """Entry point of ``passthrough eval depth``."""
     _set_threads(max(1, args.threads))
     methods = _methods(args.method)
+    if args.out is not None and not str(args.out).strip():
+        raise InputError(None, "--out needs a folder name (an empty one would write into the current folder)")
     if args.out:  # its PNGs only, never into a folder of the user's files
         from ..io.out_folder import prepare_out_folder
 

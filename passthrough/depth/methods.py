@@ -245,9 +245,13 @@ class DepthEstimator:
             :class:`DepthResult` at the input resolution.
 
         Raises:
-            ValueError: images of different size or not 8-bit.
+            ValueError: images of different size or not 8-bit (16-bit images are scaled to 8 bits).
         """
+        from ..io.images import as_uint8
+
         left, right = np.asarray(left), np.asarray(right)
+        if left.dtype == np.uint16 or right.dtype == np.uint16:  # 16-bit PNGs: matched at 8 bits
+            left, right = as_uint8(left), as_uint8(right)
         if left.shape[:2] != right.shape[:2]:
             raise ValueError(f"left and right images differ in size ({left.shape[1]}x{left.shape[0]} vs "
                              f"{right.shape[1]}x{right.shape[0]}); rectify them to equal size first")

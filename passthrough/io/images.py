@@ -45,26 +45,35 @@ def _looks_truncated(path: Path, data: np.ndarray) -> bool:
     return False
 
 
+def as_uint8(image: np.ndarray) -> np.ndarray:
+    """The image as uint8 with the same shape: uint8 as is, uint16 (16-bit PNGs: :func:`read_image` keeps
+    them) scaled by 1/257, float taken as [0, 1]. Other dtypes raise ``ValueError``."""
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return (image // 257).astype(np.uint8)
+    if image.dtype.kind == "f":
+        return np.clip(np.nan_to_num(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    raise ValueError(f"unsupported image dtype {image.dtype}")
+
+
 def to_gray(img: np.ndarray) -> np.ndarray:
-    """uint8 (H, W) or (H, W, 3) BGR -> uint8 (H, W)."""
+    """(H, W) or (H, W, 3) BGR, any :func:`as_uint8` dtype -> uint8 (H, W)."""
+    img = as_uint8(img)
     return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
 
 
 def to_bgr(img: np.ndarray) -> np.ndarray:
-    """uint8 (H, W) or (H, W, 3) -> (H, W, 3) BGR."""
+    """(H, W) or (H, W, 3), any :func:`as_uint8` dtype -> uint8 (H, W, 3) BGR."""
+    img = as_uint8(img)
     return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
     """uint8 RGB (H, W, 3) from a grayscale (H, W) / (H, W, 1) or BGR (H, W, 3) / BGRA image.
-    uint16 images are scaled by 1/257, float images are taken as [0, 1]."""
-    image = np.asarray(image)
-    if image.dtype == np.uint16:
-        image = (image // 257).astype(np.uint8)
-    elif image.dtype.kind == "f":
-        image = np.clip(np.nan_to_num(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise ValueError(f"unsupported image dtype {image.dtype}")
+    uint16 images are scaled by 1/257, float images are taken as [0, 1] (:func:`as_uint8`)."""
+    image = as_uint8(image)
     if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
         return cv2.cvtColor(np.ascontiguousarray(image.reshape(image.shape[:2])), cv2.COLOR_GRAY2RGB)
     if image.ndim == 3 and image.shape[2] == 3:

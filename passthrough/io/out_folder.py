@@ -1,6 +1,7 @@
 """Output folders that never overwrite what the user has: one check for every command that writes a
 folder of results (``replay``, ``demo``, ``synth``; ``record`` refuses any non-empty folder), and one for
-the single files a command is told to write (``--json``, ``--plot``, ``--frame-log``): :func:`prepare_out_file`.
+the single files a command is told to write (``--json``, ``--plot``, ``--frame-log``, ``--overlay``):
+:func:`prepare_out_file`, which also refuses to write over or into the command's own inputs.
 
 A command names what it writes (file names, glob patterns, sub-folders); its output folder may be new,
 empty, or hold only such names (a previous run of the same command, whose files it rewrites). Anything
@@ -48,33 +49,85 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
     return out
 
 
-def prepare_out_file(path, flag: str) -> Path:
-    """Check, before any work, an output *file* given with ``flag`` (e.g. ``--json``): it must not be a
-    folder, and its folder is created now, so that a bad path fails with one line before a long run
-    rather than after it. Returns the path.
+def prepare_out_file(path, flag: str, inputs: Iterable = (), kind: str = "") -> Path:
+    """Check, before any work, an output *file* given with ``flag`` (e.g. ``--json``), so that a bad path
+    fails with one line before a long run rather than after it: it must not be a folder, nor one of the
+    ``inputs`` (files or folders the command reads: the file itself, or any file inside such a folder,
+    which would overwrite or add to the user's data), its folder is created now and must take a new file
+    (a probe file is made and removed), and for ``kind`` ``"plot"`` / ``"image"`` its extension must be
+    one matplotlib / OpenCV can write. Returns the path.
 
     Raises:
-        InputError: ``path`` is a folder, or its folder cannot be created.
+        InputError: any of the above fails.
     """
     out = Path(path)
     if out.is_dir():
         raise InputError(out, f"{flag} names a folder (this path is a folder); give the file to write")
+    target = out.resolve()
+    for given in inputs:
+        src = Path(given).resolve()
+        if target == src or (src.is_dir() and src in target.parents):
+            what = "an input file" if target == src else f"inside the input folder {given}"
+            raise InputError(out, f"{flag} would write {what}; nothing the command reads is overwritten: "
+                                  "choose a path outside the data")
+    if kind == "plot":
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        ext = out.suffix.lower().lstrip(".")
+        if ext not in FigureCanvasBase.get_supported_filetypes():
+            raise InputError(out, f"{flag}: cannot write a {out.suffix or 'extension-less'} plot "
+                                  f"(use .png, .pdf or .svg)")
+    elif kind == "image":
+        import cv2
+
+        if not cv2.haveImageWriter(str(out)):
+            raise InputError(out, f"{flag}: cannot write a {out.suffix or 'extension-less'} image (use .png or .jpg)")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(out.parent, f"cannot create the folder for {flag}: {exc.strerror}") from None
+    _probe_writable(out.parent, flag)
     return out
 
 
-#: argparse destinations of single output files, with their flags (every command's, one check for all)
-OUTPUT_FILE_ARGS = (("json", "--json"), ("plot", "--plot"), ("frame_log", "--frame-log"))
+def _probe_writable(folder: Path, flag: str) -> None:
+    """Make and remove a file in ``folder`` (``os.access`` says yes to root on read-only mounts and on
+    pseudo file systems such as /sys)."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".passthrough-probe-"):
+            pass
+    except OSError as exc:
+        raise InputError(folder, f"cannot write the file for {flag} here: {exc.strerror}") from None
+
+
+#: argparse destinations of single output files: flag and kind (every command's, one check for all)
+OUTPUT_FILE_ARGS = (("json", "--json", ""), ("plot", "--plot", "plot"), ("frame_log", "--frame-log", ""),
+                    ("overlay", "--overlay", "image"))
+#: argparse destinations of the paths commands read (positional datasets, sources, calibrations, ...)
+INPUT_ARGS = ("path", "source", "dataset", "stereo", "calibration", "head_path", "hologram")
+
+
+def input_paths(args) -> list:
+    """The existing files and folders the parsed ``args`` name as inputs (:data:`INPUT_ARGS`; lists are
+    flattened, values that are not paths, such as ``camera:0``, are skipped)."""
+    found = []
+    for dest in INPUT_ARGS:
+        value = getattr(args, dest, None)
+        for v in (value if isinstance(value, (list, tuple)) else [value]):
+            if isinstance(v, (str, os.PathLike)) and str(v) and Path(v).exists():
+                found.append(Path(v))
+    return found
 
 
 def check_output_files(args) -> None:
     """:func:`prepare_out_file` for each of :data:`OUTPUT_FILE_ARGS` the parsed ``args`` carry as a path
-    (``passthrough info --json`` is a switch, not a file): the CLI entry points call it before running any
-    command."""
-    for dest, flag in OUTPUT_FILE_ARGS:
+    (``passthrough info --json`` is a switch, not a file), against the command's inputs: the CLI entry
+    points call it before running any command."""
+    inputs = None
+    for dest, flag, kind in OUTPUT_FILE_ARGS:
         value = getattr(args, dest, None)
         if isinstance(value, (str, os.PathLike)) and str(value):
-            prepare_out_file(value, flag)
+            inputs = input_paths(args) if inputs is None else inputs
+            prepare_out_file(value, flag, inputs, kind)

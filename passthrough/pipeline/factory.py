@@ -59,6 +59,11 @@ def build_pipeline(source, args, depth_fn=None, reprojector=None, threads: int =
     afresh per frame); None = the source's own :attr:`~passthrough.datasets.base.FrameSource.stills`."""
     from reprojection.runtime import Reprojector
 
+    from ..depth import METHODS
+    from ..errors import InputError
+
+    if args.depth_method is not None and args.depth_method not in METHODS:
+        raise InputError(None, f"--depth-method: unknown method {args.depth_method!r} (known: {', '.join(METHODS)})")
     rig = source.rig
     head = make_head_path(args.head_path, source)
     has_gt = head.name == "ground-truth"

@@ -1,0 +1,55 @@
+"""Range checks of the numeric options shared by several commands, in one table.
+
+argparse checks types (``--display-hz abc``); the values it lets through (``--display-hz 0``, ``nan``,
+``-90``, ``inf``; ``--ipd-mm nan``; ``--threads 99999999999``) would otherwise fail deep inside a run, hang
+the scheduler or reach the ONNX model as NaN geometry. :func:`check_arguments` runs before any command
+(both CLI entry points) and turns them into one line: ``error: --flag: must be ..., got VALUE``.
+
+Each rule applies wherever a command has the option (by its argparse destination); a command with
+stricter needs checks those itself (``bench``'s ``--frames``, say).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .errors import InputError
+
+__all__ = ["RULES", "check_arguments"]
+
+#: the most threads any option may ask for (0 means "all cores" where an option documents it)
+MAX_THREADS = 1024
+
+
+def _finite_in(lo: float, hi: float):
+    return lambda v: isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi
+
+
+def _int_in(lo: int, hi: int):
+    return lambda v: isinstance(v, int) and lo <= v <= hi
+
+
+#: destination -> (flag, check, what a good value is); ``None`` values (option not given) are not checked
+RULES = {
+    "display_hz": ("--display-hz", _finite_in(1.0, 1000.0), "a rate from 1 to 1000 Hz"),
+    "camera_hz": ("--camera-hz", _finite_in(0.1, 1000.0), "a rate from 0.1 to 1000 Hz"),
+    "ipd_mm": ("--ipd-mm", _finite_in(30.0, 120.0), "an interpupillary distance from 30 to 120 mm"),
+    "eye_relief_mm": ("--eye-relief-mm", _finite_in(-100.0, 300.0),
+                      "from -100 to 300 mm (eyes behind the camera plane; negative: in front)"),
+    "threads": ("--threads", _int_in(0, MAX_THREADS), f"from 0 to {MAX_THREADS}"),
+    "frames": ("--frames", _int_in(1, 10 ** 9), "a positive number of frames"),
+    "previews": ("--previews", _int_in(0, 10 ** 6), "zero or more"),
+    "exposure_ms": ("--exposure-ms", _finite_in(0.0, 1000.0), "from 0 to 1000 ms"),
+    "readout_ms": ("--readout-ms", _finite_in(0.0, 1000.0), "from 0 to 1000 ms"),
+    "scanout_ms": ("--scanout-ms", _finite_in(0.01, 1000.0), "from 0.01 to 1000 ms"),
+}
+
+
+def check_arguments(args) -> None:
+    """Raise :class:`InputError` for the first option of the parsed ``args`` that breaks its rule."""
+    for dest, (flag, ok, what) in RULES.items():
+        value = getattr(args, dest, None)
+        if value is None or isinstance(value, bool):
+            continue
+        if not ok(value):
+            raise InputError(None, f"{flag}: must be {what}, got {value}")

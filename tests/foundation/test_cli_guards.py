@@ -1,0 +1,156 @@
+"""Guards every command shares, before any work: numeric options in range, output files that neither
+overwrite nor land inside the inputs and can be written, system refusals as one line, and a few inputs
+that used to crash deep inside (16-bit images, head paths, unknown depth methods)."""
+
+import hashlib
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+KITTI = "sequences/kitti-odometry-excerpt-frames000-025"
+MOTORCYCLE = "stereo/middlebury2014-Motorcycle-Q"
+
+
+def _one_line_error(r, *words):
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.stderr, r.stderr
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]
+
+
+def _md5(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["replay", KITTI, "--display-hz", "0"], "--display-hz"),
+    (["replay", KITTI, "--display-hz", "-90"], "--display-hz"),  # used to hang the scheduler
+    (["replay", KITTI, "--display-hz", "inf"], "--display-hz"),  # used to hang too
+    (["replay", KITTI, "--ipd-mm", "nan"], "--ipd-mm"),  # used to reach the ONNX model as NaN geometry
+    (["replay", KITTI, "--eye-relief-mm", "-1000"], "--eye-relief-mm"),
+    (["replay", KITTI, "--rectify-only", "--previews", "-2"], "--previews"),
+    (["replay", KITTI, "--frames", "-5"], "--frames"),
+    (["demo", "--frames", "0"], "--frames"),
+    (["record", KITTI, "--frames", "0"], "--frames"),
+    (["eval", "depth", "--dataset", MOTORCYCLE, "--threads", "99999999999"], "--threads"),
+    (["bench", "pipeline", "--camera-hz", "inf"], "--camera-hz"),
+    (["bench", "pipeline", "--exposure-ms", "nan"], "--exposure-ms"),
+])
+def test_out_of_range_numbers_are_one_line_before_any_work(cli, shared_data, tmp_path, args, flag):
+    args = [str(shared_data / a) if a in (KITTI, MOTORCYCLE) else a for a in args]
+    if args[0] in ("replay", "demo", "record"):
+        args += ["--out", str(tmp_path / "out")]
+    r = cli(*args, timeout=120)
+    _one_line_error(r, flag)
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_json_never_overwrites_or_lands_in_the_input(cli, copy_of):
+    hands = copy_of("hands")
+    before = _md5(hands / "hands.json")
+    r = cli("eval", "hands", "--dataset", hands, "--json", hands / "hands.json")
+    _one_line_error(r, "--json", "input")
+    r = cli("eval", "hands", "--dataset", hands, "--json", hands / "new" / "results.json")
+    _one_line_error(r, "--json", "input folder")
+    assert _md5(hands / "hands.json") == before and not (hands / "new").exists()
+
+
+def test_overlay_never_overwrites_an_input_image_and_needs_an_image_format(cli, shared_data, tmp_path):
+    oakd = shared_data / "stereo/oakd-pairs"
+    left = tmp_path / "left.png"
+    shutil.copy(oakd / "pov_hands_left.png", left)
+    before = _md5(left)
+    base = ["eval", "hands", "--stereo", left, oakd / "pov_hands_right.png",
+            "--calibration", oakd / "stereodemo_calibration.json"]
+    _one_line_error(cli(*base, "--overlay", left), "--overlay", "input file")
+    _one_line_error(cli(*base, "--overlay", tmp_path / "overlay.txt"), "--overlay", ".txt")
+    assert _md5(left) == before
+
+
+def test_plot_format_is_checked_before_the_run(cli, tmp_path):
+    r = cli("bench", "pipeline", "--plot", tmp_path / "timeline.xyz", timeout=120)
+    _one_line_error(r, "--plot", ".xyz")
+
+
+def test_a_folder_the_system_refuses_is_one_line(cli, shared_data, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    r = cli("eval", "depth", "--dataset", shared_data / MOTORCYCLE, "--out", afile / "sub", timeout=120)
+    _one_line_error(r, "afile")
+    r = cli("build-models", "--cache-dir", afile, timeout=120)
+    _one_line_error(r, "afile")
+    assert afile.read_text() == "mine\n"
+
+
+def test_empty_out_is_refused_instead_of_writing_into_the_current_folder(cli, shared_data, tmp_path):
+    mine = tmp_path / "x_sgm_aniso_disparity.png"
+    mine.write_bytes(b"user data")
+    r = cli("eval", "depth", "--dataset", shared_data / MOTORCYCLE, "--out", "", cwd=tmp_path, timeout=120)
+    _one_line_error(r, "--out")
+    assert mine.read_bytes() == b"user data" and sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
+
+
+def test_disparity_range_must_fit_the_image(cli, shared_data):
+    r = cli("eval", "depth", "--dataset", shared_data / MOTORCYCLE, "--num-disparities", "100000", timeout=300)
+    _one_line_error(r, "disparity range", "width")
+
+
+def test_unknown_depth_method_in_the_pipeline_is_one_line(cli, shared_data, tmp_path):
+    r = cli("replay", shared_data / KITTI, "--out", tmp_path / "out", "--frames", "2", "--no-hands",
+            "--depth-method", "foo", timeout=300)
+    _one_line_error(r, "--depth-method", "foo", "sgm_aniso")
+
+
+@pytest.mark.parametrize("rows, words", [
+    (["1.0 0 0 0 0 0 0 1", "0.5 0 0 0 0 0 0 1"], ("timestamps must increase",)),  # backwards
+    (["0.0 0 0 0 0 0 0 1", "0.1 0 0 0 0 0 0 0"], ("pose 2", "quaternion")),  # zero quaternion
+    (["0.0 0 0 0 0 0 0 1", "0.1 nan 0 0 0 0 0 1"], ("pose 2", "finite")),
+])
+def test_bad_head_path_files_are_one_line(cli, shared_data, tmp_path, rows, words):
+    path = tmp_path / "poses.txt"
+    path.write_text("\n".join(rows) + "\n")
+    r = cli("replay", shared_data / KITTI, "--out", tmp_path / "out", "--frames", "2", "--no-hands",
+            "--head-path", path, timeout=300)
+    _one_line_error(r, "poses.txt", *words)
+
+
+def test_bad_stereo_calibration_for_eval_hands_is_one_line(cli, shared_data, tmp_path):
+    oakd = shared_data / "stereo/oakd-pairs"
+    import json
+
+    calib = json.loads((oakd / "stereodemo_calibration.json").read_text())
+    calib["baseline_meters"] = 0.0
+    bad = tmp_path / "calib.json"
+    bad.write_text(json.dumps(calib))
+    r = cli("eval", "hands", "--stereo", oakd / "pov_hands_left.png", oakd / "pov_hands_right.png",
+            "--calibration", bad, timeout=300)
+    _one_line_error(r, "calib.json", "baseline")
+
+
+def test_run_dump_dir_that_is_a_file_is_one_line_before_the_stage_starts(shared_data, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    r = subprocess.run([sys.executable, "-m", "openxr_app", "run", "--source", str(shared_data / KITTI),
+                        "--dump-frame", "3", "--dump-dir", str(afile)], capture_output=True, text=True, timeout=300)
+    _one_line_error(r, "afile")
+    assert afile.read_text() == "mine\n"
+
+
+def test_16_bit_pairs_replay_like_their_8_bit_copies(cli, shared_data, tmp_path):
+    """16-bit PNGs (kept as uint16 by the reader) are matched and shown at 8 bits, not refused deep inside."""
+    oakd = shared_data / "stereo/oakd-pairs"
+    src = tmp_path / "pairs16"
+    src.mkdir()
+    shutil.copy(oakd / "stereodemo_calibration.json", src)
+    for side in ("left", "right"):
+        img = cv2.imread(str(oakd / f"desk_{side}.png"), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(src / f"desk_{side}.png"), img.astype(np.uint16) * 257)
+    r = cli("replay", src, "--out", tmp_path / "out", "--frames", "2", "--no-hands", "--no-png", timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr
