@@ -457,6 +457,8 @@ def check_arguments(args) -> None:
         raise InputError(None, f"--camera-hz must be > 0, got {args.camera_hz}")
     if args.exposure_ms < 0 or args.readout_ms < 0 or (args.scanout_ms is not None and args.scanout_ms <= 0):
         raise InputError(None, "--exposure-ms and --readout-ms must be >= 0 and --scanout-ms > 0")
+    if args.plot is not None and args.target != "pipeline":
+        raise InputError(None, f"--plot draws the pipeline's timeline; `bench {args.target}` has none")
 
 
 def main(args) -> int:

@@ -87,7 +87,7 @@ def load_holograms(path) -> HologramScene:
 
             data = yaml.safe_load(text)
     except Exception as exc:  # parse errors of either format
-        raise InputError(path, f"cannot parse hologram file: {exc}") from exc
+        raise InputError(path, f"cannot parse hologram file: {' '.join(str(exc).split())}") from exc
     return parse_holograms(data, path)
 
 

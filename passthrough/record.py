@@ -55,7 +55,9 @@ def record(source, out: Path, max_frames: Optional[int] = None, progress: bool =
     from tqdm import tqdm
 
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "output path is a file, not a folder (record never overwrites)")
+    if out.is_dir() and any(out.iterdir()):
         raise InputError(out, "output folder exists and is not empty (record never overwrites)")
     rig: StereoRig = source.rig
     cams = {"cam0": (rig.left, rig.T_head_from_left), "cam1": (rig.right, rig.T_head_from_right)}

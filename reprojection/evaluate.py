@@ -34,6 +34,7 @@ import numpy as np
 
 from passthrough.datasets.rigv1 import RigV1Source, find_rig_sets
 from passthrough.errors import InputError
+from passthrough.io.images import to_bgr
 
 #: The images written per target into ``<out>/<set>/``: ``<target stem>_<kind>.png``.
 OUT_IMAGES = ("rendered", "real", "diff", "baseline_splat")
@@ -238,9 +239,7 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
         raise InputError(path / "rig.json", "inputs must be a rectified horizontal pair (same rotation, fx, fy, "
                                             "cy; right camera along +x of the left)")
     ln, rn = src.inputs
-    left, right = src.read(ln), src.read(rn)
-    if left.ndim == 2:
-        left, right = cv2.cvtColor(left, cv2.COLOR_GRAY2BGR), cv2.cvtColor(right, cv2.COLOR_GRAY2BGR)
+    left, right = to_bgr(src.read(ln)), to_bgr(src.read(rn))  # each on its own: a grey and a colour view mix
     KL, KR = src.cameras[ln].K, src.cameras[rn].K
     baseline = float(src.T_a_from_b(ln, rn)[0, 3])
     num_disp = disparity_range(left, right)
@@ -258,9 +257,7 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
         f"{np.isfinite(zr).mean():.0%} right")
     rows = []
     for t in src.targets:
-        real = src.read(t)
-        if real.ndim == 2:
-            real = cv2.cvtColor(real, cv2.COLOR_GRAY2BGR)
+        real = to_bgr(src.read(t))
         Kt = src.cameras[t].K
         TL, TR = src.T_a_from_b(t, ln), src.T_a_from_b(t, rn)
         feeds = reprojector.feeds(left, right, zl, zr, KL, KR, np.stack([Kt, Kt]), np.stack([TL, TL]), np.stack([TR, TR]))
@@ -330,6 +327,10 @@ def main(args) -> int:
     if args.crop < 0 or args.repeats < 1 or args.threads < 0:
         raise InputError(None, "--crop must be >= 0, --repeats >= 1 and --threads >= 0")
     sets = find_rig_sets(args.dataset)
+    for s in sets:  # a crop that leaves no pixel would score NaN
+        w, h = RigV1Source(s).size
+        if 2 * args.crop >= min(w, h):
+            raise InputError(s / "rig.json", f"--crop {args.crop} px leaves no pixel of the {w}x{h} views")
     if args.out is not None:  # one sub-folder of images per set, never into a folder of the user's files
         from passthrough.io.out_folder import prepare_out_folder
 

@@ -79,6 +79,8 @@ def _scenes(path: Path):
 
 def _methods(arg: str) -> List[str]:
     names = list(METHODS) if arg == "all" else [m.strip() for m in arg.split(",") if m.strip()]
+    if not names:
+        raise InputError(None, f"--method names no method; known: {', '.join(METHODS)}")
     for n in names:
         if n not in METHODS:
             raise InputError(None, f"unknown depth method {n!r}; known: {', '.join(METHODS)}")

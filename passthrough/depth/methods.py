@@ -252,6 +252,8 @@ class DepthEstimator:
         left, right = np.asarray(left), np.asarray(right)
         if left.dtype == np.uint16 or right.dtype == np.uint16:  # 16-bit PNGs: matched at 8 bits
             left, right = as_uint8(left), as_uint8(right)
+        if left.ndim != right.ndim:  # a colour and a grey view: both matched as grey
+            left, right = to_gray(left), to_gray(right)
         if left.shape[:2] != right.shape[:2]:
             raise ValueError(f"left and right images differ in size ({left.shape[1]}x{left.shape[0]} vs "
                              f"{right.shape[1]}x{right.shape[0]}); rectify them to equal size first")

@@ -83,10 +83,16 @@ def load_mesh(path, name: Optional[str] = None, **kw) -> Hologram:
     import open3d as o3d
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a mesh file")
     if not path.is_file():
         raise InputError(path, "mesh file not found")
     if path.suffix.lower() not in MESH_EXTS:
         raise InputError(path, f"unsupported mesh format (use one of {', '.join(MESH_EXTS)})")
+    if path.suffix.lower() == ".ply":  # open3d's PLY reader prints its own complaint on stderr first
+        with open(path, "rb") as f:
+            if f.read(4).rstrip(b"\r\n") != b"ply":
+                raise InputError(path, "not a PLY file (no 'ply' header)")
     o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
     mesh = o3d.io.read_triangle_mesh(str(path))
     if len(mesh.triangles) == 0:

@@ -154,3 +154,46 @@ def test_16_bit_pairs_replay_like_their_8_bit_copies(cli, shared_data, tmp_path)
     r = cli("replay", src, "--out", tmp_path / "out", "--frames", "2", "--no-hands", "--no-png", timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
+
+
+def test_more_bad_arguments_are_one_line(cli, shared_data, tmp_path):
+    tsukuba = shared_data / "views/middlebury2001-tsukuba"
+    _one_line_error(cli("eval", "reprojection", "--dataset", tsukuba, "--crop", "144", timeout=120), "--crop", "384x288")
+    _one_line_error(cli("eval", "depth", "--dataset", shared_data / MOTORCYCLE, "--method", ",", timeout=120), "--method")
+    _one_line_error(cli("bench", "depth", "--plot", tmp_path / "p.png", timeout=120), "--plot")
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    _one_line_error(cli("record", shared_data / KITTI, "--out", afile, timeout=120), "is a file")
+    assert afile.read_text() == "mine\n"
+
+
+def test_bad_hologram_files_are_one_line(cli, shared_data, tmp_path):
+    ply = tmp_path / "bad.ply"
+    ply.write_text("garbage\n")  # open3d's reader would print its own line first
+    folder = tmp_path / "dir.obj"
+    folder.mkdir()
+    for mesh, words in ((ply, ("bad.ply", "PLY")), (folder, ("dir.obj", "folder"))):
+        r = cli("replay", shared_data / KITTI, "--out", tmp_path / "out", "--frames", "2", "--no-hands",
+                "--hologram", mesh, timeout=300)
+        _one_line_error(r, *words)
+    yml = tmp_path / "bad.yaml"
+    yml.write_text("boxes:\n  - [1, 2\n  x: }\n")  # PyYAML's message spans four lines
+    r = subprocess.run([sys.executable, "-m", "openxr_app", "run", "--source", str(shared_data / KITTI),
+                        "--hologram", str(yml)], capture_output=True, text=True, timeout=300)
+    _one_line_error(r, "bad.yaml", "cannot parse")
+
+
+def test_a_grey_and_a_colour_view_are_matched_and_scored(cli, shared_data, tmp_path):
+    """Middlebury with a grey right image, rig-v1 with a grey input view: they run (as grey), not crash."""
+    mb = tmp_path / "mb"
+    shutil.copytree(shared_data / MOTORCYCLE, mb)
+    im1 = mb / "im1.png"
+    cv2.imwrite(str(im1), cv2.imread(str(im1), cv2.IMREAD_GRAYSCALE))
+    r = cli("eval", "depth", "--dataset", mb, "--out", tmp_path / "d", "--repeat", "1", timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rig = tmp_path / "tsukuba"
+    shutil.copytree(shared_data / "views/middlebury2001-tsukuba", rig)
+    view = rig / "tsukuba1.png"
+    cv2.imwrite(str(view), cv2.imread(str(view), cv2.IMREAD_GRAYSCALE))
+    r = cli("eval", "reprojection", "--dataset", rig, "--out", tmp_path / "r", "--repeats", "1", timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
