@@ -152,6 +152,11 @@ def run_main(args: argparse.Namespace) -> int:
     except XrUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_NO_RUNTIME
+    finally:  # stop the stage's worker thread before the interpreter does: a daemon thread still inside
+        # numba or onnxruntime at exit ended the process with "terminate called without an active exception"
+        close = getattr(stage, "close", None)
+        if close is not None:
+            close()
     report = stats.report()
     details = stats.details()
     fp = report["frame_period_ms"]
