@@ -29,27 +29,56 @@ class HandScore:
 
 
 def gt_array(kp2d) -> np.ndarray:
-    """``[[x, y] or None] * 21`` -> float64 (21, 2) with NaN rows for missing joints."""
-    return np.array([k if k is not None else [np.nan, np.nan] for k in kp2d], np.float64).reshape(-1, 2)
+    """``[[x, y] or None] * 21`` -> float64 (21, 2) with NaN rows for missing joints (a joint with a None
+    or NaN coordinate, e.g. ``[None, None]``, is missing as a whole). Malformed input (annotations are checked when ``hands.json`` is
+    loaded) raises ``ValueError``."""
+    if isinstance(kp2d, (str, bytes)) or not hasattr(kp2d, "__len__"):
+        raise ValueError(f"kp2d must be a list of [x, y] or None, got {type(kp2d).__name__}")
+    rows = []
+    for j, k in enumerate(kp2d):
+        if k is None:
+            rows.append([np.nan, np.nan])
+            continue
+        try:
+            xy = np.asarray([np.nan if v is None else v for v in k], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"kp2d joint {j} must be [x, y] or None, got {k!r}") from None
+        if xy.shape != (2,):
+            raise ValueError(f"kp2d joint {j} must be [x, y] or None, got {k!r}")
+        rows.append(xy if np.all(np.isfinite(xy)) else [np.nan, np.nan])
+    return np.array(rows, np.float64).reshape(-1, 2)
+
+
+def _bbox(bbox_xyxy):
+    try:
+        x0, y0, x1, y1 = (float(v) for v in bbox_xyxy)
+    except (TypeError, ValueError):
+        raise ValueError(f"bbox_xyxy must be [x0, y0, x1, y1], got {bbox_xyxy!r}") from None
+    return x0, y0, x1, y1
 
 
 def bbox_size(bbox_xyxy) -> float:
-    x0, y0, x1, y1 = (float(v) for v in bbox_xyxy)
+    """``max(x1 - x0, y1 - y0)`` of a ``[x0, y0, x1, y1]`` box; ``ValueError`` if malformed."""
+    x0, y0, x1, y1 = _bbox(bbox_xyxy)
     return max(x1 - x0, y1 - y0)
 
 
 def match_prediction(pred_landmarks: list[np.ndarray], gt: np.ndarray, bbox_xyxy) -> int | None:
     """Index of the predicted hand (list of (21, >=2) px arrays) that corresponds to the annotated hand:
     among predictions whose landmark centroid lies inside the annotated box, the one with the lowest mean
-    error; None if there is none."""
-    x0, y0, x1, y1 = (float(v) for v in bbox_xyxy)
+    error (for a hand without annotated joints: the centroid nearest the box centre); None if there is
+    none."""
+    x0, y0, x1, y1 = _bbox(bbox_xyxy)
     valid = np.isfinite(gt[:, 0])
     best, best_err = None, np.inf
     for i, lm in enumerate(pred_landmarks):
         c = np.asarray(lm)[:, :2].mean(0)
         if not (x0 <= c[0] <= x1 and y0 <= c[1] <= y1):
             continue
-        err = float(np.linalg.norm(np.asarray(lm)[valid, :2] - gt[valid], axis=1).mean())
+        if valid.any():
+            err = float(np.linalg.norm(np.asarray(lm)[valid, :2] - gt[valid], axis=1).mean())
+        else:
+            err = float(np.hypot(c[0] - (x0 + x1) / 2, c[1] - (y0 + y1) / 2))
         if err < best_err:
             best, best_err = i, err
     return best

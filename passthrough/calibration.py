@@ -24,9 +24,17 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
+from .errors import InputError
 from .geometry import invert_T, make_T
 
 DISTORTION_MODELS = ("pinhole", "radtan", "fisheye")
+
+#: Largest image side accepted from a calibration file: ``cv2.remap``'s fixed-point maps address at most
+#: 32767 pixels, and nothing this project reads comes near it.
+MAX_IMAGE_SIDE = 32767
+#: Largest stereo baseline accepted (metres, or a format's nominal units): anything longer is not a head
+#: or vehicle rig but a corrupt number.
+MAX_BASELINE = 1000.0
 
 
 def scale_intrinsics(K: np.ndarray, sx: float, sy: float) -> np.ndarray:
@@ -38,6 +46,77 @@ def scale_intrinsics(K: np.ndarray, sx: float, sy: float) -> np.ndarray:
     K2[1, 1] *= sy
     K2[1, 2] = (K2[1, 2] + 0.5) * sy - 0.5
     return K2
+
+
+def check_image_size(width, height, path, what: str = "image size") -> Tuple[int, int]:
+    """``(width, height)`` from a calibration file as positive whole numbers of pixels (ints, integral
+    floats or their strings; at most :data:`MAX_IMAGE_SIDE`). Raises :class:`InputError` naming ``path``."""
+    out = []
+    for name, v in (("width", width), ("height", height)):
+        try:
+            if isinstance(v, (bool, np.bool_)):
+                raise TypeError
+            f = float(v)
+        except (TypeError, ValueError):
+            raise InputError(path, f"{what}: {name} {v!r} is not a number") from None
+        if not np.isfinite(f) or f != round(f) or f < 1:
+            raise InputError(path, f"{what}: {name} must be a positive whole number of pixels, got {v!r}")
+        if f > MAX_IMAGE_SIDE:
+            raise InputError(path, f"{what}: implausible {name} {v!r} (more than {MAX_IMAGE_SIDE} px)")
+        out.append(int(f))
+    return out[0], out[1]
+
+
+def check_intrinsics(K, path, what: str = "camera") -> np.ndarray:
+    """A pinhole matrix from a calibration file: finite, positive focal lengths, last row ``[0, 0, 1]``.
+    Returns it as (3, 3) float64; raises :class:`InputError` naming ``path``."""
+    K = np.asarray(K, dtype=np.float64).reshape(3, 3)
+    if not np.all(np.isfinite(K)):
+        raise InputError(path, f"{what}: intrinsics are not finite numbers")
+    fx, fy = float(K[0, 0]), float(K[1, 1])
+    if fx <= 0 or fy <= 0:
+        raise InputError(path, f"{what}: focal length must be positive, got fx={fx:g}, fy={fy:g}")
+    if not np.allclose(K[2], [0, 0, 1]):
+        raise InputError(path, f"{what}: intrinsics' last row must be [0, 0, 1], got {K[2].tolist()}")
+    return K
+
+
+def check_rig(rig: "StereoRig", path, right_path=None) -> "StereoRig":
+    """Refuse a rig built from a calibration file whose geometry cannot be used: non-finite or
+    non-positive focal lengths, bad image sizes or distortion, non-rigid or non-finite poses, a zero,
+    non-finite or implausible (> :data:`MAX_BASELINE`) baseline, a right camera that lies to the left of
+    the left one (a swapped pair), or a fisheye camera paired with a non-fisheye one.
+
+    Every reader calls this where it builds the rig, with the calibration file's path (``right_path``:
+    the right camera's own file, where it has one). Returns ``rig``; raises :class:`InputError`."""
+    right_path = path if right_path is None else right_path
+    for cam, side, where in ((rig.left, "left", path), (rig.right, "right", right_path)):
+        check_intrinsics(cam.K, where, f"{side} camera")
+        check_image_size(cam.size[0], cam.size[1], where, f"{side} camera image size")
+        if not np.all(np.isfinite(cam.dist)):
+            raise InputError(where, f"{side} camera: distortion coefficients are not finite")
+    if (rig.left.model == "fisheye") != (rig.right.model == "fisheye"):
+        raise InputError(right_path, f"left camera is {rig.left.model}, right is {rig.right.model}: "
+                                     "mixed fisheye / non-fisheye rigs are not supported")
+    for T, side, where in ((rig.T_head_from_left, "left", path), (rig.T_head_from_right, "right", right_path)):
+        T = np.asarray(T, dtype=np.float64)
+        if T.shape != (4, 4) or not np.all(np.isfinite(T)):
+            raise InputError(where, f"{side} camera pose is not a finite 4x4 matrix")
+        if not np.allclose(T[3], [0, 0, 0, 1]) or not np.allclose(T[:3, :3] @ T[:3, :3].T, np.eye(3), atol=1e-5):
+            raise InputError(where, f"{side} camera pose is not a rigid transform")
+    with np.errstate(over="ignore", invalid="ignore"):
+        c = (invert_T(rig.T_head_from_left) @ rig.T_head_from_right)[:3, 3]  # right centre, left frame
+    if not np.all(np.isfinite(c)):
+        raise InputError(path, "stereo baseline is not finite")
+    if np.max(np.abs(c)) > MAX_BASELINE:
+        raise InputError(path, f"implausible stereo baseline {np.max(np.abs(c)):g} (more than {MAX_BASELINE:g} m)")
+    b = float(np.linalg.norm(c))
+    if b < 1e-6:
+        raise InputError(path, "left and right cameras are at the same position (zero baseline)")
+    if c[0] < 0 and abs(c[0]) >= max(abs(c[1]), abs(c[2])):
+        raise InputError(path, f"right camera lies {-c[0]:g} m to the left of the left camera "
+                               "(negative baseline: left and right swapped?)")
+    return rig
 
 
 @dataclass

@@ -20,21 +20,22 @@ def detect_format(path: Path) -> Optional[str]:
     from .euroc import euroc_root
     from .kitti import is_kitti2015, is_kitti_odometry
     from .middlebury import is_middlebury_scene
-    from .pairs import find_calibration, find_pairs
+    from .pairs import find_calibration, find_pairs, is_own_rig_json
     from .video import VIDEO_EXTS
 
     if path.is_file():
         if path.suffix.lower() in VIDEO_EXTS:
             return "video"
         if path.name == "rig.json":
-            return "rig-v1"
+            # a rig.json in this project's own stereo format is a pairs folder's calibration
+            return "pairs" if is_own_rig_json(path) else "rig-v1"
         return None
     if not path.is_dir():
         return None
     if euroc_root(path) is not None:
         return "euroc"
     if (path / "rig.json").is_file():
-        return "rig-v1"
+        return "pairs" if is_own_rig_json(path / "rig.json") else "rig-v1"
     if is_middlebury_scene(path):
         return "middlebury"
     if is_kitti2015(path):
@@ -76,6 +77,8 @@ def open_source(path, calibration=None) -> FrameSource:
         return KittiOdometrySource(path)
     if fmt == "pairs":
         from .pairs import PairsFolderSource
+        if path.is_file():  # the pairs folder's own-format rig.json itself
+            return PairsFolderSource(path.parent, calibration or path)
         return PairsFolderSource(path, calibration)
     if fmt == "video":
         from .video import SideBySideVideoSource

@@ -121,7 +121,10 @@ def check_monotonic(timestamps_ns, path) -> None:
     """Raise :class:`InputError` naming ``path`` if timestamps are not strictly increasing."""
     from ..errors import InputError
 
-    ts = np.asarray(timestamps_ns, dtype=np.int64)
+    try:
+        ts = np.asarray(timestamps_ns, dtype=np.int64)
+    except (OverflowError, ValueError, TypeError):
+        raise InputError(path, "timestamps are not whole nanosecond counts within the int64 range") from None
     bad = np.nonzero(np.diff(ts) <= 0)[0]
     if bad.size:
         i = int(bad[0])

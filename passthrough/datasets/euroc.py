@@ -15,13 +15,14 @@ times where they overlap.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 import yaml
 
-from ..calibration import CameraModel, StereoRig
+from ..calibration import CameraModel, StereoRig, check_image_size, check_intrinsics, check_rig
 from ..errors import InputError
 from ..frames import StereoFrame
 from ..geometry import make_T, quat_xyzw_to_R
@@ -69,10 +70,18 @@ def camera_from_sensor_yaml(path: Path) -> Tuple[CameraModel, np.ndarray, float]
     try:
         T = np.asarray(d["T_BS"]["data"] if isinstance(d["T_BS"], dict) else d["T_BS"], dtype=np.float64).reshape(4, 4)
         fu, fv, cu, cv = (float(v) for v in d["intrinsics"])
-        w, h = (int(v) for v in d["resolution"])
+        res = d["resolution"]
+        if not isinstance(res, (list, tuple)) or len(res) != 2:
+            raise ValueError(f"resolution must be [width, height], got {res!r}")
         dist = np.asarray(d.get("distortion_coefficients", []), dtype=np.float64)
     except (TypeError, ValueError, KeyError) as exc:
         raise InputError(path, f"bad calibration value ({exc})") from None
+    w, h = check_image_size(res[0], res[1], path, "resolution")
+    K = check_intrinsics([[fu, 0, cu], [0, fv, cv], [0, 0, 1.0]], path, "intrinsics")
+    if not np.all(np.isfinite(T)):
+        raise InputError(path, "T_BS is not finite numbers")
+    if not np.all(np.isfinite(dist)):
+        raise InputError(path, "distortion_coefficients are not finite numbers")
     dname = str(d.get("distortion_model", "none"))
     if dname not in DISTORTION_NAMES:
         raise InputError(path, f"unknown distortion_model {dname!r}")
@@ -80,18 +89,33 @@ def camera_from_sensor_yaml(path: Path) -> Tuple[CameraModel, np.ndarray, float]
     if model == "pinhole":
         dist = np.zeros(0)
     try:
-        cam = CameraModel(np.array([[fu, 0, cu], [0, fv, cv], [0, 0, 1.0]]), dist, model, (w, h))
+        cam = CameraModel(K, dist, model, (w, h))
     except ValueError as exc:
         raise InputError(path, str(exc)) from None
-    return cam, T, float(d.get("rate_hz", 0) or 0)
+    rate = d.get("rate_hz", 0)
+    try:
+        if isinstance(rate, bool):
+            raise ValueError
+        rate = float(rate or 0)
+    except (TypeError, ValueError):
+        raise InputError(path, f"rate_hz {rate!r} is not a number") from None
+    if not np.isfinite(rate) or rate < 0:
+        raise InputError(path, f"rate_hz must be a positive frame rate, got {rate:g}")
+    return cam, T, rate
 
 
 def read_image_list(csv_path: Path) -> Tuple[np.ndarray, List[str]]:
     """``data.csv`` -> (timestamps int64 ns, file names). Checks strictly increasing timestamps."""
     if not csv_path.is_file():
         raise InputError(csv_path, "file not found")
+    try:
+        text = csv_path.read_text()
+    except UnicodeDecodeError:
+        raise InputError(csv_path, "not a text file (expected 'timestamp,filename' lines)") from None
+    except OSError as exc:
+        raise InputError(csv_path, f"cannot read ({exc.strerror or exc})") from None
     ts, names = [], []
-    for n, line in enumerate(csv_path.read_text().splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -99,32 +123,94 @@ def read_image_list(csv_path: Path) -> Tuple[np.ndarray, List[str]]:
         if len(parts) < 2:
             raise InputError(csv_path, f"line {n}: expected 'timestamp,filename'")
         try:
-            ts.append(int(parts[0]))
+            t = int(parts[0])
         except ValueError:
             raise InputError(csv_path, f"line {n}: bad timestamp {parts[0]!r}") from None
+        if not 0 <= t < 2 ** 63:
+            raise InputError(csv_path, f"line {n}: timestamp {parts[0]} out of range (nanoseconds, 0 to 2^63 - 1)")
+        ts.append(t)
         names.append(parts[1])
+    if not ts:
+        raise InputError(csv_path, "no frames listed (expected 'timestamp,filename' lines)")
     check_monotonic(ts, csv_path)
     return np.asarray(ts, dtype=np.int64), names
 
 
-def read_numeric_csv(path: Path) -> np.ndarray:
-    """A numeric ASL CSV with a ``#`` header -> float64 (N, C); column 0 is the timestamp in ns
-    (kept exactly in a separate int64 array by callers that need it)."""
+def _data_lines(path: Path, what: str) -> List[str]:
+    """The lines of a numeric text file that hold data (not blank, not ``#`` comments)."""
     try:
-        return np.loadtxt(path, delimiter=",", comments="#", ndmin=2, dtype=np.float64)
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise InputError(path, f"not a text file ({what} expected)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
+    return [l for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+
+
+def _loadtxt(lines: List[str], path: Path, what: str, **kw) -> np.ndarray:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return np.loadtxt(lines, ndmin=2, **kw)
     except ValueError as exc:
-        raise InputError(path, f"bad CSV ({exc})") from None
+        raise InputError(path, f"bad {what} ({str(exc).splitlines()[0].split(';')[0]})") from None
+
+
+def read_numeric_csv(path: Path, what: str = "CSV") -> np.ndarray:
+    """A numeric ASL CSV with a ``#`` header -> float64 (N, C); column 0 is the timestamp in ns (see
+    :func:`read_asl_csv` for exact int64 timestamps). A file without data rows raises
+    :class:`InputError` ("no data rows"), never numpy's warning."""
+    lines = _data_lines(path, what)
+    if not lines:
+        raise InputError(path, f"no data rows (empty {what})")
+    return _loadtxt(lines, path, what, delimiter=",", dtype=np.float64)
+
+
+def read_asl_csv(path: Path, what: str, min_cols: int) -> Tuple[np.ndarray, np.ndarray]:
+    """A numeric ASL CSV -> ``(t_ns int64 (N,) exact, values float64 (N, C))``: at least ``min_cols``
+    finite columns per row, timestamps strictly increasing. Raises :class:`InputError` naming ``path``."""
+    d = read_numeric_csv(path, what)
+    if d.shape[1] < min_cols:
+        raise InputError(path, f"expected at least {min_cols} columns in a {what}, got {d.shape[1]}")
+    bad = np.nonzero(~np.all(np.isfinite(d[:, :min_cols]), axis=1))[0]
+    if bad.size:
+        raise InputError(path, f"data row {int(bad[0]) + 1}: value is not a finite number")
+    if not np.all((d[:, 0] >= 0) & (d[:, 0] < 2 ** 63)):
+        raise InputError(path, "timestamps out of range (nanoseconds, 0 to 2^63 - 1)")
+    try:  # exact nanoseconds (float64 keeps only ~16 digits)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            t = np.loadtxt(_data_lines(path, what), delimiter=",", usecols=0, dtype=np.int64, ndmin=1)
+    except (ValueError, OverflowError):
+        t = np.round(d[:, 0]).astype(np.int64)
+    check_monotonic(t, path)
+    return t, d
+
+
+def _poses_from_rows(p_xyz: np.ndarray, q_xyzw: np.ndarray, path: Path) -> np.ndarray:
+    """(N, 4, 4) poses from positions and quaternions; a non-finite or zero quaternion is an
+    :class:`InputError` naming the pose (1-based)."""
+    norms = np.linalg.norm(q_xyzw, axis=1)
+    for i in range(len(p_xyz)):
+        if not (np.all(np.isfinite(p_xyz[i])) and np.all(np.isfinite(q_xyzw[i]))):
+            raise InputError(path, f"pose {i + 1}: position or quaternion is not finite")
+        if norms[i] < 1e-12:
+            raise InputError(path, f"pose {i + 1}: quaternion is zero")
+    return np.stack([make_T(quat_xyzw_to_R(q), p) for p, q in zip(p_xyz, q_xyzw)])
 
 
 def read_tum_poses(path: Path) -> Tuple[np.ndarray, np.ndarray]:
     """TUM trajectory text (``t x y z qx qy qz qw``, t in seconds) -> (t_ns int64 (N,), T (N, 4, 4))."""
-    try:
-        d = np.loadtxt(path, comments="#", ndmin=2)
-    except ValueError as exc:
-        raise InputError(path, f"bad TUM pose file ({exc})") from None
+    lines = _data_lines(path, "TUM pose file")
+    if not lines:
+        raise InputError(path, "no poses (empty TUM pose file)")
+    d = _loadtxt(lines, path, "TUM pose file", dtype=np.float64)
     if d.shape[1] != 8:
         raise InputError(path, f"TUM poses need 8 columns, got {d.shape[1]}")
-    T = np.stack([make_T(quat_xyzw_to_R(r[4:8]), r[1:4]) for r in d])
+    bad = np.nonzero(~(np.abs(d[:, 0]) < 9e9))[0]
+    if bad.size:
+        raise InputError(path, f"pose {int(bad[0]) + 1}: bad time {float(d[bad[0], 0])} (expected finite seconds)")
+    T = _poses_from_rows(d[:, 1:4], d[:, 4:8], path)
     return np.round(d[:, 0] * 1e9).astype(np.int64), T
 
 
@@ -172,6 +258,7 @@ class EurocSource(FrameSource):
             rig = StereoRig(cl, cr, T_bl, T_br, name=path.name)
         except ValueError as exc:
             raise InputError(root / "cam1" / "sensor.yaml", str(exc)) from None
+        check_rig(rig, root / "cam0" / "sensor.yaml", root / "cam1" / "sensor.yaml")
         super().__init__(path, rig)
         self.rate_hz = rate or None
         tl, nl = read_image_list(root / "cam0" / "data.csv")
@@ -191,17 +278,19 @@ class EurocSource(FrameSource):
             raise InputError(root / "cam1" / "data.csv", "no cam1 frame matches a cam0 timestamp")
         self.pairs = pairs
         self.imu = self.groundtruth = None
-        if (root / "imu0" / "data.csv").is_file():
-            self.imu = read_numeric_csv(root / "imu0" / "data.csv")
-            self.ground_truth.append("imu")
+        imu = root / "imu0" / "data.csv"
+        if imu.is_file():
+            # optional and unused by the pipeline: a copy without samples is listed as such, not refused
+            if _data_lines(imu, "IMU CSV"):
+                self.imu = read_numeric_csv(imu, "IMU CSV")
+                self.ground_truth.append("imu")
+            else:
+                self.notes.append("imu0/data.csv has no samples (ignored)")
         self._gt_t = self._gt_T = None
         gt = root / "state_groundtruth_estimate0" / "data.csv"
         if gt.is_file():
-            g = read_numeric_csv(gt)
-            if g.shape[1] < 8:
-                raise InputError(gt, f"expected timestamp, p_xyz, q_wxyz columns, got {g.shape[1]} columns")
-            self._gt_t = g[:, 0].astype(np.int64)
-            self._gt_T = np.stack([make_T(quat_xyzw_to_R([r[5], r[6], r[7], r[4]]), r[1:4]) for r in g])
+            self._gt_t, g = read_asl_csv(gt, "ground-truth CSV (timestamp, p_xyz, q_wxyz, ...)", 8)
+            self._gt_T = _poses_from_rows(g[:, 1:4], g[:, [5, 6, 7, 4]], gt)
             self.ground_truth.append("poses (state_groundtruth_estimate0)")
         elif (root / "groundtruth.txt").is_file() or (root.parent / "groundtruth.txt").is_file():
             tum = root / "groundtruth.txt" if (root / "groundtruth.txt").is_file() else root.parent / "groundtruth.txt"

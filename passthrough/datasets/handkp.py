@@ -1,11 +1,15 @@
 """Hand-keypoint photo sets (``hands.json`` + images), as in ``../shared/data/hands``.
 
 ``hands.json`` is a list of ``{dataset, image, kp2d: [[x, y] or null] * 21, bbox_xyxy}`` with image
-paths relative to the folder; joints follow MediaPipe's 21-joint order.
+paths relative to the folder; joints follow MediaPipe's 21-joint order. :func:`load_hand_annotations`
+checks every entry's field types (a joint ``[null, null]`` or with NaN coordinates counts as null, i.e.
+no ground truth).
 """
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 from typing import Dict, List
 
@@ -37,17 +41,59 @@ def load_hand_annotations(path) -> List[Dict]:
     path = Path(path)
     jf = path if path.is_file() else path / "hands.json"
     entries = read_json(jf, expect=list)
+    if not entries:
+        raise InputError(jf, "no annotations (empty list)")
     out = []
     for i, e in enumerate(entries):
-        if not isinstance(e, dict) or "image" not in e or "kp2d" not in e:
-            raise InputError(jf, f"entry {i}: needs 'image' and 'kp2d'")
-        if len(e["kp2d"]) != NUM_JOINTS:
-            raise InputError(jf, f"entry {i}: kp2d has {len(e['kp2d'])} joints, expected {NUM_JOINTS}")
+        _check_entry(e, i, jf)
         img = jf.parent / e["image"]
         if not img.is_file():
             raise InputError(img, f"image named in {jf.name} entry {i} not found")
         out.append({**e, "image": img})
     return out
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _short(v) -> str:
+    return json.dumps(v)[:40]
+
+
+def _check_entry(e, i: int, jf: Path) -> None:
+    """Field types of one ``hands.json`` entry; :class:`InputError` naming the file and the entry index.
+    A joint is ``[x, y]`` (pixels) or null (no ground truth; ``[null, null]`` and NaN coordinates, as
+    some converted sets write it, count as null)."""
+    if not isinstance(e, dict):
+        raise InputError(jf, f"entry {i}: expected an object {{dataset, image, kp2d, bbox_xyxy}}, got {_short(e)}")
+    missing = [k for k in ("image", "kp2d", "bbox_xyxy") if k not in e]
+    if missing:
+        raise InputError(jf, f"entry {i}: missing {', '.join(missing)}")
+    if not isinstance(e["image"], str) or not e["image"]:
+        raise InputError(jf, f"entry {i}: image must be a file name, got {_short(e['image'])}")
+    if "dataset" in e and not isinstance(e["dataset"], str):
+        raise InputError(jf, f"entry {i}: dataset must be a name, got {_short(e['dataset'])}")
+    kp = e["kp2d"]
+    if not isinstance(kp, list):
+        raise InputError(jf, f"entry {i}: kp2d must be a list of {NUM_JOINTS} joints, got {_short(kp)}")
+    if len(kp) != NUM_JOINTS:
+        raise InputError(jf, f"entry {i}: kp2d has {len(kp)} joints, expected {NUM_JOINTS}")
+    for j, k in enumerate(kp):
+        if k is None:
+            continue
+        if not isinstance(k, list) or len(k) != 2 or not all(v is None or _is_number(v) for v in k):
+            raise InputError(jf, f"entry {i}: kp2d joint {j} must be [x, y] or null, got {_short(k)}")
+        if any(v is not None and math.isinf(v) for v in k):
+            raise InputError(jf, f"entry {i}: kp2d joint {j} is not finite: {_short(k)}")
+    b = e["bbox_xyxy"]
+    if not isinstance(b, list) or len(b) != 4 or not all(_is_number(v) for v in b):
+        raise InputError(jf, f"entry {i}: bbox_xyxy must be [x0, y0, x1, y1], got {_short(b)}")
+    if not all(math.isfinite(v) for v in b):
+        raise InputError(jf, f"entry {i}: bbox_xyxy is not finite: {_short(b)}")
+    x0, y0, x1, y1 = b
+    if x1 < x0 or y1 < y0 or max(x1 - x0, y1 - y0) <= 0:
+        raise InputError(jf, f"entry {i}: bbox_xyxy {_short(b)} is empty or inverted (needs x0 <= x1, y0 <= y1)")
 
 
 def describe_hand_dataset(path) -> Dict[str, object]:

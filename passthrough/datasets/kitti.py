@@ -12,12 +12,13 @@ baseline = ``-P1[0, 3] / P1[0, 0]``.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Iterator, List, Optional
 
 import numpy as np
 
-from ..calibration import StereoRig
+from ..calibration import StereoRig, check_intrinsics, check_rig
 from ..errors import InputError
 from ..frames import StereoFrame
 from ..io.images import read_image
@@ -66,24 +67,77 @@ def parse_projection_rows(path: Path) -> dict:
     return out
 
 
+def load_text_table(path: Path, what: str, ndmin: int = 2) -> np.ndarray:
+    """A whitespace-separated numeric text file (``times.txt``, ``poses.txt``) as float64, with one-line
+    errors: an empty file, a non-numeric row or ragged rows raise :class:`InputError` naming ``path``
+    (and numpy's "input contained no data" warning is never printed)."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read {what} ({exc})") from None
+    if not text.strip():
+        raise InputError(path, f"empty {what}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            data = np.loadtxt(text.splitlines(), dtype=np.float64, ndmin=ndmin)
+    except ValueError as exc:
+        raise InputError(path, f"bad {what} ({str(exc).splitlines()[0].split(';')[0]})") from None
+    if not data.size:
+        raise InputError(path, f"empty {what}")
+    return data
+
+
 def read_poses_kitti(path: Path) -> np.ndarray:
     """``poses.txt``: one 3x4 row-major ``T_world_from_cam0`` per line -> (N, 4, 4) float64."""
-    try:
-        data = np.loadtxt(path, dtype=np.float64, ndmin=2)
-    except ValueError as exc:
-        raise InputError(path, f"bad pose file ({exc})") from None
+    data = load_text_table(path, "pose file")
     if data.shape[1] != 12:
         raise InputError(path, f"expected 12 numbers per line, got {data.shape[1]}")
+    bad = np.nonzero(~np.all(np.isfinite(data), axis=1))[0]
+    if bad.size:
+        raise InputError(path, f"row {int(bad[0]) + 1}: pose is not finite numbers")
     T = np.tile(np.eye(4), (data.shape[0], 1, 1))
     T[:, :3, :4] = data.reshape(-1, 3, 4)
     return T
 
 
-def _rig_from_P(P_left: np.ndarray, P_right: np.ndarray, size, name: str) -> StereoRig:
+def read_times_kitti(path: Path) -> np.ndarray:
+    """``times.txt``: one time in seconds per line -> int64 ns. Refuses non-finite or absurd times
+    (beyond the int64 nanosecond range) and times that do not increase."""
+    t = load_text_table(path, "timestamp file", ndmin=1)
+    if t.ndim != 1:
+        raise InputError(path, f"expected one number per line, got {t.shape[1]}")
+    bad = np.nonzero(~(np.abs(t) < 9e9))[0]  # catches NaN and inf too
+    if bad.size:
+        raise InputError(path, f"row {int(bad[0]) + 1}: bad time {float(t[bad[0]])} (expected finite seconds)")
+    ts = np.round(t * 1e9).astype(np.int64)
+    check_monotonic(ts, path)
+    return ts
+
+
+def _projection(P, label: str, path: Path) -> np.ndarray:
+    """A KITTI ``P`` row as a finite (3, 4) matrix with a usable intrinsic part, else :class:`InputError`."""
+    P = np.asarray(P, dtype=np.float64)
+    if P.size != 12:
+        raise InputError(path, f"{label} has {P.size} values, expected 12 (3x4 row-major)")
+    P = P.reshape(3, 4)
+    if not np.all(np.isfinite(P)):
+        raise InputError(path, f"{label} is not finite numbers")
+    check_intrinsics(P[:, :3], path, label)
+    return P
+
+
+def _rig_from_P(P_left: np.ndarray, P_right: np.ndarray, size, name: str, path: Path,
+                labels=("P0", "P1")) -> StereoRig:
+    P_left, P_right = _projection(P_left, labels[0], path), _projection(P_right, labels[1], path)
     fx, fy, cx0, cy = P_left[0, 0], P_left[1, 1], P_left[0, 2], P_left[1, 2]
     # P_right[0, 3] = -fx * baseline (relative to P_left's own translation)
     baseline = -(P_right[0, 3] - P_left[0, 3]) / P_right[0, 0]
-    return StereoRig.rectified_pair(fx, fy, cx0, P_right[0, 2], cy, size, baseline, name=name)
+    if baseline < 0:
+        raise InputError(path, f"{labels[1]} gives a negative baseline ({baseline:g} m): the right camera's "
+                               f"P[0, 3] must be -fx * baseline (left and right swapped?)")
+    rig = StereoRig.rectified_pair(fx, fy, cx0, P_right[0, 2], cy, size, baseline, name=name)
+    return check_rig(rig, path)
 
 
 class KittiOdometrySource(FrameSource):
@@ -105,9 +159,9 @@ class KittiOdometrySource(FrameSource):
         calib = path / "calib.txt"
         if calib.is_file():
             P = parse_projection_rows(calib)
-            if "P0" not in P or "P1" not in P or np.asarray(P["P0"]).shape != (3, 4):
+            if "P0" not in P or "P1" not in P:
                 raise InputError(calib, "missing P0/P1 projection rows")
-            rig = _rig_from_P(P["P0"], P["P1"], size, path.name)
+            rig = _rig_from_P(P["P0"], P["P1"], size, path.name, calib)
         else:
             missing.append("calib.txt")
             rig = StereoRig.rectified_pair(718.856, 718.856, size[0] / 2, size[0] / 2, size[1] / 2, size, 0.54, path.name)
@@ -117,11 +171,9 @@ class KittiOdometrySource(FrameSource):
         n = len(self.left_files)
         times = path / "times.txt"
         if times.is_file():
-            t = np.loadtxt(times, ndmin=1)
-            if t.size != n:
-                raise InputError(times, f"{t.size} timestamps for {n} frames")
-            self.timestamps = np.round(t * 1e9).astype(np.int64)
-            check_monotonic(self.timestamps, times)
+            self.timestamps = read_times_kitti(times)
+            if self.timestamps.size != n:
+                raise InputError(times, f"{self.timestamps.size} timestamps for {n} frames")
         else:
             self.timestamps = nominal_timestamps(n, KITTI_RATE_HZ)
             self.notes.append("no times.txt: nominal 10 Hz timestamps")
@@ -147,6 +199,10 @@ class KittiOdometrySource(FrameSource):
             if not rf.is_file():
                 raise InputError(rf, "right frame missing")
             left, right = read_image(lf), read_image(rf)
+            if (left.shape[1], left.shape[0]) != self.rig.left.size:
+                w, h = self.rig.left.size
+                raise InputError(lf, f"size {left.shape[1]}x{left.shape[0]} differs from the first frame "
+                                     f"{self.left_files[0].name} ({w}x{h})")
             if left.shape[:2] != right.shape[:2]:
                 raise InputError(rf, f"size {right.shape[1]}x{right.shape[0]} differs from left {left.shape[1]}x{left.shape[0]}")
             t = int(self.timestamps[i])
@@ -195,7 +251,22 @@ class Kitti2015Source(FrameSource):
         P = parse_projection_rows(f)
         if "P_rect_02" not in P or "P_rect_03" not in P:
             raise InputError(f, "missing P_rect_02/P_rect_03")
-        return _rig_from_P(P["P_rect_02"], P["P_rect_03"], size, scene)
+        return _rig_from_P(P["P_rect_02"], P["P_rect_03"], size, scene, f, ("P_rect_02", "P_rect_03"))
+
+    @staticmethod
+    def _read_gt(path: Path, shape) -> np.ndarray:
+        """A KITTI disparity PNG (uint16, single channel, disparity * 256, 0 = unknown) of image size
+        ``shape`` (H, W) with at least one known pixel; :class:`InputError` naming the file otherwise."""
+        raw = read_image(path)
+        if raw.ndim != 2:
+            raise InputError(path, f"disparity ground truth must be a single-channel image, got {raw.shape[2]} channels")
+        if raw.dtype != np.uint16:
+            raise InputError(path, f"disparity ground truth must be a 16-bit PNG (disparity * 256), got {raw.dtype}")
+        if raw.shape != tuple(shape):
+            raise InputError(path, f"size {raw.shape[1]}x{raw.shape[0]} differs from the image ({shape[1]}x{shape[0]})")
+        if not np.any(raw > 0):
+            raise InputError(path, "disparity ground truth has no valid pixels (all 0 = unknown)")
+        return raw
 
     def __len__(self) -> int:
         return len(self.left_files)
@@ -210,10 +281,10 @@ class Kitti2015Source(FrameSource):
                 raise InputError(rf, "left/right size mismatch")
             gt = mask = None
             if self.gt_dir is not None and (self.gt_dir / lf.name).is_file():
-                raw = read_image(self.gt_dir / lf.name)
+                raw = self._read_gt(self.gt_dir / lf.name, left.shape[:2])
                 gt = np.where(raw > 0, raw.astype(np.float32) / 256.0, np.nan).astype(np.float32)
                 if self.noc_dir is not None and (self.noc_dir / lf.name).is_file():
-                    mask = read_image(self.noc_dir / lf.name) > 0
+                    mask = self._read_gt(self.noc_dir / lf.name, left.shape[:2]) > 0
             rig = self._rig_for(lf.stem.split("_")[0], (left.shape[1], left.shape[0]))
             t = int(nominal_timestamps(i + 1)[-1])
             yield StereoFrame(left, right, t, t, i, rig, gt_disparity=gt, gt_mask_nonocc=mask, name=lf.stem)

@@ -13,7 +13,7 @@ from typing import Dict, Iterator
 
 import numpy as np
 
-from ..calibration import StereoRig
+from ..calibration import StereoRig, check_image_size, check_intrinsics, check_rig
 from ..errors import InputError
 from ..frames import StereoFrame
 from ..io.images import read_image
@@ -71,14 +71,23 @@ class MiddleburySource(FrameSource):
         if calib_path.is_file():
             c = parse_calib_txt(calib_path)
             self.calibration = c
-            K0, K1 = c["cam0"], c["cam1"]
-            cw, ch = int(c.get("width", w)), int(c.get("height", h))
+            K0 = check_intrinsics(c["cam0"], calib_path, "cam0")
+            K1 = check_intrinsics(c["cam1"], calib_path, "cam1")
+            cw, ch = check_image_size(c.get("width", w), c.get("height", h), calib_path, "width/height")
             if (cw, ch) != (w, h):
                 raise InputError(calib_path, f"width/height {cw}x{ch} do not match im0.png ({w}x{h})")
+            baseline_mm = float(c["baseline"])
+            if not np.isfinite(baseline_mm) or baseline_mm <= 0:
+                raise InputError(calib_path, f"baseline must be a positive distance in mm (im0 is the left "
+                                             f"view), got {baseline_mm:g}")
             rig = StereoRig.rectified_pair(K0[0, 0], K0[1, 1], K0[0, 2], K1[0, 2], K0[1, 2], (w, h),
-                                           float(c["baseline"]) / 1000.0, name=path.name)
-            if "doffs" in c and abs(float(c["doffs"]) - (K1[0, 2] - K0[0, 2])) > 1e-3:
-                rig.doffs_px = float(c["doffs"])
+                                           baseline_mm / 1000.0, name=path.name)
+            if "doffs" in c:
+                if not np.isfinite(float(c["doffs"])):
+                    raise InputError(calib_path, f"doffs is not a finite number: {c['doffs']!r}")
+                if abs(float(c["doffs"]) - (K1[0, 2] - K0[0, 2])) > 1e-3:
+                    rig.doffs_px = float(c["doffs"])
+            check_rig(rig, calib_path)
             calibrated = True
         else:
             missing.append("calib.txt")
@@ -93,14 +102,19 @@ class MiddleburySource(FrameSource):
         if (path / "mask0nocc.png").is_file():
             self.ground_truth.append("nonocc_mask")
         ndisp = self.calibration.get("ndisp")
-        if ndisp is not None and ndisp >= w:
-            self.notes.append(f"ndisp={int(ndisp)} is not a usable search range (>= width)")
+        if ndisp is not None and not self._usable_ndisp(ndisp):
+            shown = int(ndisp) if np.isfinite(ndisp) else ndisp
+            why = ">= width" if np.isfinite(ndisp) and ndisp >= w else "not a positive number"
+            self.notes.append(f"ndisp={shown} is not a usable search range ({why})")
+
+    def _usable_ndisp(self, n) -> bool:
+        return n is not None and bool(np.isfinite(n)) and 1 <= n < self.rig.left.size[0]
 
     @property
     def ndisp(self):
-        """Disparity search range from ``calib.txt`` if usable (< width), else None."""
+        """Disparity search range from ``calib.txt`` if usable (1 <= ndisp < width), else None."""
         n = self.calibration.get("ndisp")
-        return int(n) if n is not None and n < self.rig.left.size[0] else None
+        return int(n) if self._usable_ndisp(n) else None
 
     def __len__(self) -> int:
         return 1

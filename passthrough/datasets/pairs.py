@@ -4,17 +4,22 @@ Recognised pair names: ``<name>_left.<ext>`` / ``<name>_right.<ext>`` (also ``_L
 sub-folders ``left/`` and ``right/`` with equal file names. Calibration files, first found wins:
 
 * ``stereodemo_calibration.json`` (OAK-D): ``width, height, fx, fy, cx0, cx1, cy, baseline_meters``;
-  the images are rectified already.
-* ``rig.json`` / ``calibration.json``: this project's own format, :meth:`StereoRig.to_dict`.
+  the images are rectified already. ``_left`` is the left view, so ``baseline_meters`` is positive.
+* ``rig.json`` / ``calibration.json``: this project's own format, :meth:`StereoRig.to_dict` (``left`` and
+  ``right`` cameras, ``T_head_from_left``/``T_head_from_right``; the right camera lies to the right, +x,
+  of the left). A ``rig.json`` of this kind (no ``"format": "rig-v1"``, no ``cameras``) makes its folder
+  a pairs folder, not a rig-v1 set (:func:`is_own_rig_json`).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
 
-from ..calibration import StereoRig
+from ..calibration import MAX_BASELINE, StereoRig, check_image_size, check_rig
 from ..errors import InputError
 from ..frames import StereoFrame
 from ..io.images import read_image
@@ -53,25 +58,65 @@ def find_calibration(path: Path) -> Optional[Path]:
     return None
 
 
+def is_own_rig_json(path: Path) -> bool:
+    """True if the JSON file at ``path`` holds this project's own stereo calibration
+    (:meth:`StereoRig.to_dict`: ``left`` and ``right`` cameras) rather than a rig-v1 set (which has
+    ``cameras`` and may say ``"format": "rig-v1"``). Unreadable or invalid files are not."""
+    try:
+        d = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(d, dict) and "left" in d and "right" in d and "cameras" not in d and "format" not in d
+
+
+def _number(d: dict, key: str, path: Path) -> float:
+    v = d[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise InputError(path, f"{key} must be a number, got {json.dumps(v)[:40]}")
+    try:
+        f = float(v)
+    except ValueError:
+        raise InputError(path, f"{key} must be a number, got {v!r}") from None
+    if not math.isfinite(f):
+        raise InputError(path, f"{key} is not a finite number ({v!r})")
+    return f
+
+
 def load_calibration(path: Path, size=None) -> StereoRig:
-    """Load a stereodemo or own-format JSON calibration file into a :class:`StereoRig`."""
+    """Load a stereodemo or own-format JSON calibration file into a :class:`StereoRig`. The geometry is
+    checked (:func:`~passthrough.calibration.check_rig`); bad values raise :class:`InputError`."""
+    path = Path(path)
     d = read_json(path, expect=dict)
     if "left" in d and "right" in d:
+        for side in ("left", "right"):
+            cam = d[side]
+            if not isinstance(cam, dict):
+                raise InputError(path, f"{side} must be a camera object {{K, dist, model, size}}")
+            if "size" in cam:
+                if not isinstance(cam["size"], list) or len(cam["size"]) != 2:
+                    raise InputError(path, f"{side}.size must be [width, height], got {json.dumps(cam['size'])[:40]}")
+                check_image_size(cam["size"][0], cam["size"][1], path, f"{side}.size")
         try:
-            return StereoRig.from_dict(d)
-        except (KeyError, ValueError, TypeError) as exc:
+            rig = StereoRig.from_dict(d)
+        except (KeyError, ValueError, TypeError, OverflowError) as exc:
             raise InputError(path, f"bad rig calibration ({exc})") from None
+        return check_rig(rig, path)
     keys = ("width", "height", "fx", "cx0", "cy", "baseline_meters")
     missing = [k for k in keys if k not in d]
     if missing:
         raise InputError(path, f"missing calibration key(s): {', '.join(missing)}")
-    try:
-        rig = StereoRig.rectified_pair(float(d["fx"]), float(d.get("fy", d["fx"])), float(d["cx0"]),
-                                       float(d.get("cx1", d["cx0"])), float(d["cy"]),
-                                       (int(d["width"]), int(d["height"])), float(d["baseline_meters"]), path.parent.name)
-    except (TypeError, ValueError) as exc:
-        raise InputError(path, f"bad calibration value ({exc})") from None
-    return rig
+    fx, cx0, cy = (_number(d, k, path) for k in ("fx", "cx0", "cy"))
+    fy = _number(d, "fy", path) if "fy" in d else fx
+    cx1 = _number(d, "cx1", path) if "cx1" in d else cx0
+    w, h = check_image_size(d["width"], d["height"], path, "width/height")
+    b = _number(d, "baseline_meters", path)
+    if b <= 0:
+        raise InputError(path, f"baseline_meters must be positive (the right camera's distance to the right "
+                               f"of the left one), got {b:g}")
+    if b > MAX_BASELINE:
+        raise InputError(path, f"implausible baseline_meters {b:g} (more than {MAX_BASELINE:g} m)")
+    rig = StereoRig.rectified_pair(fx, fy, cx0, cx1, cy, (w, h), b, path.parent.name)
+    return check_rig(rig, path)
 
 
 class PairsFolderSource(FrameSource):

@@ -20,7 +20,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ..calibration import CameraModel, StereoRig
+from ..calibration import CameraModel, StereoRig, check_image_size, check_intrinsics, check_rig
 from ..errors import InputError
 from ..frames import StereoFrame
 from ..geometry import invert_T
@@ -54,9 +54,11 @@ def _matrix(value, shape, where: Path, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(where, f"{what} is not a numeric matrix")
-    if arr.shape != shape or not np.all(np.isfinite(arr)):
+        raise InputError(where, f"{what} is not a numeric matrix") from None
+    if arr.shape != shape:
         raise InputError(where, f"{what} must be a finite {shape[0]}x{shape[1]} matrix, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(where, f"{what} must be a finite {shape[0]}x{shape[1]} matrix, has non-finite values")
     return arr
 
 
@@ -70,9 +72,13 @@ def read_rig_json(path) -> dict:
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(path, f"not valid JSON ({e})")
+        raise InputError(path, f"not valid JSON ({e})") from None
+    except OSError as e:
+        raise InputError(path, f"cannot read ({e.strerror or e})") from None
     if not isinstance(data, dict):
         raise InputError(path, "rig.json must hold an object")
+    if "left" in data and "right" in data and "cameras" not in data and "format" not in data:
+        raise InputError(path, "holds a stereo-pairs calibration (left/right cameras), not a rig-v1 set")
     missing = [k for k in ("width", "height", "cameras", "inputs", "targets") if k not in data]
     if missing:
         raise InputError(path, f"missing key(s): {', '.join(missing)}")
@@ -100,13 +106,7 @@ class RigV1Source(FrameSource):
             path = path.parent
         data = read_rig_json(path)
         jpath = path / "rig.json"
-        try:
-            w, h = int(data["width"]), int(data["height"])
-        except (TypeError, ValueError):
-            raise InputError(jpath, "width/height must be integers")
-        if w <= 0 or h <= 0:
-            raise InputError(jpath, f"bad image size {w}x{h}")
-        self.size = (w, h)
+        self.size = check_image_size(data["width"], data["height"], jpath, "width/height")
         self.note = str(data.get("note", ""))
         cams = data["cameras"]
         if not isinstance(cams, dict) or not cams:
@@ -115,16 +115,27 @@ class RigV1Source(FrameSource):
         for name, c in cams.items():
             if not isinstance(c, dict) or "image" not in c or "K" not in c or "T_world_from_camera" not in c:
                 raise InputError(jpath, f"camera {name!r} needs image, K and T_world_from_camera")
-            K = _matrix(c["K"], (3, 3), jpath, f"cameras.{name}.K")
+            if not isinstance(c["image"], str) or not c["image"]:
+                raise InputError(jpath, f"cameras.{name}.image must be a file name, got {json.dumps(c['image'])[:40]}")
+            K = check_intrinsics(_matrix(c["K"], (3, 3), jpath, f"cameras.{name}.K"), jpath, f"cameras.{name}.K")
             T = _matrix(c["T_world_from_camera"], (4, 4), jpath, f"cameras.{name}.T_world_from_camera")
             if not np.allclose(T[3], [0, 0, 0, 1]) or not np.allclose(T[:3, :3] @ T[:3, :3].T, np.eye(3), atol=1e-5):
                 raise InputError(jpath, f"cameras.{name}.T_world_from_camera is not a rigid transform")
-            self.cameras[name] = RigCamera(name, path / str(c["image"]), K, T)
+            self.cameras[name] = RigCamera(name, path / c["image"], K, T)
         inp = data["inputs"]
         if not isinstance(inp, dict) or "left" not in inp or "right" not in inp:
             raise InputError(jpath, "inputs must be {left, right}")
-        self.inputs: Tuple[str, str] = (str(inp["left"]), str(inp["right"]))
-        self.targets: List[str] = [str(t) for t in data["targets"]]
+        if not all(isinstance(inp[k], str) for k in ("left", "right")):
+            raise InputError(jpath, "inputs.left and inputs.right must be camera names")
+        if inp["left"] == inp["right"]:
+            raise InputError(jpath, f"inputs.left and inputs.right are the same camera {inp['left']!r}")
+        self.inputs: Tuple[str, str] = (inp["left"], inp["right"])
+        targets = data["targets"]
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise InputError(jpath, f"targets must be a list of camera names, got {json.dumps(targets)[:40]}")
+        if not targets:
+            raise InputError(jpath, "targets is empty (no view to score)")
+        self.targets: List[str] = list(targets)
         for n in list(self.inputs) + self.targets:
             if n not in self.cameras:
                 raise InputError(jpath, f"camera {n!r} named in inputs/targets is not in cameras")
@@ -136,14 +147,25 @@ class RigV1Source(FrameSource):
             need = ("image", "view", "scale", "baseline")
             if not isinstance(self.gt, dict) or any(k not in self.gt for k in need):
                 raise InputError(jpath, "ground_truth_disparity needs image, view, scale, baseline")
-            if self.gt["view"] not in self.cameras:
-                raise InputError(jpath, f"ground_truth_disparity.view {self.gt['view']!r} is not a camera")
+            g = self.gt
+            if not isinstance(g["image"], str) or not g["image"]:
+                raise InputError(jpath, "ground_truth_disparity.image must be a file name")
+            if not isinstance(g["view"], str) or g["view"] not in self.cameras:
+                raise InputError(jpath, f"ground_truth_disparity.view {json.dumps(g['view'])[:40]} is not a camera")
+            for k in ("scale", "baseline"):
+                v = g[k]
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v <= 0:
+                    raise InputError(jpath, f"ground_truth_disparity.{k} must be a positive number, got {json.dumps(v)[:40]}")
+            inv = g.get("invalid")
+            if inv is not None and (isinstance(inv, bool) or not isinstance(inv, (int, float))):
+                raise InputError(jpath, f"ground_truth_disparity.invalid must be a number or null, got {json.dumps(inv)[:40]}")
 
         L, R = (self.cameras[n] for n in self.inputs)
         T_left_from_right = invert_T(L.T_world_from_camera) @ R.T_world_from_camera
         rig = StereoRig(CameraModel(L.K, np.zeros(0), "pinhole", self.size),
                         CameraModel(R.K, np.zeros(0), "pinhole", self.size),
                         np.eye(4), T_left_from_right, name=path.name)
+        check_rig(rig, jpath)
         rig.calibrated = True
         super().__init__(path, rig)
         if self.gt is not None:

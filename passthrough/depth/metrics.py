@@ -25,6 +25,8 @@ THRESHOLDS = (1.0, 2.0, 4.0)
 def to_resolution(disparity: np.ndarray, shape) -> np.ndarray:
     """Resample a float32 (h, w) disparity map (NaN = invalid) to ``shape = (H, W)``, multiplying the
     values by ``W / w``. Returns the input unchanged if it already has that shape."""
+    if np.ndim(disparity) != 2 or len(shape) != 2:
+        raise ValueError(f"disparity maps must be 2-D, got shapes {np.shape(disparity)} and {tuple(shape)}")
     h, w = disparity.shape
     H, W = shape
     if (h, w) == (H, W):
@@ -47,10 +49,16 @@ def disparity_metrics(estimate: np.ndarray, gt: np.ndarray, mask: Optional[np.nd
         ``{"bad1", "bad2", "bad4", "avgerr", "density"[, "d1"]}``; fractions in 0..1, avgerr in px
         (NaN if nothing was estimated). ``n_pixels`` is not included.
     """
+    gt = np.asarray(gt)
+    if gt.ndim != 2:
+        raise ValueError(f"ground truth must be a single-channel (H, W) map, got shape {gt.shape}")
     est = to_resolution(np.asarray(estimate, dtype=np.float32), gt.shape)
     sel = np.isfinite(gt)
     if mask is not None:
-        sel &= np.asarray(mask, dtype=bool)
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != gt.shape:
+            raise ValueError(f"evaluation mask shape {mask.shape} differs from the ground truth's {gt.shape}")
+        sel &= mask
     n = int(sel.sum())
     if n == 0:
         raise ValueError("no pixels with ground truth to evaluate")

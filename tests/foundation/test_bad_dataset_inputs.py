@@ -1,0 +1,563 @@
+"""Broken dataset files: every one is one line ``error: <file>: <problem>``, exit status 2, no traceback,
+and the input is left as it was. Each case copies a few small real files into tmp_path and corrupts the
+copy (calibration geometry, image sizes, timestamps, ground truth, annotation field types)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from passthrough.datasets import open_source
+from passthrough.datasets.kitti import Kitti2015Source
+from passthrough.errors import InputError
+
+MOTORCYCLE = "stereo/middlebury2014-Motorcycle-Q"
+KITTI = "sequences/kitti-odometry-excerpt-frames000-025"
+EUROC = "sequences/euroc-MH_01_easy-first5"
+OAKD = "stereo/oakd-pairs"
+TSUKUBA = "views/middlebury2001-tsukuba"
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for dirpath, _, files in sorted(os.walk(root)):
+        for f in sorted(files):
+            p = os.path.join(dirpath, f)
+            h.update(p.encode())
+            with open(p, "rb") as fh:
+                h.update(fh.read())
+    return h.hexdigest()
+
+
+def _one_line_error(result, *needles):
+    assert result.returncode == 2, (result.returncode, result.stdout[-1000:], result.stderr[-2000:])
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    return lines[0]
+
+
+def _sub(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new))
+
+
+def _edit_json(path: Path, fn) -> None:
+    d = json.loads(path.read_text())
+    d = fn(d) or d
+    path.write_text(json.dumps(d))  # allow_nan: writes NaN / Infinity as Python's json does
+
+
+def _middlebury(shared_data, tmp_path) -> Path:
+    root = tmp_path / "motorcycle"
+    root.mkdir()
+    for f in ("im0.png", "im1.png", "calib.txt"):
+        shutil.copy(shared_data / MOTORCYCLE / f, root)
+    return root
+
+
+def _kitti(shared_data, tmp_path, n=3) -> Path:
+    src, root = shared_data / KITTI, tmp_path / "kitti"
+    for side in ("image_l", "image_r"):
+        (root / side).mkdir(parents=True)
+        for i in range(n):
+            shutil.copy(src / side / f"{i:06d}.png", root / side)
+    shutil.copy(src / "calib.txt", root)
+    (root / "poses.txt").write_text("".join((src / "poses.txt").read_text().splitlines(True)[:n]))
+    return root
+
+
+def _kitti_P(root: Path):
+    return [np.array(l.split(), dtype=np.float64) for l in (root / "calib.txt").read_text().splitlines() if l.strip()]
+
+
+def _write_kitti_P(root: Path, P0, P1) -> None:
+    (root / "calib.txt").write_text("\n".join(" ".join(repr(float(v)) for v in P) for P in (P0, P1)) + "\n")
+
+
+def _oakd(shared_data, tmp_path) -> Path:
+    root = tmp_path / "oakd"
+    root.mkdir()
+    for f in ("desk_left.png", "desk_right.png", "stereodemo_calibration.json"):
+        shutil.copy(shared_data / OAKD / f, root)
+    return root
+
+
+def _euroc(shared_data, tmp_path) -> Path:
+    root = tmp_path / "euroc"
+    shutil.copytree(shared_data / EUROC, root)
+    return root
+
+
+def _hands(shared_data, tmp_path) -> Path:
+    root = tmp_path / "hands"
+    shutil.copytree(shared_data / "hands", root)
+    return root
+
+
+def _tsukuba(shared_data, tmp_path) -> Path:
+    root = tmp_path / "tsukuba"
+    shutil.copytree(shared_data / TSUKUBA, root)
+    return root
+
+
+# ------------------------------------------------------------------ 1, 2: calibration geometry and sizes
+MIDDLEBURY_CALIB = {
+    "baseline0": ("baseline=193.001", "baseline=0", "baseline"),
+    "baseline_nan": ("baseline=193.001", "baseline=nan", "baseline"),
+    "baseline_neg": ("baseline=193.001", "baseline=-193.001", "baseline"),
+    "f0": ("cam0=[999.421 0 294.182; 0 999.421", "cam0=[0 0 294.182; 0 0", "focal length"),
+    "f_neg": ("cam0=[999.421 0 294.182; 0 999.421", "cam0=[-999.421 0 294.182; 0 -999.421", "focal length"),
+    "f_nan": ("cam1=[999.421", "cam1=[nan", "cam1"),
+    "width_nan": ("width=741", "width=nan", "width"),
+    "width_inf": ("width=741", "width=inf", "width"),
+    "height0": ("height=497", "height=0", "height"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MIDDLEBURY_CALIB))
+def test_middlebury_bad_calibration(cli, shared_data, tmp_path, case):
+    root = _middlebury(shared_data, tmp_path)
+    old, new, word = MIDDLEBURY_CALIB[case]
+    _sub(root / "calib.txt", old, new)
+    before = _digest(root)
+    _one_line_error(cli("info", root), "calib.txt", word)
+    assert _digest(root) == before
+
+
+def _P1_baseline0(P):
+    P[1][3] = 0.0
+
+
+def _P1_nan(P):
+    P[1][3] = np.nan
+
+
+def _P1_f0(P):
+    P[1][0] = 0.0
+
+
+def _P0_fneg(P):
+    P[0][0] = P[0][5] = -P[0][0]
+
+
+def _P1_swapped(P):
+    P[1][3] = -P[1][3]
+
+
+def _P1_inf(P):
+    P[1][3] = -1e300
+
+
+KITTI_CALIB = {
+    "baseline0": (_P1_baseline0, "zero baseline"),
+    "nan": (_P1_nan, "P1"),
+    "p1_f0": (_P1_f0, "P1"),
+    "f_neg": (_P0_fneg, "focal length"),
+    "swapped": (_P1_swapped, "negative baseline"),
+    "huge_baseline": (_P1_inf, "baseline"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KITTI_CALIB))
+def test_kitti_bad_projection_rows(cli, shared_data, tmp_path, case):
+    root = _kitti(shared_data, tmp_path)
+    P = _kitti_P(root)
+    edit, word = KITTI_CALIB[case]
+    edit(P)
+    _write_kitti_P(root, *P)
+    before = _digest(root)
+    _one_line_error(cli("info", root), "calib.txt", word)
+    assert _digest(root) == before
+
+
+def test_kitti_projection_row_with_too_few_values(cli, shared_data, tmp_path):
+    root = _kitti(shared_data, tmp_path)
+    P0, P1 = _kitti_P(root)
+    _write_kitti_P(root, P0, P1[:8])
+    _one_line_error(cli("info", root), "calib.txt", "P1", "8 values")
+
+
+STEREODEMO = {
+    "b0": ("baseline_meters", 0.0, "baseline_meters"),
+    "bnan": ("baseline_meters", float("nan"), "baseline_meters"),
+    "binf": ("baseline_meters", float("inf"), "baseline_meters"),
+    "bneg": ("baseline_meters", -0.075, "baseline_meters"),
+    "bhuge": ("baseline_meters", 1e300, "baseline_meters"),
+    "bbool": ("baseline_meters", True, "baseline_meters"),
+    "fx0": ("fx", 0.0, "focal length"),
+    "fxneg": ("fx", -451.0, "focal length"),
+    "fxnan": ("fx", float("nan"), "fx"),
+    "w_inf": ("width", float("inf"), "width"),
+    "w0": ("width", 0, "width"),
+    "w_neg": ("width", -640, "width"),
+    "w_huge": ("width", 1e30, "width"),
+    "w_float": ("width", 640.5, "width"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STEREODEMO))
+def test_stereodemo_bad_calibration(cli, shared_data, tmp_path, case):
+    root = _oakd(shared_data, tmp_path)
+    key, value, word = STEREODEMO[case]
+    _edit_json(root / "stereodemo_calibration.json", lambda d: d.__setitem__(key, value))
+    before = _digest(root)
+    _one_line_error(cli("info", root), "stereodemo_calibration.json", word)
+    assert _digest(root) == before
+
+
+def _own_format(shared_data, tmp_path, name: str) -> Path:
+    """An OAK-D pair with its calibration in the project's own format (StereoRig.to_dict) as ``name``."""
+    from passthrough.datasets.pairs import load_calibration
+
+    root = _oakd(shared_data, tmp_path)
+    rig = load_calibration(root / "stereodemo_calibration.json")
+    (root / "stereodemo_calibration.json").unlink()
+    (root / name).write_text(json.dumps(rig.to_dict()))
+    return root
+
+
+def test_own_format_calibration_with_identical_poses(cli, shared_data, tmp_path):
+    root = _own_format(shared_data, tmp_path, "calibration.json")
+    _edit_json(root / "calibration.json", lambda d: d.__setitem__("T_head_from_right", d["T_head_from_left"]))
+    _one_line_error(cli("info", root), "calibration.json", "zero baseline")
+
+
+def test_own_format_calibration_with_infinite_size(cli, shared_data, tmp_path):
+    root = _own_format(shared_data, tmp_path, "calibration.json")
+    _edit_json(root / "calibration.json", lambda d: d["left"].__setitem__("size", [float("inf"), 480]))
+    _one_line_error(cli("info", root), "calibration.json", "width")
+
+
+# ------------------------------------------------------------------------- 1, 2, 3, 6: EuRoC sensor.yaml
+EUROC_YAML = {
+    "same_T": ("cam1", None, "zero baseline"),
+    "intr_nan": ("cam0", ("intrinsics: [458.654,", "intrinsics: [.nan,"), "intrinsics"),
+    "intr_zero": ("cam0", ("intrinsics: [458.654, 457.296,", "intrinsics: [0, 0,"), "focal length"),
+    "intr_neg": ("cam0", ("intrinsics: [458.654,", "intrinsics: [-458.654,"), "focal length"),
+    "res_neg": ("cam0", ("resolution: [752, 480]", "resolution: [-752, 480]"), "resolution"),
+    "res_inf": ("cam1", ("resolution: [752, 480]", "resolution: [.inf, 480]"), "resolution"),
+    "dist_mixed": ("cam1", ("distortion_model: radial-tangential", "distortion_model: equidistant"), "fisheye"),
+    "rate_str": ("cam0", ("rate_hz: 20", "rate_hz: fast"), "rate_hz"),
+    "rate_neg": ("cam0", ("rate_hz: 20", "rate_hz: -20"), "rate_hz"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EUROC_YAML))
+def test_euroc_bad_sensor_yaml(cli, shared_data, tmp_path, case):
+    root = _euroc(shared_data, tmp_path)
+    cam, edit, word = EUROC_YAML[case]
+    if edit is None:  # cam1 placed exactly where cam0 is
+        shutil.copy(root / "mav0/cam0/sensor.yaml", root / "mav0/cam1/sensor.yaml")
+    else:
+        _sub(root / "mav0" / cam / "sensor.yaml", *edit)
+    before = _digest(root)
+    _one_line_error(cli("info", root), "sensor.yaml", word)
+    assert _digest(root) == before
+
+
+# ------------------------------------------------------------------- 6, 11: EuRoC CSVs, empty text files
+def _csv_binary(root):
+    (root / "mav0/cam0/data.csv").write_bytes(bytes(range(256)) * 4)
+
+
+def _csv_huge_ts(root):
+    with open(root / "mav0/cam0/data.csv", "a") as f:
+        f.write("99999999999999999999999,x.png\n")
+
+
+def _gt_rows(root):
+    p = root / "mav0/state_groundtruth_estimate0/data.csv"
+    return p, p.read_text().splitlines()
+
+
+def _gt_backwards(root):
+    p, lines = _gt_rows(root)
+    lines[2], lines[3] = lines[3], lines[2]
+    p.write_text("\n".join(lines) + "\n")
+
+
+def _gt_nan_quaternion(root):
+    p, lines = _gt_rows(root)
+    v = lines[2].split(",")
+    v[4:8] = ["nan"] * 4
+    lines[2] = ",".join(v)
+    p.write_text("\n".join(lines) + "\n")
+
+
+def _gt_empty(root):
+    p, lines = _gt_rows(root)
+    p.write_text(lines[0] + "\n")  # header only
+
+
+EUROC_CSV = {
+    "cam0_binary": (_csv_binary, "cam0/data.csv", "not a text file"),
+    "cam0_huge_timestamp": (_csv_huge_ts, "cam0/data.csv", "out of range"),
+    "gt_backwards": (_gt_backwards, "state_groundtruth_estimate0/data.csv", "not increasing"),
+    "gt_nan_quaternion": (_gt_nan_quaternion, "state_groundtruth_estimate0/data.csv", "not a finite"),
+    "gt_empty": (_gt_empty, "state_groundtruth_estimate0/data.csv", "no data rows"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EUROC_CSV))
+def test_euroc_bad_csv(cli, shared_data, tmp_path, case):
+    root = _euroc(shared_data, tmp_path)
+    edit, name, word = EUROC_CSV[case]
+    edit(root)
+    before = _digest(root)
+    _one_line_error(cli("info", root), name, word)
+    assert _digest(root) == before
+
+
+@pytest.mark.parametrize("content", ["", "#timestamp [ns],w_x,w_y,w_z,a_x,a_y,a_z\n"])
+def test_euroc_empty_imu_is_ignored_quietly(cli, shared_data, tmp_path, content):
+    """imu0 is optional and unused by the pipeline: a copy without samples is noted, not refused, and no
+    numpy warning reaches stderr."""
+    root = _euroc(shared_data, tmp_path)
+    (root / "mav0/imu0/data.csv").write_text(content)
+    r = cli("info", root)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == ""
+    assert "imu0/data.csv has no samples" in r.stdout
+
+
+# ------------------------------------------------------------------------- 5, 11: KITTI times and poses
+KITTI_TEXT = {
+    "times_garbage": ("times.txt", "0.0\n0.1\nfoo\n", "bad timestamp file"),
+    "times_nan": ("times.txt", "nan\nnan\nnan\n", "bad time"),
+    "times_inf": ("times.txt", "0.0\n0.1\ninf\n", "bad time"),
+    "times_empty": ("times.txt", "", "empty"),
+    "times_backwards": ("times.txt", "0.0\n0.2\n0.1\n", "not increasing"),
+    "poses_empty": ("poses.txt", "\n", "empty"),
+    "poses_nan": ("poses.txt", None, "not finite"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KITTI_TEXT))
+def test_kitti_bad_times_and_poses(cli, shared_data, tmp_path, case):
+    root = _kitti(shared_data, tmp_path)
+    name, text, word = KITTI_TEXT[case]
+    if text is None:
+        lines = (root / name).read_text().splitlines()
+        lines[1] = " ".join(["nan"] * 12)
+        text = "\n".join(lines) + "\n"
+    (root / name).write_text(text)
+    before = _digest(root)
+    _one_line_error(cli("info", root), name, word)
+    assert _digest(root) == before
+
+
+# ------------------------------------------------------------------------------------ 7: frame sizes
+def test_kitti_frame_of_another_size_names_the_image(cli, shared_data, tmp_path):
+    root = _kitti(shared_data, tmp_path)
+    for side in ("image_l", "image_r"):
+        p = root / side / "000001.png"
+        cv2.imwrite(str(p), cv2.imread(str(p), cv2.IMREAD_UNCHANGED)[:300, :1000])
+    before = _digest(root)
+    r = cli("replay", root, "--rectify-only", "--out", tmp_path / "out", "--no-progress")
+    _one_line_error(r, "image_l/000001.png", "differs from the first frame")
+    assert _digest(root) == before
+
+
+# --------------------------------------------------------------------------------- 8: hands.json fields
+def _hand(i=0, **fields):
+    def edit(d):
+        for k, v in fields.items():
+            if v is KeyError:
+                del d[i][k]
+            else:
+                d[i][k] = v
+    return edit
+
+
+def _joint(value, j=3):
+    def edit(d):
+        d[0]["kp2d"][j] = value
+    return edit
+
+
+HANDS = {
+    "image_int": (_hand(image=5), "entry 0", "image"),
+    "image_null": (_hand(image=None), "entry 0", "image"),
+    "kp2d_int": (_hand(kp2d=5), "entry 0", "kp2d"),
+    "kp2d_str": (_hand(kp2d="a" * 21), "entry 0", "kp2d"),
+    "joint_short": (_joint([1]), "entry 0", "joint 3"),
+    "joint_str": (_joint(["a", "b"]), "entry 0", "joint 3"),
+    "joint_inf": (_joint([float("inf"), 1.0]), "entry 0", "joint 3"),
+    "no_bbox": (_hand(2, bbox_xyxy=KeyError), "entry 2", "bbox_xyxy"),
+    "bbox_short": (_hand(bbox_xyxy=[1, 2]), "entry 0", "bbox_xyxy"),
+    "bbox_str": (_hand(bbox_xyxy="abc"), "entry 0", "bbox_xyxy"),
+    "bbox_nan": (_hand(bbox_xyxy=[float("nan")] * 4), "entry 0", "bbox_xyxy"),
+    "bbox_inverted": (_hand(bbox_xyxy=[100, 100, 50, 50]), "entry 0", "inverted"),
+    "dataset_list": (_hand(dataset=[1]), "entry 0", "dataset"),
+    "entry_str": (lambda d: d.__setitem__(1, "hello"), "entry 1", "object"),
+    "empty_list": (lambda d: d.clear(), "no annotations", "empty"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HANDS))
+def test_hands_json_bad_fields(cli, shared_data, tmp_path, case):
+    root = _hands(shared_data, tmp_path)
+    edit, *words = HANDS[case]
+    _edit_json(root / "hands.json", edit)
+    before = _digest(root)
+    _one_line_error(cli("info", root), "hands.json", *words)
+    assert _digest(root) == before
+
+
+def test_hands_json_null_pair_joint_is_a_missing_joint(shared_data, tmp_path):
+    """``[null, null]`` (as the OneHand10K entries write a joint without ground truth) is accepted."""
+    from hand_tracking.metrics import gt_array
+    from passthrough.datasets.handkp import load_hand_annotations
+
+    root = _hands(shared_data, tmp_path)
+    _edit_json(root / "hands.json", _joint([None, None], j=0))
+    e = load_hand_annotations(root)[0]
+    gt = gt_array(e["kp2d"])
+    assert gt.shape == (21, 2) and np.isnan(gt[0]).all() and np.isfinite(gt[1:]).all()
+
+
+def test_hand_metrics_refuse_malformed_annotations_with_value_error():
+    from hand_tracking.metrics import bbox_size, gt_array
+
+    for bad in (5, "a" * 21, [[1]] * 21, [["a", "b"]] * 21):
+        with pytest.raises(ValueError):
+            gt_array(bad)
+    for bad in ([1, 2], "abc", None):
+        with pytest.raises(ValueError):
+            bbox_size(bad)
+
+
+# ----------------------------------------------------------------------------------- 9: rig.json fields
+def _gt_field(key, value):
+    return lambda d: d["ground_truth_disparity"].__setitem__(key, value)
+
+
+RIG = {
+    "targets_int": (lambda d: d.__setitem__("targets", 5), "targets"),
+    "targets_null": (lambda d: d.__setitem__("targets", None), "targets"),
+    "targets_empty": (lambda d: d.__setitem__("targets", []), "targets is empty"),
+    "gt_view_list": (_gt_field("view", ["x"]), "ground_truth_disparity.view"),
+    "gt_scale_str": (_gt_field("scale", "x"), "ground_truth_disparity.scale"),
+    "gt_baseline0": (_gt_field("baseline", 0), "ground_truth_disparity.baseline"),
+    "width_inf": (lambda d: d.__setitem__("width", float("inf")), "width"),
+    "K_f0": (lambda d: d["cameras"]["tsukuba1.png"]["K"][0].__setitem__(0, 0.0), "focal length"),
+    "inputs_same": (lambda d: d["inputs"].__setitem__("right", d["inputs"]["left"]), "same camera"),
+    "inputs_swapped": (lambda d: d.__setitem__("inputs", {"left": d["inputs"]["right"], "right": d["inputs"]["left"]}),
+                       "swapped"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RIG))
+def test_rig_json_bad_fields(cli, shared_data, tmp_path, case):
+    root = _tsukuba(shared_data, tmp_path)
+    edit, word = RIG[case]
+    _edit_json(root / "rig.json", edit)
+    before = _digest(root)
+    _one_line_error(cli("info", root), "rig.json", word)
+    assert _digest(root) == before
+
+
+def test_rig_json_without_targets_is_refused_by_eval(cli, shared_data, tmp_path):
+    root = _tsukuba(shared_data, tmp_path)
+    _edit_json(root / "rig.json", lambda d: d.__setitem__("targets", []))
+    _one_line_error(cli("eval", "reprojection", "--dataset", root, "--repeats", "1", "--out", tmp_path / "o"),
+                    "rig.json", "targets")
+
+
+# ---------------------------------------------------------------------------- 10: KITTI 2015 ground truth
+def _kitti2015(tmp_path, occ=None, noc=None) -> Path:
+    """A tiny KITTI 2015 folder (random 64x48 pair, valid 16-bit ground truth unless replaced)."""
+    root = tmp_path / "kitti2015"
+    for d in ("image_2", "image_3", "disp_occ_0", "disp_noc_0"):
+        (root / d).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for d in ("image_2", "image_3"):
+        cv2.imwrite(str(root / d / "000000_10.png"), rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    good = np.zeros((48, 64), np.uint16)
+    good[10:40, 10:50] = 5 * 256
+    cv2.imwrite(str(root / "disp_occ_0" / "000000_10.png"), good if occ is None else occ)
+    cv2.imwrite(str(root / "disp_noc_0" / "000000_10.png"), good if noc is None else noc)
+    return root
+
+
+KITTI_GT = {
+    "occ_wrong_size": ("occ", np.full((10, 10), 256, np.uint16), "differs from the image"),
+    "occ_color": ("occ", np.full((48, 64, 3), 256, np.uint16), "single-channel"),
+    "occ_8bit": ("occ", np.full((48, 64), 5, np.uint8), "16-bit"),
+    "occ_all_zero": ("occ", np.zeros((48, 64), np.uint16), "no valid pixels"),
+    "noc_wrong_size": ("noc", np.full((10, 10), 256, np.uint16), "differs from the image"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KITTI_GT))
+def test_kitti2015_bad_ground_truth_names_the_png(tmp_path, case):
+    which, img, word = KITTI_GT[case]
+    root = _kitti2015(tmp_path, **{which: img})
+    src = open_source(root)
+    assert isinstance(src, Kitti2015Source)
+    with pytest.raises(InputError) as exc:
+        next(iter(src))
+    sub = "disp_occ_0" if which == "occ" else "disp_noc_0"
+    assert exc.value.path == root / sub / "000000_10.png" and word in exc.value.message
+
+
+def test_kitti2015_bad_ground_truth_in_eval_depth_is_one_line(cli, tmp_path):
+    root = _kitti2015(tmp_path, occ=np.full((48, 64, 3), 256, np.uint16))
+    r = cli("eval", "depth", "--dataset", root, "--repeat", "1", "--num-disparities", "16", "--out", tmp_path / "o")
+    _one_line_error(r, "disp_occ_0/000000_10.png", "single-channel")
+
+
+def test_kitti2015_projection_row_with_too_few_values(cli, tmp_path):
+    root = _kitti2015(tmp_path)
+    (root / "calib_cam_to_cam").mkdir()
+    (root / "calib_cam_to_cam" / "000000.txt").write_text("P_rect_02: 1 2 3\nP_rect_03: 1 2 3\n")
+    _one_line_error(cli("info", root), "000000.txt", "P_rect_02", "3 values")
+
+
+def test_disparity_metrics_refuse_mismatched_arrays_with_value_error():
+    from passthrough.depth.metrics import disparity_metrics
+
+    est = np.ones((4, 6), np.float32)
+    with pytest.raises(ValueError, match="single-channel"):
+        disparity_metrics(est, np.ones((4, 6, 3), np.float32))
+    with pytest.raises(ValueError, match="mask"):
+        disparity_metrics(est, np.ones((4, 6), np.float32), mask=np.ones((2, 2), bool))
+    with pytest.raises(ValueError, match="no pixels"):
+        disparity_metrics(est, np.full((4, 6), np.nan, np.float32))
+
+
+# --------------------------------------------------------------------- 12: own-format rig.json in pairs
+def test_pairs_folder_with_own_format_rig_json(cli, shared_data, tmp_path):
+    """pairs.py documents ``rig.json`` (StereoRig.to_dict) as a pairs calibration: such a folder is a pairs
+    folder, not a broken rig-v1 set; the file itself opens the folder too."""
+    root = _own_format(shared_data, tmp_path, "rig.json")
+    for target in (root, root / "rig.json"):
+        src = open_source(target)
+        assert src.format == "stereo-pairs" and len(src) == 1
+        assert src.rig.baseline_m == pytest.approx(0.075)
+    r = cli("info", root)
+    assert r.returncode == 0, r.stderr
+    assert "stereo-pairs" in r.stdout and "75.0 mm" in r.stdout
+    _one_line_error(cli("eval", "reprojection", "--dataset", root, "--repeats", "1", "--out", tmp_path / "o"),
+                    "rig.json", "not a rig-v1 set")
+
+
+def test_real_datasets_still_open(shared_data):
+    """The checks refuse none of the published sets."""
+    for rel in (MOTORCYCLE, "stereo/eth3d-terrace_2s", "stereo/sceneflow-flyingthings3d-A-0032-0006", KITTI,
+                EUROC, OAKD, TSUKUBA):
+        src = open_source(shared_data / rel)
+        assert src.rig.baseline_m > 0 and src.rig.focal_px > 0, rel
