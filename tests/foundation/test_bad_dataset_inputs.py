@@ -4,9 +4,7 @@ copy (calibration geometry, image sizes, timestamps, ground truth, annotation fi
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 from passthrough.datasets import open_source
 from passthrough.datasets.kitti import Kitti2015Source
 from passthrough.errors import InputError
+from passthrough.testing import assert_one_line_error, tree_digest
 
 MOTORCYCLE = "stereo/middlebury2014-Motorcycle-Q"
 KITTI = "sequences/kitti-odometry-excerpt-frames000-025"
@@ -26,28 +25,6 @@ TSUKUBA = "views/middlebury2001-tsukuba"
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for dirpath, _, files in sorted(os.walk(root)):
-        for f in sorted(files):
-            p = os.path.join(dirpath, f)
-            h.update(p.encode())
-            with open(p, "rb") as fh:
-                h.update(fh.read())
-    return h.hexdigest()
-
-
-def _one_line_error(result, *needles):
-    assert result.returncode == 2, (result.returncode, result.stdout[-1000:], result.stderr[-2000:])
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
-    return lines[0]
-
-
 def _sub(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, (path, old)
@@ -132,9 +109,9 @@ def test_middlebury_bad_calibration(cli, shared_data, tmp_path, case):
     root = _middlebury(shared_data, tmp_path)
     old, new, word = MIDDLEBURY_CALIB[case]
     _sub(root / "calib.txt", old, new)
-    before = _digest(root)
-    _one_line_error(cli("info", root), "calib.txt", word)
-    assert _digest(root) == before
+    before = tree_digest(root)
+    assert_one_line_error(cli("info", root), "calib.txt", word)
+    assert tree_digest(root) == before
 
 
 def _P1_baseline0(P):
@@ -178,16 +155,16 @@ def test_kitti_bad_projection_rows(cli, shared_data, tmp_path, case):
     edit, word = KITTI_CALIB[case]
     edit(P)
     _write_kitti_P(root, *P)
-    before = _digest(root)
-    _one_line_error(cli("info", root), "calib.txt", word)
-    assert _digest(root) == before
+    before = tree_digest(root)
+    assert_one_line_error(cli("info", root), "calib.txt", word)
+    assert tree_digest(root) == before
 
 
 def test_kitti_projection_row_with_too_few_values(cli, shared_data, tmp_path):
     root = _kitti(shared_data, tmp_path)
     P0, P1 = _kitti_P(root)
     _write_kitti_P(root, P0, P1[:8])
-    _one_line_error(cli("info", root), "calib.txt", "P1", "8 values")
+    assert_one_line_error(cli("info", root), "calib.txt", "P1", "8 values")
 
 
 STEREODEMO = {
@@ -213,9 +190,9 @@ def test_stereodemo_bad_calibration(cli, shared_data, tmp_path, case):
     root = _oakd(shared_data, tmp_path)
     key, value, word = STEREODEMO[case]
     _edit_json(root / "stereodemo_calibration.json", lambda d: d.__setitem__(key, value))
-    before = _digest(root)
-    _one_line_error(cli("info", root), "stereodemo_calibration.json", word)
-    assert _digest(root) == before
+    before = tree_digest(root)
+    assert_one_line_error(cli("info", root), "stereodemo_calibration.json", word)
+    assert tree_digest(root) == before
 
 
 def _own_format(shared_data, tmp_path, name: str) -> Path:
@@ -232,13 +209,13 @@ def _own_format(shared_data, tmp_path, name: str) -> Path:
 def test_own_format_calibration_with_identical_poses(cli, shared_data, tmp_path):
     root = _own_format(shared_data, tmp_path, "calibration.json")
     _edit_json(root / "calibration.json", lambda d: d.__setitem__("T_head_from_right", d["T_head_from_left"]))
-    _one_line_error(cli("info", root), "calibration.json", "zero baseline")
+    assert_one_line_error(cli("info", root), "calibration.json", "zero baseline")
 
 
 def test_own_format_calibration_with_infinite_size(cli, shared_data, tmp_path):
     root = _own_format(shared_data, tmp_path, "calibration.json")
     _edit_json(root / "calibration.json", lambda d: d["left"].__setitem__("size", [float("inf"), 480]))
-    _one_line_error(cli("info", root), "calibration.json", "width")
+    assert_one_line_error(cli("info", root), "calibration.json", "width")
 
 
 # ------------------------------------------------------------------------- 1, 2, 3, 6: EuRoC sensor.yaml
@@ -263,9 +240,9 @@ def test_euroc_bad_sensor_yaml(cli, shared_data, tmp_path, case):
         shutil.copy(root / "mav0/cam0/sensor.yaml", root / "mav0/cam1/sensor.yaml")
     else:
         _sub(root / "mav0" / cam / "sensor.yaml", *edit)
-    before = _digest(root)
-    _one_line_error(cli("info", root), "sensor.yaml", word)
-    assert _digest(root) == before
+    before = tree_digest(root)
+    assert_one_line_error(cli("info", root), "sensor.yaml", word)
+    assert tree_digest(root) == before
 
 
 # ------------------------------------------------------------------- 6, 11: EuRoC CSVs, empty text files
@@ -316,9 +293,9 @@ def test_euroc_bad_csv(cli, shared_data, tmp_path, case):
     root = _euroc(shared_data, tmp_path)
     edit, name, word = EUROC_CSV[case]
     edit(root)
-    before = _digest(root)
-    _one_line_error(cli("info", root), name, word)
-    assert _digest(root) == before
+    before = tree_digest(root)
+    assert_one_line_error(cli("info", root), name, word)
+    assert tree_digest(root) == before
 
 
 @pytest.mark.parametrize("content", ["", "#timestamp [ns],w_x,w_y,w_z,a_x,a_y,a_z\n"])
@@ -354,9 +331,9 @@ def test_kitti_bad_times_and_poses(cli, shared_data, tmp_path, case):
         lines[1] = " ".join(["nan"] * 12)
         text = "\n".join(lines) + "\n"
     (root / name).write_text(text)
-    before = _digest(root)
-    _one_line_error(cli("info", root), name, word)
-    assert _digest(root) == before
+    before = tree_digest(root)
+    assert_one_line_error(cli("info", root), name, word)
+    assert tree_digest(root) == before
 
 
 # ------------------------------------------------------------------------------------ 7: frame sizes
@@ -365,10 +342,10 @@ def test_kitti_frame_of_another_size_names_the_image(cli, shared_data, tmp_path)
     for side in ("image_l", "image_r"):
         p = root / side / "000001.png"
         cv2.imwrite(str(p), cv2.imread(str(p), cv2.IMREAD_UNCHANGED)[:300, :1000])
-    before = _digest(root)
+    before = tree_digest(root)
     r = cli("replay", root, "--rectify-only", "--out", tmp_path / "out", "--no-progress")
-    _one_line_error(r, "image_l/000001.png", "differs from the first frame")
-    assert _digest(root) == before
+    assert_one_line_error(r, "image_l/000001.png", "differs from the first frame")
+    assert tree_digest(root) == before
 
 
 # --------------------------------------------------------------------------------- 8: hands.json fields
@@ -412,9 +389,9 @@ def test_hands_json_bad_fields(cli, shared_data, tmp_path, case):
     root = _hands(shared_data, tmp_path)
     edit, *words = HANDS[case]
     _edit_json(root / "hands.json", edit)
-    before = _digest(root)
-    _one_line_error(cli("info", root), "hands.json", *words)
-    assert _digest(root) == before
+    before = tree_digest(root)
+    assert_one_line_error(cli("info", root), "hands.json", *words)
+    assert tree_digest(root) == before
 
 
 def test_hands_json_null_pair_joint_is_a_missing_joint(shared_data, tmp_path):
@@ -465,15 +442,15 @@ def test_rig_json_bad_fields(cli, shared_data, tmp_path, case):
     root = _tsukuba(shared_data, tmp_path)
     edit, word = RIG[case]
     _edit_json(root / "rig.json", edit)
-    before = _digest(root)
-    _one_line_error(cli("info", root), "rig.json", word)
-    assert _digest(root) == before
+    before = tree_digest(root)
+    assert_one_line_error(cli("info", root), "rig.json", word)
+    assert tree_digest(root) == before
 
 
 def test_rig_json_without_targets_is_refused_by_eval(cli, shared_data, tmp_path):
     root = _tsukuba(shared_data, tmp_path)
     _edit_json(root / "rig.json", lambda d: d.__setitem__("targets", []))
-    _one_line_error(cli("eval", "reprojection", "--dataset", root, "--repeats", "1", "--out", tmp_path / "o"),
+    assert_one_line_error(cli("eval", "reprojection", "--dataset", root, "--repeats", "1", "--out", tmp_path / "o"),
                     "rig.json", "targets")
 
 
@@ -517,14 +494,14 @@ def test_kitti2015_bad_ground_truth_names_the_png(tmp_path, case):
 def test_kitti2015_bad_ground_truth_in_eval_depth_is_one_line(cli, tmp_path):
     root = _kitti2015(tmp_path, occ=np.full((48, 64, 3), 256, np.uint16))
     r = cli("eval", "depth", "--dataset", root, "--repeat", "1", "--num-disparities", "16", "--out", tmp_path / "o")
-    _one_line_error(r, "disp_occ_0/000000_10.png", "single-channel")
+    assert_one_line_error(r, "disp_occ_0/000000_10.png", "single-channel")
 
 
 def test_kitti2015_projection_row_with_too_few_values(cli, tmp_path):
     root = _kitti2015(tmp_path)
     (root / "calib_cam_to_cam").mkdir()
     (root / "calib_cam_to_cam" / "000000.txt").write_text("P_rect_02: 1 2 3\nP_rect_03: 1 2 3\n")
-    _one_line_error(cli("info", root), "000000.txt", "P_rect_02", "3 values")
+    assert_one_line_error(cli("info", root), "000000.txt", "P_rect_02", "3 values")
 
 
 def test_disparity_metrics_refuse_mismatched_arrays_with_value_error():
@@ -551,7 +528,7 @@ def test_pairs_folder_with_own_format_rig_json(cli, shared_data, tmp_path):
     r = cli("info", root)
     assert r.returncode == 0, r.stderr
     assert "stereo-pairs" in r.stdout and "75.0 mm" in r.stdout
-    _one_line_error(cli("eval", "reprojection", "--dataset", root, "--repeats", "1", "--out", tmp_path / "o"),
+    assert_one_line_error(cli("eval", "reprojection", "--dataset", root, "--repeats", "1", "--out", tmp_path / "o"),
                     "rig.json", "not a rig-v1 set")
 
 

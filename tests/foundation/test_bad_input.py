@@ -1,30 +1,9 @@
 """Bad input: one clear line naming the file and the problem, exit code 2, input untouched."""
 
-import hashlib
-import os
-
 import cv2
 import pytest
 
-
-def _tree_digest(root):
-    h = hashlib.sha256()
-    for dirpath, _, files in sorted(os.walk(root)):
-        for f in sorted(files):
-            p = os.path.join(dirpath, f)
-            h.update(p.encode())
-            with open(p, "rb") as fh:
-                h.update(fh.read())
-    return h.hexdigest()
-
-
-def _assert_clean_error(result, *needles):
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in result.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
+from passthrough.testing import assert_one_line_error, tree_digest
 
 
 def _euroc(copy_of):
@@ -40,48 +19,48 @@ def test_truncated_image(cli, copy_of, tmp_path, command):
     root = _euroc(copy_of)
     png = sorted((root / "mav0/cam1/data").glob("*.png"))[2]
     png.write_bytes(png.read_bytes()[: png.stat().st_size // 2])
-    before = _tree_digest(root)
+    before = tree_digest(root)
     args = [command, root] + (["--out", tmp_path / "out", "--no-progress"] if command == "replay" else [])
     r = cli(*args)
     if command == "info":  # info only reads calibration and indexes: it must still work
         assert r.returncode == 0
     else:
-        _assert_clean_error(r, png.name, "truncated")
-    assert _tree_digest(root) == before
+        assert_one_line_error(r, png.name, "truncated")
+    assert tree_digest(root) == before
 
 
 def test_corrupt_image(cli, copy_of, tmp_path):
     root = copy_of("stereo/middlebury2014-Motorcycle-Q")
     (root / "im1.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 100 + b"IEND\xaeB`\x82")
-    _assert_clean_error(cli("replay", root, "--out", tmp_path / "o", "--no-progress"), "im1.png", "corrupt")
+    assert_one_line_error(cli("replay", root, "--out", tmp_path / "o", "--no-progress"), "im1.png", "corrupt")
 
 
 def test_missing_file_named_in_data_csv(cli, copy_of, tmp_path):
     root = _euroc(copy_of)
     missing = _first_png(root)
     missing.unlink()
-    _assert_clean_error(cli("replay", root, "--out", tmp_path / "o", "--no-progress"), missing.name, "not found")
+    assert_one_line_error(cli("replay", root, "--out", tmp_path / "o", "--no-progress"), missing.name, "not found")
 
 
 def test_missing_calibration_key(cli, copy_of):
     root = _euroc(copy_of)
     y = root / "mav0/cam1/sensor.yaml"
     y.write_text("\n".join(l for l in y.read_text().splitlines() if not l.startswith("intrinsics")))
-    _assert_clean_error(cli("info", root), "cam1/sensor.yaml", "intrinsics")
+    assert_one_line_error(cli("info", root), "cam1/sensor.yaml", "intrinsics")
 
 
 def test_wrong_calibration_value(cli, copy_of):
     root = _euroc(copy_of)
     y = root / "mav0/cam0/sensor.yaml"
     y.write_text(y.read_text().replace("distortion_model: radial-tangential", "distortion_model: banana"))
-    _assert_clean_error(cli("info", root), "cam0/sensor.yaml", "banana")
+    assert_one_line_error(cli("info", root), "cam0/sensor.yaml", "banana")
 
 
 def test_left_right_size_mismatch(cli, copy_of, tmp_path):
     root = copy_of("stereo/middlebury2014-Motorcycle-Q")
     im1 = cv2.imread(str(root / "im1.png"))
     cv2.imwrite(str(root / "im1.png"), im1[:-10])
-    _assert_clean_error(cli("replay", root, "--out", tmp_path / "o", "--no-progress"), "im1.png", "differs")
+    assert_one_line_error(cli("replay", root, "--out", tmp_path / "o", "--no-progress"), "im1.png", "differs")
 
 
 def test_non_monotonic_timestamps(cli, copy_of):
@@ -90,21 +69,21 @@ def test_non_monotonic_timestamps(cli, copy_of):
     lines = csvp.read_text().splitlines()
     lines[2], lines[3] = lines[3], lines[2]
     csvp.write_text("\n".join(lines) + "\n")
-    _assert_clean_error(cli("info", root), "cam0/data.csv", "not increasing")
+    assert_one_line_error(cli("info", root), "cam0/data.csv", "not increasing")
 
 
 def test_unknown_folder(cli, tmp_path):
     (tmp_path / "random").mkdir()
     (tmp_path / "random" / "notes.txt").write_text("hello")
-    _assert_clean_error(cli("info", tmp_path / "random"), "random", "unknown dataset layout")
-    _assert_clean_error(cli("info", tmp_path / "nope"), "nope", "no such file")
+    assert_one_line_error(cli("info", tmp_path / "random"), "random", "unknown dataset layout")
+    assert_one_line_error(cli("info", tmp_path / "nope"), "nope", "no such file")
 
 
 def test_run_output_paths_must_be_files(cli, shared_data, tmp_path):
     """``passthrough run`` checks its output paths before it looks for an OpenXR runtime."""
     src = shared_data / "stereo" / "middlebury2014-Motorcycle-Q"
     for opt in ("--json", "--frame-log"):
-        _assert_clean_error(cli("run", "--source", src, opt, tmp_path), opt, "names a folder")
+        assert_one_line_error(cli("run", "--source", src, opt, tmp_path), opt, "names a folder")
 
 
 def test_eval_json_into_a_folder_is_one_line_before_the_run(cli, shared_data, tmp_path):
@@ -112,14 +91,14 @@ def test_eval_json_into_a_folder_is_one_line_before_the_run(cli, shared_data, tm
     for cmd in (["eval", "depth", "--dataset", shared_data / "stereo" / "middlebury2014-Motorcycle-Q"],
                 ["eval", "reprojection", "--dataset", shared_data / "views" / "middlebury2001-tsukuba"],
                 ["eval", "hands", "--dataset", shared_data / "hands"]):
-        _assert_clean_error(cli(*cmd, "--json", tmp_path), "--json", "names a folder")
+        assert_one_line_error(cli(*cmd, "--json", tmp_path), "--json", "names a folder")
 
 
 def test_record_never_overwrites(cli, shared_data, tmp_path):
     out = tmp_path / "rec"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    _assert_clean_error(cli("record", shared_data / "stereo/oakd-pairs", "--out", out), "not empty")
+    assert_one_line_error(cli("record", shared_data / "stereo/oakd-pairs", "--out", out), "not empty")
     assert (out / "keep.txt").read_text() == "mine"
 
 
@@ -128,17 +107,17 @@ def test_replay_and_demo_never_write_into_a_folder_of_other_files(cli, copy_of, 
     """Pointing --out at the dataset itself (or any folder of the user's) stops before anything is
     written; a folder holding only a previous run's outputs is reused."""
     root = _euroc(copy_of)
-    before = _tree_digest(root)
+    before = tree_digest(root)
     src = [root] if command == "replay" else ["--source", root]
-    _assert_clean_error(cli(command, *src, "--out", root, "--no-progress", "--frames", "2"),
+    assert_one_line_error(cli(command, *src, "--out", root, "--no-progress", "--frames", "2"),
                         str(root), "does not write")
-    assert _tree_digest(root) == before
+    assert tree_digest(root) == before
     out = tmp_path / "out"
     for _ in range(2):  # the second run rewrites the first run's files
         r = cli(command, *src, "--out", out, "--no-progress", "--frames", "2")
         assert r.returncode == 0, r.stderr
     (out / "notes.txt").write_text("mine")
-    _assert_clean_error(cli(command, *src, "--out", out, "--no-progress", "--frames", "2"), "notes.txt")
+    assert_one_line_error(cli(command, *src, "--out", out, "--no-progress", "--frames", "2"), "notes.txt")
     assert (out / "notes.txt").read_text() == "mine"
 
 
@@ -147,8 +126,8 @@ def test_evals_never_write_images_into_a_folder_of_other_files(cli, shared_data,
     mine.mkdir()
     (mine / "notes.txt").write_text("mine")
     tsukuba = shared_data / "views/middlebury2001-tsukuba"
-    _assert_clean_error(cli("eval", "reprojection", "--dataset", tsukuba, "--out", mine, "--repeats", "1"), "notes.txt")
-    _assert_clean_error(cli("eval", "depth", "--dataset", shared_data / "stereo/middlebury2014-Motorcycle-Q",
+    assert_one_line_error(cli("eval", "reprojection", "--dataset", tsukuba, "--out", mine, "--repeats", "1"), "notes.txt")
+    assert_one_line_error(cli("eval", "depth", "--dataset", shared_data / "stereo/middlebury2014-Motorcycle-Q",
                             "--out", mine, "--repeat", "1"), "notes.txt")
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
     out = tmp_path / "eval"

@@ -11,17 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
+from passthrough.testing import assert_one_line_error
+
 KITTI = "sequences/kitti-odometry-excerpt-frames000-025"
 MOTORCYCLE = "stereo/middlebury2014-Motorcycle-Q"
-
-
-def _one_line_error(r, *words):
-    lines = [line for line in r.stderr.splitlines() if line.strip()]
-    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.stderr, r.stderr
-    for w in words:
-        assert w in lines[0], (w, lines[0])
-    return lines[0]
 
 
 def _md5(path):
@@ -47,7 +40,7 @@ def test_out_of_range_numbers_are_one_line_before_any_work(cli, shared_data, tmp
     if args[0] in ("replay", "demo", "record"):
         args += ["--out", str(tmp_path / "out")]
     r = cli(*args, timeout=120)
-    _one_line_error(r, flag)
+    assert_one_line_error(r, flag)
     assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
@@ -55,9 +48,9 @@ def test_json_never_overwrites_or_lands_in_the_input(cli, copy_of):
     hands = copy_of("hands")
     before = _md5(hands / "hands.json")
     r = cli("eval", "hands", "--dataset", hands, "--json", hands / "hands.json")
-    _one_line_error(r, "--json", "input")
+    assert_one_line_error(r, "--json", "input")
     r = cli("eval", "hands", "--dataset", hands, "--json", hands / "new" / "results.json")
-    _one_line_error(r, "--json", "input folder")
+    assert_one_line_error(r, "--json", "input folder")
     assert _md5(hands / "hands.json") == before and not (hands / "new").exists()
 
 
@@ -68,23 +61,23 @@ def test_overlay_never_overwrites_an_input_image_and_needs_an_image_format(cli, 
     before = _md5(left)
     base = ["eval", "hands", "--stereo", left, oakd / "pov_hands_right.png",
             "--calibration", oakd / "stereodemo_calibration.json"]
-    _one_line_error(cli(*base, "--overlay", left), "--overlay", "input file")
-    _one_line_error(cli(*base, "--overlay", tmp_path / "overlay.txt"), "--overlay", ".txt")
+    assert_one_line_error(cli(*base, "--overlay", left), "--overlay", "input file")
+    assert_one_line_error(cli(*base, "--overlay", tmp_path / "overlay.txt"), "--overlay", ".txt")
     assert _md5(left) == before
 
 
 def test_plot_format_is_checked_before_the_run(cli, tmp_path):
     r = cli("bench", "pipeline", "--plot", tmp_path / "timeline.xyz", timeout=120)
-    _one_line_error(r, "--plot", ".xyz")
+    assert_one_line_error(r, "--plot", ".xyz")
 
 
 def test_a_folder_the_system_refuses_is_one_line(cli, shared_data, tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("mine\n")
     r = cli("eval", "depth", "--dataset", shared_data / MOTORCYCLE, "--out", afile / "sub", timeout=120)
-    _one_line_error(r, "afile")
+    assert_one_line_error(r, "afile")
     r = cli("build-models", "--cache-dir", afile, timeout=120)
-    _one_line_error(r, "afile")
+    assert_one_line_error(r, "afile")
     assert afile.read_text() == "mine\n"
 
 
@@ -92,19 +85,19 @@ def test_empty_out_is_refused_instead_of_writing_into_the_current_folder(cli, sh
     mine = tmp_path / "x_sgm_aniso_disparity.png"
     mine.write_bytes(b"user data")
     r = cli("eval", "depth", "--dataset", shared_data / MOTORCYCLE, "--out", "", cwd=tmp_path, timeout=120)
-    _one_line_error(r, "--out")
+    assert_one_line_error(r, "--out")
     assert mine.read_bytes() == b"user data" and sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
 
 
 def test_disparity_range_must_fit_the_image(cli, shared_data):
     r = cli("eval", "depth", "--dataset", shared_data / MOTORCYCLE, "--num-disparities", "100000", timeout=300)
-    _one_line_error(r, "disparity range", "width")
+    assert_one_line_error(r, "disparity range", "width")
 
 
 def test_unknown_depth_method_in_the_pipeline_is_one_line(cli, shared_data, tmp_path):
     r = cli("replay", shared_data / KITTI, "--out", tmp_path / "out", "--frames", "2", "--no-hands",
             "--depth-method", "foo", timeout=300)
-    _one_line_error(r, "--depth-method", "foo", "sgm_aniso")
+    assert_one_line_error(r, "--depth-method", "foo", "sgm_aniso")
 
 
 @pytest.mark.parametrize("rows, words", [
@@ -117,7 +110,7 @@ def test_bad_head_path_files_are_one_line(cli, shared_data, tmp_path, rows, word
     path.write_text("\n".join(rows) + "\n")
     r = cli("replay", shared_data / KITTI, "--out", tmp_path / "out", "--frames", "2", "--no-hands",
             "--head-path", path, timeout=300)
-    _one_line_error(r, "poses.txt", *words)
+    assert_one_line_error(r, "poses.txt", *words)
 
 
 def test_bad_stereo_calibration_for_eval_hands_is_one_line(cli, shared_data, tmp_path):
@@ -130,7 +123,7 @@ def test_bad_stereo_calibration_for_eval_hands_is_one_line(cli, shared_data, tmp
     bad.write_text(json.dumps(calib))
     r = cli("eval", "hands", "--stereo", oakd / "pov_hands_left.png", oakd / "pov_hands_right.png",
             "--calibration", bad, timeout=300)
-    _one_line_error(r, "calib.json", "baseline")
+    assert_one_line_error(r, "calib.json", "baseline")
 
 
 def test_run_dump_dir_that_is_a_file_is_one_line_before_the_stage_starts(shared_data, tmp_path):
@@ -138,7 +131,7 @@ def test_run_dump_dir_that_is_a_file_is_one_line_before_the_stage_starts(shared_
     afile.write_text("mine\n")
     r = subprocess.run([sys.executable, "-m", "openxr_app", "run", "--source", str(shared_data / KITTI),
                         "--dump-frame", "3", "--dump-dir", str(afile)], capture_output=True, text=True, timeout=300)
-    _one_line_error(r, "afile")
+    assert_one_line_error(r, "afile")
     assert afile.read_text() == "mine\n"
 
 
@@ -158,12 +151,12 @@ def test_16_bit_pairs_replay_like_their_8_bit_copies(cli, shared_data, tmp_path)
 
 def test_more_bad_arguments_are_one_line(cli, shared_data, tmp_path):
     tsukuba = shared_data / "views/middlebury2001-tsukuba"
-    _one_line_error(cli("eval", "reprojection", "--dataset", tsukuba, "--crop", "144", timeout=120), "--crop", "384x288")
-    _one_line_error(cli("eval", "depth", "--dataset", shared_data / MOTORCYCLE, "--method", ",", timeout=120), "--method")
-    _one_line_error(cli("bench", "depth", "--plot", tmp_path / "p.png", timeout=120), "--plot")
+    assert_one_line_error(cli("eval", "reprojection", "--dataset", tsukuba, "--crop", "144", timeout=120), "--crop", "384x288")
+    assert_one_line_error(cli("eval", "depth", "--dataset", shared_data / MOTORCYCLE, "--method", ",", timeout=120), "--method")
+    assert_one_line_error(cli("bench", "depth", "--plot", tmp_path / "p.png", timeout=120), "--plot")
     afile = tmp_path / "afile"
     afile.write_text("mine\n")
-    _one_line_error(cli("record", shared_data / KITTI, "--out", afile, timeout=120), "is a file")
+    assert_one_line_error(cli("record", shared_data / KITTI, "--out", afile, timeout=120), "is a file")
     assert afile.read_text() == "mine\n"
 
 
@@ -175,12 +168,12 @@ def test_bad_hologram_files_are_one_line(cli, shared_data, tmp_path):
     for mesh, words in ((ply, ("bad.ply", "PLY")), (folder, ("dir.obj", "folder"))):
         r = cli("replay", shared_data / KITTI, "--out", tmp_path / "out", "--frames", "2", "--no-hands",
                 "--hologram", mesh, timeout=300)
-        _one_line_error(r, *words)
+        assert_one_line_error(r, *words)
     yml = tmp_path / "bad.yaml"
     yml.write_text("boxes:\n  - [1, 2\n  x: }\n")  # PyYAML's message spans four lines
     r = subprocess.run([sys.executable, "-m", "openxr_app", "run", "--source", str(shared_data / KITTI),
                         "--hologram", str(yml)], capture_output=True, text=True, timeout=300)
-    _one_line_error(r, "bad.yaml", "cannot parse")
+    assert_one_line_error(r, "bad.yaml", "cannot parse")
 
 
 def test_a_grey_and_a_colour_view_are_matched_and_scored(cli, shared_data, tmp_path):
