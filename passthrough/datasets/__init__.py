@@ -60,6 +60,11 @@ def open_source(path, calibration=None) -> FrameSource:
     if not path.exists():
         raise InputError(path, "no such file or folder")
     fmt = detect_format(path)
+    if fmt is None and calibration is not None and path.is_dir():
+        from .pairs import find_pairs
+
+        if find_pairs(path):  # a folder of pairs whose calibration the user gives (--calibration)
+            fmt = "pairs"
     if fmt == "euroc":
         from .euroc import EurocSource
         return EurocSource(path)
@@ -86,6 +91,12 @@ def open_source(path, calibration=None) -> FrameSource:
     if fmt == "collection":
         children = [open_source(p) for p in sorted(path.iterdir()) if p.is_dir()]
         return CollectionSource(path, children)
+    if path.is_dir():
+        from .pairs import find_pairs
+
+        if find_pairs(path):
+            raise InputError(path, "stereo pairs (*_left/*_right images) but no calibration file: give "
+                                   "--calibration FILE")
     raise InputError(path, "unknown dataset layout (expected Middlebury/ETH3D, KITTI, EuRoC ASL, rig-v1, "
                            "a stereo-pairs folder with calibration, or a side-by-side video)")
 

@@ -8,6 +8,7 @@ Calibration comes from a JSON file (see :mod:`.pairs`): ``--calibration FILE`` o
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
@@ -19,6 +20,10 @@ from ..calibration import StereoRig
 from ..errors import InputError
 from ..frames import StereoFrame
 from .base import FrameSource
+
+# FFmpeg's own log lines ("moov atom not found" for a truncated MP4) would precede the reader's one-line
+# error; OpenCV reads this when its FFmpeg backend first opens a file. A user's own setting wins.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 from .pairs import load_calibration
 
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")

@@ -190,3 +190,21 @@ def test_a_grey_and_a_colour_view_are_matched_and_scored(cli, shared_data, tmp_p
     cv2.imwrite(str(view), cv2.imread(str(view), cv2.IMREAD_GRAYSCALE))
     r = cli("eval", "reprojection", "--dataset", rig, "--out", tmp_path / "r", "--repeats", "1", timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_a_pairs_folder_without_calibration_takes_calibration(cli, shared_data, tmp_path):
+    oakd = shared_data / "stereo/oakd-pairs"
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    for side in ("left", "right"):
+        shutil.copy(oakd / f"desk_{side}.png", pairs)
+    assert_one_line_error(cli("info", pairs), "no calibration", "--calibration")
+    r = cli("info", pairs, "--calibration", oakd / "stereodemo_calibration.json")
+    assert r.returncode == 0 and "baseline 75.0 mm" in r.stdout, r.stderr
+
+
+def test_a_corrupt_video_is_one_line_without_ffmpeg_chatter(cli, shared_data, tmp_path):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 100)  # an MP4 header, no moov atom
+    r = cli("info", video, "--calibration", shared_data / "stereo/oakd-pairs/stereodemo_calibration.json")
+    assert_one_line_error(r, "clip.mp4")
