@@ -203,6 +203,9 @@ def _stereo_main(args, models) -> dict:
         left, right = _load_image(Path(args.stereo[0])), _load_image(Path(args.stereo[1]))
         if left.shape[:2] != right.shape[:2]:
             raise InputError(Path(args.stereo[1]), f"size {right.shape[:2]} differs from the left image")
+        if cam.size is not None and tuple(cam.size) != (left.shape[1], left.shape[0]):
+            raise InputError(Path(args.calibration), f"calibration is for {cam.size[0]}x{cam.size[1]} images, "
+                                                     f"the pair is {left.shape[1]}x{left.shape[0]}")
         out, frame = evaluate_stereo(left, right, cam, models, args.repeat)
         overlays.append(_overlay(left, right, frame))
     elif len(args.stereo) == 1:

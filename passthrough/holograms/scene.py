@@ -97,6 +97,8 @@ def load_mesh(path, name: Optional[str] = None, **kw) -> Hologram:
     mesh = o3d.io.read_triangle_mesh(str(path))
     if len(mesh.triangles) == 0:
         raise InputError(path, "no triangles in mesh (corrupt or not a triangle mesh)")
+    if not np.isfinite(np.asarray(mesh.vertices)).all():
+        raise InputError(path, "mesh has vertices that are not finite numbers (NaN or inf)")
     if "color_rgb" not in kw and mesh.has_vertex_colors():
         kw["color_rgb"] = np.asarray(mesh.vertex_colors).mean(0)
     return _from_o3d(mesh, name or path.stem, **kw)

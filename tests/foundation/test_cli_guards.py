@@ -212,3 +212,21 @@ def test_a_corrupt_video_is_one_line_without_ffmpeg_chatter(shared_data, tmp_pat
                         str(shared_data / "stereo/oakd-pairs/stereodemo_calibration.json")],
                        capture_output=True, text=True, env=env, timeout=120)
     assert_one_line_error(r, "clip.mp4")
+
+
+def test_a_calibration_for_another_image_size_and_a_nan_mesh_are_one_line(cli, shared_data, tmp_path):
+    import json
+
+    oakd = shared_data / "stereo/oakd-pairs"
+    calib = json.loads((oakd / "stereodemo_calibration.json").read_text())
+    calib.update(width=1280, height=720)
+    other = tmp_path / "calib720.json"
+    other.write_text(json.dumps(calib))
+    r = cli("eval", "hands", "--stereo", oakd / "pov_hands_left.png", oakd / "pov_hands_right.png",
+            "--calibration", other, timeout=300)
+    assert_one_line_error(r, "calib720.json", "1280x720", "640x480")
+    mesh = tmp_path / "nan.obj"
+    mesh.write_text("v 0 0 0\nv 1 0 nan\nv 0 1 0\nf 1 2 3\n")
+    r = cli("replay", shared_data / KITTI, "--out", tmp_path / "out", "--frames", "2", "--no-hands",
+            "--hologram", mesh, timeout=300)
+    assert_one_line_error(r, "nan.obj", "not finite")
