@@ -445,11 +445,25 @@ def left_right_check(disp_left, disp_right, max_diff):
     return status
 
 
+#: row gaps wider than this (pixels at matching resolution) also look up and down (fill_holes_scanline)
+WIDE_GAP = 8
+#: how far (rows) a wide gap's pixels look up and down for a valid disparity
+VERTICAL_REACH = 24
+
+
 @njit(cache=True, nogil=True)
 def fill_holes_scanline(disp):
     """Fill invalid pixels (< 0) along each row with the smaller (farther) of the nearest valid
     disparities to the left and right; occlusions belong to the background. Rows without any
     valid pixel are filled from the nearest row above/below that has one (0 if none).
+
+    A gap wider than :data:`WIDE_GAP` between two valid pixels of the row may lie between two
+    foreground objects (the floor between two hands, unmatched in a few rows): there, where the
+    nearest valid pixels above *and* below (within :data:`VERTICAL_REACH` rows) are both farther than
+    the row's fill, the nearer of those two is taken instead. Without it, such rows were filled with
+    the hands' disparity: a one-row "bridge" between the hands in the first-person OAK-D pair. On the
+    depth evaluation sets it changes bad-2 by at most 0.0004 (Motorcycle and ETH3D unchanged,
+    SceneFlow 0.3776 -> 0.3772).
 
     Args:
         disp: float32 (H, W) disparity, INVALID (< 0) = hole.
@@ -496,7 +510,39 @@ def fill_holes_scanline(disp):
                 break
         for x in range(w):
             out[y, x] = out[src, x] if src >= 0 else np.float32(0.0)
+    _fill_wide_gaps_from_above_and_below(disp, out)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _fill_wide_gaps_from_above_and_below(disp, out):
+    """The wide-gap rule of :func:`fill_holes_scanline`: ``disp`` the input (holes < 0), ``out`` its
+    row fill, updated in place."""
+    h, w = disp.shape
+    for y in range(h):
+        x = 0
+        while x < w:
+            if disp[y, x] >= 0:
+                x += 1
+                continue
+            x1 = x
+            while x1 < w and disp[y, x1] < 0:
+                x1 += 1
+            if x > 0 and x1 < w and x1 - x > WIDE_GAP:
+                for k in range(x, x1):
+                    up = np.float32(-1.0)
+                    for dy in range(1, min(VERTICAL_REACH, y) + 1):
+                        if disp[y - dy, k] >= 0:
+                            up = disp[y - dy, k]
+                            break
+                    down = np.float32(-1.0)
+                    for dy in range(1, min(VERTICAL_REACH, h - 1 - y) + 1):
+                        if disp[y + dy, k] >= 0:
+                            down = disp[y + dy, k]
+                            break
+                    if up >= 0 and down >= 0 and max(up, down) < out[y, k]:
+                        out[y, k] = max(up, down)
+            x = x1
 
 
 @njit(cache=True, nogil=True)

@@ -152,3 +152,16 @@ def test_speckle_removal_drops_small_islands_and_keeps_surfaces(motorcycle):
                              sgm=replace(spec.sgm, speckle_size=0)).compute_frame(frame)
     bad = lambda r: disparity_metrics(r.disparity, frame.gt_disparity)["bad2"]
     assert bad(with_filter) < bad(without) - 0.015  # measured 0.112 vs 0.139
+
+
+def test_the_floor_between_two_hands_gets_floor_depth_not_a_bridge_of_hand_depth(shared_data):
+    """First-person OAK-D pair: a few matching rows of the floor between the hands are unmatched, and a
+    row fill bounded by the two hands used to give them the hands' disparity (a 'bridge' ~65 px). The
+    wide-gap rule takes the floor above and below instead."""
+    oakd = shared_data / "stereo/oakd-pairs"
+    left = cv2.imread(str(oakd / "pov_hands_left.png"), cv2.IMREAD_GRAYSCALE)
+    right = cv2.imread(str(oakd / "pov_hands_right.png"), cv2.IMREAD_GRAYSCALE)
+    d = DepthEstimator(DEFAULT_METHOD, num_disparities=96).compute(left, right).disparity
+    assert np.median(d[300:380, 200:260]) > 60 and np.median(d[300:380, 400:460]) > 60  # the two hands
+    between = d[320:380, 310:355]
+    assert np.median(between) < 25 and between.max() < 30, between.max()
