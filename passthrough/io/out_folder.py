@@ -121,13 +121,29 @@ def input_paths(args) -> list:
     return found
 
 
+#: argparse destinations of output folders, with their flags
+OUTPUT_FOLDER_ARGS = (("out", "--out"), ("dump_dir", "--dump-dir"))
+
+
 def check_output_files(args) -> None:
     """:func:`prepare_out_file` for each of :data:`OUTPUT_FILE_ARGS` the parsed ``args`` carry as a path
-    (``passthrough info --json`` is a switch, not a file), against the command's inputs: the CLI entry
-    points call it before running any command."""
+    (``passthrough info --json`` is a switch, not a file), against the command's inputs, and no output
+    folder (:data:`OUTPUT_FOLDER_ARGS`) inside an input folder: the CLI entry points call it before
+    running any command. (An output folder that *holds* the inputs is refused by
+    :func:`prepare_out_folder`: it is not empty.)"""
     inputs = None
     for dest, flag, kind in OUTPUT_FILE_ARGS:
         value = getattr(args, dest, None)
         if isinstance(value, (str, os.PathLike)) and str(value):
             inputs = input_paths(args) if inputs is None else inputs
             prepare_out_file(value, flag, inputs, kind)
+    for dest, flag in OUTPUT_FOLDER_ARGS:
+        value = getattr(args, dest, None)
+        if isinstance(value, (str, os.PathLike)) and str(value):
+            inputs = input_paths(args) if inputs is None else inputs
+            target = Path(value).resolve()
+            for given in inputs:
+                src = Path(given).resolve()
+                if src.is_dir() and (target == src or src in target.parents):
+                    raise InputError(Path(value), f"{flag} is inside the input folder {given}; results are "
+                                                  "never written into the data: choose a folder outside it")

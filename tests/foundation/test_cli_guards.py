@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from passthrough.testing import assert_one_line_error
+from passthrough.testing import assert_one_line_error, tree_digest
 
 KITTI = "sequences/kitti-odometry-excerpt-frames000-025"
 MOTORCYCLE = "stereo/middlebury2014-Motorcycle-Q"
@@ -230,3 +230,11 @@ def test_a_calibration_for_another_image_size_and_a_nan_mesh_are_one_line(cli, s
     r = cli("replay", shared_data / KITTI, "--out", tmp_path / "out", "--frames", "2", "--no-hands",
             "--hologram", mesh, timeout=300)
     assert_one_line_error(r, "nan.obj", "not finite")
+
+
+def test_an_output_folder_inside_the_input_is_refused(cli, copy_of, shared_data):
+    kitti = copy_of(KITTI)
+    before = tree_digest(kitti)
+    r = cli("replay", kitti, "--out", kitti / "out", "--frames", "2", timeout=120)
+    assert_one_line_error(r, "--out", "inside the input folder")
+    assert tree_digest(kitti) == before and not (kitti / "out").exists()
