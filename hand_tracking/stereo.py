@@ -9,7 +9,6 @@ Rectified images: a scene point at depth Z appears at ``x_left - x_right = f * B
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -58,26 +57,12 @@ class RectifiedStereo:
     @classmethod
     def from_stereodemo_json(cls, path: Path | str) -> "RectifiedStereo":
         """From an OAK-D ``stereodemo_calibration.json`` (fx, fy, cx0, cx1, cy, baseline_meters, width,
-        height). Raises :class:`passthrough.errors.InputError` on a missing/invalid file."""
-        from passthrough.errors import InputError
+        height), or this project's own calibration JSON: read and checked by
+        :func:`passthrough.datasets.pairs.load_calibration`, which raises
+        :class:`passthrough.errors.InputError` on a missing or invalid file."""
+        from passthrough.datasets.pairs import load_calibration
 
-        path = Path(path)
-        try:
-            d = json.loads(path.read_text())
-            fx, fy, cx0, cx1, cy, b = (float(d[k]) for k in ("fx", "fy", "cx0", "cx1", "cy", "baseline_meters"))
-            size = (int(d["width"]), int(d["height"])) if "width" in d else None
-        except FileNotFoundError:
-            raise InputError(path, "calibration file not found") from None
-        except (ValueError, KeyError, TypeError, OverflowError) as exc:
-            raise InputError(path, f"not a stereodemo calibration (fx, fy, cx0, cx1, cy, baseline_meters): {exc}") \
-                from None
-        if not all(math.isfinite(v) for v in (fx, fy, cx0, cx1, cy, b)) or fx <= 0 or fy <= 0:
-            raise InputError(path, "focal lengths must be positive and every value finite")
-        if not 0 < b <= 1000:
-            raise InputError(path, f"baseline_meters must be positive (the right camera's offset) and at most 1 km, got {b}")
-        if size is not None and not (0 < size[0] <= 100_000 and 0 < size[1] <= 100_000):
-            raise InputError(path, f"width and height must be positive image sizes, got {size[0]}x{size[1]}")
-        return cls(fx, fy, cx0, cx1, cy, b, size)
+        return cls.from_rig(load_calibration(Path(path)))
 
     def depth_from_disparity(self, d: np.ndarray) -> np.ndarray:
         d = np.asarray(d, np.float64) + self.doffs
