@@ -83,7 +83,8 @@ def check_intrinsics(K, path, what: str = "camera") -> np.ndarray:
 
 def check_rig(rig: "StereoRig", path, right_path=None) -> "StereoRig":
     """Refuse a rig built from a calibration file whose geometry cannot be used: non-finite or
-    non-positive focal lengths, bad image sizes or distortion, non-rigid or non-finite poses, a zero,
+    non-positive focal lengths, a principal point more than an image size outside the image, bad image
+    sizes or distortion, non-rigid or non-finite poses, a zero,
     non-finite or implausible (> :data:`MAX_BASELINE`) baseline, a right camera that lies to the left of
     the left one (a swapped pair), or a fisheye camera paired with a non-fisheye one.
 
@@ -91,8 +92,11 @@ def check_rig(rig: "StereoRig", path, right_path=None) -> "StereoRig":
     the right camera's own file, where it has one). Returns ``rig``; raises :class:`InputError`."""
     right_path = path if right_path is None else right_path
     for cam, side, where in ((rig.left, "left", path), (rig.right, "right", right_path)):
-        check_intrinsics(cam.K, where, f"{side} camera")
-        check_image_size(cam.size[0], cam.size[1], where, f"{side} camera image size")
+        K = check_intrinsics(cam.K, where, f"{side} camera")
+        w, h = check_image_size(cam.size[0], cam.size[1], where, f"{side} camera image size")
+        if not (-w <= K[0, 2] <= 2 * w and -h <= K[1, 2] <= 2 * h):  # far outside: a corrupt number
+            raise InputError(where, f"{side} camera: principal point ({K[0, 2]:g}, {K[1, 2]:g}) lies far outside "
+                                    f"the {w}x{h} image")
         if not np.all(np.isfinite(cam.dist)):
             raise InputError(where, f"{side} camera: distortion coefficients are not finite")
     if (rig.left.model == "fisheye") != (rig.right.model == "fisheye"):

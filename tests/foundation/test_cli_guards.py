@@ -238,3 +238,14 @@ def test_an_output_folder_inside_the_input_is_refused(cli, copy_of, shared_data)
     r = cli("replay", kitti, "--out", kitti / "out", "--frames", "2", timeout=120)
     assert_one_line_error(r, "--out", "inside the input folder")
     assert tree_digest(kitti) == before and not (kitti / "out").exists()
+
+
+def test_a_principal_point_far_outside_the_image_is_one_line(cli, copy_of):
+    import json
+
+    pairs = copy_of("stereo/oakd-pairs")
+    calib_path = pairs / "stereodemo_calibration.json"
+    calib = json.loads(calib_path.read_text())
+    calib["cx0"] = 1e6
+    calib_path.write_text(json.dumps(calib))
+    assert_one_line_error(cli("info", pairs), "stereodemo_calibration.json", "principal point")
