@@ -58,15 +58,20 @@ def find_calibration(path: Path) -> Optional[Path]:
     return None
 
 
+def is_own_rig_dict(d) -> bool:
+    """True if parsed JSON ``d`` is this project's own stereo calibration (:meth:`StereoRig.to_dict`:
+    ``left`` and ``right`` cameras) rather than a rig-v1 set (which has ``cameras`` and may say
+    ``"format": "rig-v1"``)."""
+    return isinstance(d, dict) and "left" in d and "right" in d and "cameras" not in d and "format" not in d
+
+
 def is_own_rig_json(path: Path) -> bool:
-    """True if the JSON file at ``path`` holds this project's own stereo calibration
-    (:meth:`StereoRig.to_dict`: ``left`` and ``right`` cameras) rather than a rig-v1 set (which has
-    ``cameras`` and may say ``"format": "rig-v1"``). Unreadable or invalid files are not."""
+    """:func:`is_own_rig_dict` of the JSON file at ``path``; unreadable or invalid files are not."""
     try:
         d = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, ValueError):
         return False
-    return isinstance(d, dict) and "left" in d and "right" in d and "cameras" not in d and "format" not in d
+    return is_own_rig_dict(d)
 
 
 def _number(d: dict, key: str, path: Path) -> float:

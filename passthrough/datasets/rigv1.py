@@ -26,6 +26,7 @@ from ..frames import StereoFrame
 from ..geometry import invert_T
 from ..io.images import read_image
 from .base import FrameSource
+from .pairs import is_own_rig_dict
 
 
 @dataclass
@@ -77,7 +78,7 @@ def read_rig_json(path) -> dict:
         raise InputError(path, f"cannot read ({e.strerror or e})") from None
     if not isinstance(data, dict):
         raise InputError(path, "rig.json must hold an object")
-    if "left" in data and "right" in data and "cameras" not in data and "format" not in data:
+    if is_own_rig_dict(data):
         raise InputError(path, "holds a stereo-pairs calibration (left/right cameras), not a rig-v1 set")
     missing = [k for k in ("width", "height", "cameras", "inputs", "targets") if k not in data]
     if missing:

@@ -63,13 +63,11 @@ def prepare_out_file(path, flag: str, inputs: Iterable = (), kind: str = "") -> 
     out = Path(path)
     if out.is_dir():
         raise InputError(out, f"{flag} names a folder (this path is a folder); give the file to write")
-    target = out.resolve()
-    for given in inputs:
-        src = Path(given).resolve()
-        if target == src or (src.is_dir() and src in target.parents):
-            what = "an input file" if target == src else f"inside the input folder {given}"
-            raise InputError(out, f"{flag} would write {what}; nothing the command reads is overwritten: "
-                                  "choose a path outside the data")
+    given = input_holding(out, inputs)
+    if given is not None:
+        what = "an input file" if out.resolve() == Path(given).resolve() else f"inside the input folder {given}"
+        raise InputError(out, f"{flag} would write {what}; nothing the command reads is overwritten: "
+                              "choose a path outside the data")
     if kind == "plot":
         from matplotlib.backend_bases import FigureCanvasBase
 
@@ -88,6 +86,16 @@ def prepare_out_file(path, flag: str, inputs: Iterable = (), kind: str = "") -> 
         raise InputError(out.parent, f"cannot create the folder for {flag}: {exc.strerror}") from None
     _probe_writable(out.parent, flag)
     return out
+
+
+def input_holding(path, inputs: Iterable):
+    """The first of ``inputs`` that ``path`` is, or lies inside (an input folder), else None."""
+    target = Path(path).resolve()
+    for given in inputs:
+        src = Path(given).resolve()
+        if target == src or (src.is_dir() and src in target.parents):
+            return given
+    return None
 
 
 def _probe_writable(folder: Path, flag: str) -> None:
@@ -141,9 +149,7 @@ def check_output_files(args) -> None:
         value = getattr(args, dest, None)
         if isinstance(value, (str, os.PathLike)) and str(value):
             inputs = input_paths(args) if inputs is None else inputs
-            target = Path(value).resolve()
-            for given in inputs:
-                src = Path(given).resolve()
-                if src.is_dir() and (target == src or src in target.parents):
-                    raise InputError(Path(value), f"{flag} is inside the input folder {given}; results are "
-                                                  "never written into the data: choose a folder outside it")
+            given = input_holding(value, [p for p in inputs if Path(p).is_dir()])
+            if given is not None:
+                raise InputError(Path(value), f"{flag} is inside the input folder {given}; results are "
+                                              "never written into the data: choose a folder outside it")
