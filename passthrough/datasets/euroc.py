@@ -187,7 +187,7 @@ def read_asl_csv(path: Path, what: str, min_cols: int) -> Tuple[np.ndarray, np.n
     return t, d
 
 
-def _poses_from_rows(p_xyz: np.ndarray, q_xyzw: np.ndarray, path: Path) -> np.ndarray:
+def poses_from_rows(p_xyz: np.ndarray, q_xyzw: np.ndarray, path: Path) -> np.ndarray:
     """(N, 4, 4) poses from positions and quaternions; a non-finite or zero quaternion is an
     :class:`InputError` naming the pose (1-based)."""
     norms = np.linalg.norm(q_xyzw, axis=1)
@@ -210,7 +210,7 @@ def read_tum_poses(path: Path) -> Tuple[np.ndarray, np.ndarray]:
     bad = np.nonzero(~(np.abs(d[:, 0]) < 9e9))[0]
     if bad.size:
         raise InputError(path, f"pose {int(bad[0]) + 1}: bad time {float(d[bad[0], 0])} (expected finite seconds)")
-    T = _poses_from_rows(d[:, 1:4], d[:, 4:8], path)
+    T = poses_from_rows(d[:, 1:4], d[:, 4:8], path)
     return np.round(d[:, 0] * 1e9).astype(np.int64), T
 
 
@@ -290,7 +290,7 @@ class EurocSource(FrameSource):
         gt = root / "state_groundtruth_estimate0" / "data.csv"
         if gt.is_file():
             self._gt_t, g = read_asl_csv(gt, "ground-truth CSV (timestamp, p_xyz, q_wxyz, ...)", 8)
-            self._gt_T = _poses_from_rows(g[:, 1:4], g[:, [5, 6, 7, 4]], gt)
+            self._gt_T = poses_from_rows(g[:, 1:4], g[:, [5, 6, 7, 4]], gt)
             self.ground_truth.append("poses (state_groundtruth_estimate0)")
         elif (root / "groundtruth.txt").is_file() or (root.parent / "groundtruth.txt").is_file():
             tum = root / "groundtruth.txt" if (root / "groundtruth.txt").is_file() else root.parent / "groundtruth.txt"

@@ -73,35 +73,24 @@ def path_from_poses(name: str, t_ns: np.ndarray, T_world_from_head: np.ndarray) 
 
 
 def path_from_file(path) -> HeadPath:
-    """TUM text or ASL CSV trajectory file."""
-    from ..datasets.euroc import read_tum_poses, read_numeric_csv
-    from ..geometry import quat_xyzw_to_R
+    """TUM text or ASL CSV trajectory file, read and checked by the dataset readers (finite values,
+    non-zero quaternions; timestamps strictly increasing)."""
+    from ..datasets.base import check_monotonic
+    from ..datasets.euroc import poses_from_rows, read_asl_csv, read_tum_poses
 
     path = Path(path)
     if path.is_dir():
         raise InputError(path, "is a folder, not a head path file (TUM text or ASL CSV)")
     if not path.is_file():
         raise InputError(path, "head path file not found")
-    if path.suffix.lower() == ".csv":
-        d = read_numeric_csv(path)
-        if d.shape[1] < 8:
-            raise InputError(path, "ASL pose CSV needs timestamp, p_xyz, q_wxyz columns")
-        if not (np.isfinite(d[:, 0]).all() and (np.abs(d[:, 0]) < 9e18).all()):
-            raise InputError(path, "timestamps must be finite nanosecond counts")
-        t = d[:, 0].astype(np.int64)
-        with np.errstate(all="ignore"):  # a zero quaternion normalises to NaN: reported below
-            T = np.stack([make_T(quat_xyzw_to_R([r[5], r[6], r[7], r[4]]), r[1:4]) for r in d])
+    if path.suffix.lower() == ".csv":  # timestamp, p_xyz, q_wxyz
+        t, d = read_asl_csv(path, "ASL pose CSV", 8)
+        T = poses_from_rows(d[:, 1:4], d[:, [5, 6, 7, 4]], path)
     else:
-        with np.errstate(all="ignore"):
-            t, T = read_tum_poses(path)
+        t, T = read_tum_poses(path)
     if len(t) < 2:
         raise InputError(path, "head path needs at least two poses")
-    bad = np.where(~np.isfinite(T.reshape(len(T), -1)).all(axis=1))[0]
-    if len(bad):
-        raise InputError(path, f"pose {bad[0] + 1}: position or quaternion is not finite (or the quaternion is zero)")
-    back = np.where(np.diff(t) <= 0)[0]
-    if len(back):
-        raise InputError(path, f"timestamps must increase: pose {back[0] + 2} is not after pose {back[0] + 1}")
+    check_monotonic(t, path)
     return path_from_poses(path.stem, t, T)
 
 

@@ -102,7 +102,7 @@ def test_unknown_depth_method_in_the_pipeline_is_one_line(cli, shared_data, tmp_
 
 
 @pytest.mark.parametrize("rows, words", [
-    (["1.0 0 0 0 0 0 0 1", "0.5 0 0 0 0 0 0 1"], ("timestamps must increase",)),  # backwards
+    (["1.0 0 0 0 0 0 0 1", "0.5 0 0 0 0 0 0 1"], ("timestamps not increasing",)),  # backwards
     (["0.0 0 0 0 0 0 0 1", "0.1 0 0 0 0 0 0 0"], ("pose 2", "quaternion")),  # zero quaternion
     (["0.0 0 0 0 0 0 0 1", "0.1 nan 0 0 0 0 0 1"], ("pose 2", "finite")),
 ])
