@@ -445,18 +445,11 @@ def print_report(rep: dict) -> None:
 
 
 def check_arguments(args) -> None:
-    """Raise :class:`InputError` (one line, exit 2) for values no benchmark can run with, before any work."""
+    """Raise :class:`InputError` (one line, exit 2) for option combinations no benchmark can run, before any
+    work. Single values (``--frames``, ``--threads``, ``--camera-hz``, the latency constants, ...) are
+    range-checked for every command by :func:`passthrough.argcheck.check_arguments`."""
     from passthrough.errors import InputError
 
-    if args.frames < 1 or args.warmup < 0 or args.baseline_frames < 1:
-        raise InputError(None, f"--frames and --baseline-frames must be >= 1 and --warmup >= 0 (got {args.frames}, "
-                               f"{args.baseline_frames}, {args.warmup})")
-    if args.threads < 0:
-        raise InputError(None, f"--threads must be >= 0 (0 = all cores), got {args.threads}")
-    if not args.camera_hz > 0:
-        raise InputError(None, f"--camera-hz must be > 0, got {args.camera_hz}")
-    if args.exposure_ms < 0 or args.readout_ms < 0 or (args.scanout_ms is not None and args.scanout_ms <= 0):
-        raise InputError(None, "--exposure-ms and --readout-ms must be >= 0 and --scanout-ms > 0")
     if args.plot is not None and args.target != "pipeline":
         raise InputError(None, f"--plot draws the pipeline's timeline; `bench {args.target}` has none")
 

@@ -89,8 +89,6 @@ def run_main(args: argparse.Namespace) -> int:
     from .session import XrUnavailableError
     from .stages import STAGE_FACTORIES
 
-    if args.frames is not None and args.frames < 1:
-        raise InputError(None, "--frames must be >= 1")
     if args.eye_scale is not None and not 0.05 <= args.eye_scale <= 4.0:
         raise InputError(None, "--eye-scale must be within 0.05..4")
     if args.dump_frame is not None and args.dump_dir is None:

@@ -5,8 +5,8 @@ argparse checks types (``--display-hz abc``); the values it lets through (``--di
 the scheduler or reach the ONNX model as NaN geometry. :func:`check_arguments` runs before any command
 (both CLI entry points) and turns them into one line: ``error: --flag: must be ..., got VALUE``.
 
-Each rule applies wherever a command has the option (by its argparse destination); a command with
-stricter needs checks those itself (``bench``'s ``--frames``, say).
+Each rule applies wherever a command has the option (by its argparse destination); a command checks
+itself only what depends on other options (``bench --plot`` needs the pipeline target, say).
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ RULES = {
     "threads": ("--threads", _int_in(0, MAX_THREADS), f"from 0 to {MAX_THREADS}"),
     "frames": ("--frames", _int_in(1, 10 ** 9), "a positive number of frames"),
     "previews": ("--previews", _int_in(0, 10 ** 6), "zero or more"),
+    "warmup": ("--warmup", _int_in(0, 10 ** 9), "zero or more frames"),
+    "baseline_frames": ("--baseline-frames", _int_in(1, 10 ** 9), "a positive number of frames"),
     "exposure_ms": ("--exposure-ms", _finite_in(0.0, 1000.0), "from 0 to 1000 ms"),
     "readout_ms": ("--readout-ms", _finite_in(0.0, 1000.0), "from 0 to 1000 ms"),
     "scanout_ms": ("--scanout-ms", _finite_in(0.01, 1000.0), "from 0.01 to 1000 ms"),
