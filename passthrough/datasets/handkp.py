@@ -3,14 +3,16 @@
 ``hands.json`` is a list of ``{dataset, image, kp2d: [[x, y] or null] * 21, bbox_xyxy}`` with image
 paths relative to the folder; joints follow MediaPipe's 21-joint order. :func:`load_hand_annotations`
 checks every entry's field types (a joint ``[null, null]`` or with NaN coordinates counts as null, i.e.
-no ground truth).
+no ground truth), and that every image path stays inside the folder (no absolute paths, no ``..``
+leading out of it).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
+import posixpath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Dict, List
 
 from ..errors import InputError
@@ -61,6 +63,18 @@ def _short(v) -> str:
     return json.dumps(v)[:40]
 
 
+def _check_image_path(name: str, i: int, jf: Path) -> None:
+    """An entry's image path must be relative to the folder of ``hands.json`` and stay inside it
+    (checked on the text, so a folder that links its images from elsewhere still opens)."""
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).root:  # "/x", and "C:\\x", "\\x" from Windows
+        raise InputError(jf, f"entry {i}: image {json.dumps(name)} is an absolute path "
+                             f"(image paths are relative to the folder of {jf.name})")
+    norm = posixpath.normpath(name.replace("\\", "/"))
+    if norm == ".." or norm.startswith("../"):
+        raise InputError(jf, f"entry {i}: image {json.dumps(name)} lies outside the folder of {jf.name} "
+                             "(image paths are relative to it and stay inside it)")
+
+
 def _check_entry(e, i: int, jf: Path) -> None:
     """Field types of one ``hands.json`` entry; :class:`InputError` naming the file and the entry index.
     A joint is ``[x, y]`` (pixels) or null (no ground truth; ``[null, null]`` and NaN coordinates, as
@@ -72,6 +86,7 @@ def _check_entry(e, i: int, jf: Path) -> None:
         raise InputError(jf, f"entry {i}: missing {', '.join(missing)}")
     if not isinstance(e["image"], str) or not e["image"]:
         raise InputError(jf, f"entry {i}: image must be a file name, got {_short(e['image'])}")
+    _check_image_path(e["image"], i, jf)
     if "dataset" in e and not isinstance(e["dataset"], str):
         raise InputError(jf, f"entry {i}: dataset must be a name, got {_short(e['dataset'])}")
     kp = e["kp2d"]

@@ -406,6 +406,26 @@ def test_hands_json_null_pair_joint_is_a_missing_joint(shared_data, tmp_path):
     assert gt.shape == (21, 2) and np.isnan(gt[0]).all() and np.isfinite(gt[1:]).all()
 
 
+def test_hands_json_image_paths_stay_inside_the_folder(cli, shared_data, tmp_path):
+    """Image paths are relative to the folder of hands.json: an absolute path, or one whose ``..`` leads
+    out of the folder, is refused even where the file exists; a ``..`` that stays inside is fine."""
+    root = _hands(shared_data, tmp_path)
+    outside = tmp_path / "elsewhere.jpg"
+    shutil.copy(root / "images/freihand/00050180.jpg", outside)
+    original = (root / "hands.json").read_text()
+    for image, word in ((str(outside), "absolute path"), ("../elsewhere.jpg", "outside the folder"),
+                        ("images/../../elsewhere.jpg", "outside the folder")):
+        (root / "hands.json").write_text(original)
+        _edit_json(root / "hands.json", _hand(1, image=image))
+        before = tree_digest(root)
+        assert_one_line_error(cli("info", root), "hands.json", "entry 1", word, image)
+        assert tree_digest(root) == before
+    (root / "hands.json").write_text(original)
+    _edit_json(root / "hands.json", _hand(1, image="images/../images/freihand/00050180.jpg"))
+    r = cli("info", root)
+    assert r.returncode == 0, r.stderr
+
+
 def test_hand_metrics_refuse_malformed_annotations_with_value_error():
     from hand_tracking.metrics import bbox_size, gt_array
 
