@@ -3,8 +3,8 @@
 ``hands.json`` is a list of ``{dataset, image, kp2d: [[x, y] or null] * 21, bbox_xyxy}`` with image
 paths relative to the folder; joints follow MediaPipe's 21-joint order. :func:`load_hand_annotations`
 checks every entry's field types (a joint ``[null, null]`` or with NaN coordinates counts as null, i.e.
-no ground truth), and that every image path stays inside the folder (no absolute paths, no ``..``
-leading out of it).
+no ground truth; some null joints are a partly visible hand, all 21 null is refused), and that every
+image path stays inside the folder (no absolute paths, no ``..`` leading out of it).
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ def _short(v) -> str:
     return json.dumps(v)[:40]
 
 
+def _is_null_joint(k) -> bool:
+    """A (type-checked) joint without ground truth: null, or a null or NaN coordinate."""
+    return k is None or any(v is None or math.isnan(v) for v in k)
+
+
 def _check_image_path(name: str, i: int, jf: Path) -> None:
     """An entry's image path must be relative to the folder of ``hands.json`` and stay inside it
     (checked on the text, so a folder that links its images from elsewhere still opens)."""
@@ -101,6 +106,9 @@ def _check_entry(e, i: int, jf: Path) -> None:
             raise InputError(jf, f"entry {i}: kp2d joint {j} must be [x, y] or null, got {_short(k)}")
         if any(v is not None and math.isinf(v) for v in k):
             raise InputError(jf, f"entry {i}: kp2d joint {j} is not finite: {_short(k)}")
+    if all(_is_null_joint(k) for k in kp):
+        raise InputError(jf, f"entry {i}: kp2d has no annotated joint (all {NUM_JOINTS} are null): "
+                             "remove the entry or annotate at least one joint")
     b = e["bbox_xyxy"]
     if not isinstance(b, list) or len(b) != 4 or not all(_is_number(v) for v in b):
         raise InputError(jf, f"entry {i}: bbox_xyxy must be [x0, y0, x1, y1], got {_short(b)}")

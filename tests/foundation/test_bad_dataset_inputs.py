@@ -381,6 +381,9 @@ HANDS = {
     "dataset_list": (_hand(dataset=[1]), "entry 0", "dataset"),
     "entry_str": (lambda d: d.__setitem__(1, "hello"), "entry 1", "object"),
     "empty_list": (lambda d: d.clear(), "no annotations", "empty"),
+    "kp2d_all_null": (_hand(kp2d=[None] * 21), "entry 0", "no annotated joint"),
+    "kp2d_all_null_pairs": (_hand(4, kp2d=[[None, None]] * 21), "entry 4", "no annotated joint"),
+    "kp2d_all_nan": (_hand(kp2d=[[float("nan"), float("nan")]] * 21), "entry 0", "no annotated joint"),
 }
 
 
@@ -404,6 +407,15 @@ def test_hands_json_null_pair_joint_is_a_missing_joint(shared_data, tmp_path):
     e = load_hand_annotations(root)[0]
     gt = gt_array(e["kp2d"])
     assert gt.shape == (21, 2) and np.isnan(gt[0]).all() and np.isfinite(gt[1:]).all()
+
+
+def test_hands_json_hand_with_one_annotated_joint_is_accepted(cli, shared_data, tmp_path):
+    """Partial visibility stays legitimate: only a hand with no annotated joint at all is refused."""
+    root = _hands(shared_data, tmp_path)
+    _edit_json(root / "hands.json", lambda d: d[0].__setitem__("kp2d", [d[0]["kp2d"][0]] + [None] * 20))
+    r = cli("info", root)
+    assert r.returncode == 0, r.stderr
+    assert "hands: 11" in r.stdout
 
 
 def test_hands_json_image_paths_stay_inside_the_folder(cli, shared_data, tmp_path):
