@@ -24,6 +24,33 @@ import numpy as np
 from ..io.images import to_bgr
 
 SHEET_ROWS = 4
+#: contact-sheet candidates kept in memory, whatever the sequence's length (see :class:`EvenlySpaced`)
+SHEET_CANDIDATES = 32
+
+
+class EvenlySpaced:
+    """At most ``cap`` items of a stream of any length, evenly spaced over it: every ``stride``-th
+    item is kept, and when more than ``cap`` are kept the stride doubles and every other one is dropped
+    (memory stays bounded on a sequence of thousands of frames; the first item is always kept).
+
+    ``offer(make)`` calls ``make()`` only for an item that is kept.
+    """
+
+    def __init__(self, cap: int = SHEET_CANDIDATES):
+        if cap < 1:
+            raise ValueError("cap must be >= 1")
+        self.cap = int(cap)
+        self.stride = 1
+        self.seen = 0
+        self.items: List = []
+
+    def offer(self, make) -> None:
+        if self.seen % self.stride == 0:
+            self.items.append(make())
+            if len(self.items) > self.cap:
+                self.items = self.items[::2]
+                self.stride *= 2
+        self.seen += 1
 
 
 def depth_colormap(depth_m: np.ndarray, near: float = 0.3, far: float = 6.0) -> np.ndarray:
@@ -115,7 +142,7 @@ class ReplayWriter:
         self.hand_video = _Video(self.out / "hands.mp4", camera_hz)
         self.records: List[dict] = []
         self.camera_rows: List[dict] = []
-        self._thumbs: List[np.ndarray] = []
+        self._thumbs = EvenlySpaced()
         self._last_cam = -1
         self.preview = PreviewWindow() if preview else None
 
@@ -145,9 +172,13 @@ class ReplayWriter:
         self.records.append(rec.as_row())
         if cam.index != self._last_cam or k % 45 == 0:
             self._last_cam = cam.index
-            row = np.hstack([np.hstack([cam.left_bgr, cam.right_bgr]), disp.eyes_bgr[0], disp.eyes_bgr[1],
-                             depth_colormap(disp.eye_depth[0])])
-            self._thumbs.append(cv2.resize(row, (row.shape[1] // 3, row.shape[0] // 3), interpolation=cv2.INTER_AREA))
+
+            def thumb():
+                row = np.hstack([np.hstack([cam.left_bgr, cam.right_bgr]), disp.eyes_bgr[0], disp.eyes_bgr[1],
+                                 depth_colormap(disp.eye_depth[0])])
+                return cv2.resize(row, (row.shape[1] // 3, row.shape[0] // 3), interpolation=cv2.INTER_AREA)
+
+            self._thumbs.offer(thumb)
         if self.preview is not None:
             self.preview.show(np.hstack([disp.eyes_bgr[0], disp.eyes_bgr[1]]))
 
@@ -160,12 +191,13 @@ class ReplayWriter:
                     w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
                     w.writeheader()
                     w.writerows(rows)
-        if self._thumbs:
-            idx = np.linspace(0, len(self._thumbs) - 1, num=min(SHEET_ROWS, len(self._thumbs))).round().astype(int)
-            sheet = np.vstack([self._thumbs[i] for i in idx])
+        thumbs = self._thumbs.items
+        if thumbs:
+            idx = np.linspace(0, len(thumbs) - 1, num=min(SHEET_ROWS, len(thumbs))).round().astype(int)
+            sheet = np.vstack([thumbs[i] for i in idx])
             h = 22
             header = np.zeros((h, sheet.shape[1], 3), np.uint8)
-            w4 = self._thumbs[0].shape[1] / 5
+            w4 = thumbs[0].shape[1] / 5
             for i, label in enumerate(("cameras (left | right)", "", "left eye", "right eye", "left eye depth")):
                 if label:
                     cv2.putText(header, label, (int(i * w4) + 4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
