@@ -4,7 +4,8 @@ Conventions: the eye camera uses OpenCV axes (+x right, +y down, +z forward) and
 (3, 3) in pixels; ``T_eye_from_world`` is a 4x4 pose. Pixel centres are at integer coordinates.
 Depth is the eye-frame z in metres (same quantity as the reprojected real depth), ``inf`` where no
 hologram covers a pixel. Triangles with a vertex closer than ``NEAR_M`` are skipped (holograms are
-expected in front of the user, not through their head).
+expected in front of the user, not through their head), and so are the back faces of closed meshes
+(:attr:`passthrough.holograms.scene.Hologram.closed`): from outside, a front face always hides them.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ NEAR_M = 0.05
 
 
 @numba.njit(cache=True, nogil=True)
-def _raster(v_eye, tris, face_bgr, face_alpha, fx, fy, cx, cy, depth, color, alpha):
+def _raster(v_eye, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, depth, color, alpha):
     H, W = depth.shape
     for t in range(tris.shape[0]):
+        if not drawn[t]:
+            continue
         i0, i1, i2 = tris[t, 0], tris[t, 1], tris[t, 2]
         z0, z1, z2 = v_eye[i0, 2], v_eye[i1, 2], v_eye[i2, 2]
         if z0 < 0.05 or z1 < 0.05 or z2 < 0.05:
@@ -86,10 +89,12 @@ class HologramLayer:
 
 
 @numba.njit(cache=True, nogil=True)
-def _transform_shade(T, verts, tris, bgr, fx, fy, cx, cy, v_out, face_out):
+def _transform_shade(T, verts, tris, bgr, fx, fy, cx, cy, cull, v_out, face_out, drawn):
     """Object vertices (N, 3) -> eye frame ``v_out`` (float32, by the 4x4 ``T``), flat Lambert shading
-    per face (``face_out`` float32 (T, 3) BGR) and the pixel box (xmin, ymin, xmax, ymax) of the triangles
-    in front of ``NEAR_M`` (xmin > xmax when none is)."""
+    per face (``face_out`` float32 (T, 3) BGR), which faces to draw (``drawn`` bool (T,): in front of
+    ``NEAR_M``, and with ``cull`` facing the eye: the mesh is closed and wound counter-clockwise seen
+    from outside, ``T`` keeps handedness) and the pixel box (xmin, ymin, xmax, ymax) of the drawn
+    triangles (xmin > xmax when none is)."""
     for i in range(verts.shape[0]):
         x, y, z = verts[i, 0], verts[i, 1], verts[i, 2]
         for r in range(3):
@@ -114,9 +119,13 @@ def _transform_shade(T, verts, tris, bgr, fx, fy, cx, cy, v_out, face_out):
         lam = min(max(lam, 0.0), 1.0)
         for k in range(3):
             face_out[t, k] = lam * bgr[k]
+        drawn[t] = False
         za, zb, zc = v_out[a, 2], v_out[b, 2], v_out[c, 2]
         if za < NEAR_M or zb < NEAR_M or zc < NEAR_M:
             continue
+        if cull and nx * mx + ny * my + nz * mz >= 0.0:  # outward normal points away from the eye
+            continue
+        drawn[t] = True
         for q in (a, b, c):
             u = fx * v_out[q, 0] / v_out[q, 2] + cx
             w = fy * v_out[q, 1] / v_out[q, 2] + cy
@@ -140,11 +149,14 @@ def _prepared(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray):
         T = np.asarray(T_eye_from_world, np.float64) @ holo.T_world_from_object
         v = np.empty((len(holo.vertices), 3), np.float32)
         face_bgr = np.empty((len(tris), 3), np.float32)
+        drawn = np.empty(len(tris), np.bool_)
+        cull = bool(getattr(holo, "closed", False)) and np.linalg.det(T[:3, :3]) > 0  # a mirroring pose flips the winding
         box = _transform_shade(T, np.asarray(holo.vertices, np.float64), np.asarray(tris, np.int64),
-                               np.asarray(holo.color_rgb[::-1], np.float64), fx, fy, cx, cy, v, face_bgr)
+                               np.asarray(holo.color_rgb[::-1], np.float64), fx, fy, cx, cy, cull, v, face_bgr,
+                               drawn)
         if box[0] > box[2]:
             continue
-        out.append((v, tris, face_bgr, np.full(len(tris), holo.alpha, np.float32), box))
+        out.append((v, tris, drawn, face_bgr, np.full(len(tris), holo.alpha, np.float32), box))
     return out
 
 
@@ -171,8 +183,8 @@ def render_eye_layer(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray,
     color = np.zeros((h, w, 3), np.float32)
     alpha = np.zeros((h, w), np.float32)
     fx, fy, cx, cy = float(K[0, 0]), float(K[1, 1]), float(K[0, 2]) - x0, float(K[1, 2]) - y0
-    for v, tris, face_bgr, face_alpha, _box in items:
-        _raster(v, tris, face_bgr, face_alpha, fx, fy, cx, cy, depth, color, alpha)
+    for v, tris, drawn, face_bgr, face_alpha, _box in items:
+        _raster(v, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, depth, color, alpha)
     return HologramLayer(color, alpha, depth, x0, y0)
 
 

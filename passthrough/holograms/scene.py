@@ -32,6 +32,10 @@ class Hologram:
         alpha: material opacity 0..1.
         T_world_from_object: (4, 4) float64 pose.
         grabbable: whether a pinch can grab and move it.
+        closed: (computed) the mesh is watertight and its triangles are consistently wound
+            counter-clockwise seen from outside (every directed edge has exactly one opposite, and the
+            signed volume is positive): its back faces are never visible from outside, so the
+            rasteriser skips them (:func:`passthrough.holograms.raster.render_eye_layer`).
     """
 
     name: str
@@ -47,6 +51,7 @@ class Hologram:
         self.triangles = np.ascontiguousarray(self.triangles, dtype=np.int32).reshape(-1, 3)
         self.color_rgb = np.asarray(self.color_rgb, dtype=np.float32).reshape(3)
         self.T_world_from_object = np.asarray(self.T_world_from_object, dtype=np.float64)
+        self.closed = is_closed_outward(self.vertices, self.triangles)
 
     def world_vertices(self) -> np.ndarray:
         """float32 (N, 3) vertices in the world frame."""
@@ -57,6 +62,26 @@ class Hologram:
         v = self.world_vertices()
         c = (v.min(0) + v.max(0)) / 2
         return c, float(np.linalg.norm(v - c, axis=1).max())
+
+
+def is_closed_outward(vertices: np.ndarray, triangles: np.ndarray) -> bool:
+    """Whether a triangle mesh (vertices (N, 3), triangles (M, 3) indices) is closed and wound
+    counter-clockwise seen from outside: each directed edge ``a -> b`` occurs once and ``b -> a`` once
+    (watertight, consistently oriented), and the signed volume is positive (outward, not inward)."""
+    t = np.asarray(triangles, np.int64).reshape(-1, 3)
+    if len(t) < 4:
+        return False
+    n = int(t.max()) + 1
+    e = np.concatenate([t[:, [0, 1]], t[:, [1, 2]], t[:, [2, 0]]])
+    code = e[:, 0] * n + e[:, 1]
+    rev = e[:, 1] * n + e[:, 0]
+    if len(np.unique(code)) != len(code):  # an edge used twice in one direction
+        return False
+    if not np.array_equal(np.sort(code), np.sort(rev)):  # an edge without its opposite (a border)
+        return False
+    v = np.asarray(vertices, np.float64)
+    vol = np.einsum("ij,ij->i", v[t[:, 0]], np.cross(v[t[:, 1]], v[t[:, 2]])).sum() / 6.0
+    return bool(vol > 0)
 
 
 @dataclass

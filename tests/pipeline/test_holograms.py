@@ -103,3 +103,24 @@ def test_pinch_grabs_and_moves_a_hologram():
     far = joints + [1.0, 0, 0]
     grab.update([{"handedness": "right", "joints_world": far, "pinch": True}])
     assert grab.held == {}  # a pinch away from every hologram grabs nothing
+
+
+def test_closed_meshes_skip_back_faces_without_changing_the_image():
+    from passthrough.holograms.scene import Hologram, default_scene, is_closed_outward, torus
+
+    scene = default_scene()
+    assert all(h.closed for h in scene.holograms)  # the primitives are closed and wound outward
+    flat = Scene([Hologram(h.name, h.vertices, h.triangles, h.color_rgb, h.alpha, h.T_world_from_object)
+                  for h in scene.holograms])
+    for h in flat.holograms:  # the same meshes, rendered with every face rasterised
+        h.closed = False
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # head poses around the start, all outside the holograms
+        import cv2
+
+        T = make_T(cv2.Rodrigues(rng.normal(0, 0.2, 3))[0], rng.normal(0, 0.2, 3))
+        for a, b in zip(render_eye(scene, T, K, (640, 480)), render_eye(flat, T, K, (640, 480))):
+            np.testing.assert_array_equal(a, b)
+    t = torus(0.1, 0.03)
+    assert not is_closed_outward(t.vertices, t.triangles[:, ::-1])  # wound inward: not culled
+    assert not is_closed_outward(t.vertices, t.triangles[:-1])  # a hole: not culled
