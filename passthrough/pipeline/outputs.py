@@ -5,7 +5,8 @@ Layout of ``--out DIR``::
 
     left_eye/NNNNNN.png, right_eye/NNNNNN.png   composited eye frames (every display frame)
     left_eye.mp4, right_eye.mp4                  the same as video at the display rate
-    depth.mp4                                    colour-mapped depth of each camera frame (turbo, near = red)
+    depth.mp4                                    colour-mapped depth of each camera frame (turbo on inverse depth, near = red;
+                                                 one range per run, fitted to the first camera frame, see contact_sheet.png)
     hands.mp4                                    left rectified camera with tracked hand joints
     contact_sheet.png                            rows of: cameras | left eye | right eye | depth
     frames.csv                                   one row per display frame (FrameRecord fields)
@@ -51,6 +52,19 @@ class EvenlySpaced:
                 self.items = self.items[::2]
                 self.stride *= 2
         self.seen += 1
+
+
+def depth_display_range(depth_m: np.ndarray, default=(0.3, 6.0)) -> tuple:
+    """``(near, far)`` metres for :func:`depth_colormap` that fit a scene: the 2nd and 98th percentiles of
+    its finite positive depth, widened by 10 % (a room spans ~0.4-6 m, a road ~5-80 m: one fixed range
+    paints a road a single colour). ``default`` where under 1 % of the pixels have a depth."""
+    d = np.asarray(depth_m, np.float32)
+    d = d[np.isfinite(d) & (d > 0)]
+    if d.size < max(16, 0.01 * np.size(depth_m)):
+        return default
+    near, far = np.percentile(d, [2, 98])
+    near, far = float(near) / 1.1, float(far) * 1.1
+    return near, max(far, near * 1.5)
 
 
 def depth_colormap(depth_m: np.ndarray, near: float = 0.3, far: float = 6.0) -> np.ndarray:
@@ -144,10 +158,13 @@ class ReplayWriter:
         self.camera_rows: List[dict] = []
         self._thumbs = EvenlySpaced()
         self._last_cam = -1
+        self.depth_range = None  # (near, far) m of the depth colours: fitted to the first camera frame, then kept
         self.preview = PreviewWindow() if preview else None
 
     def on_camera(self, cam, hands) -> None:
-        depth_img = depth_colormap(cam.depth_left)
+        if self.depth_range is None:  # one range for the whole run: colours mean the same depth in every frame
+            self.depth_range = depth_display_range(cam.depth_left)
+        depth_img = depth_colormap(cam.depth_left, *self.depth_range)
         self.depth_video.write(depth_img)
         overlay = to_bgr(cam.left_gray).copy()
         n_hands = 0
@@ -175,7 +192,7 @@ class ReplayWriter:
 
             def thumb():
                 row = np.hstack([np.hstack([cam.left_bgr, cam.right_bgr]), disp.eyes_bgr[0], disp.eyes_bgr[1],
-                                 depth_colormap(disp.eye_depth[0])])
+                                 depth_colormap(disp.eye_depth[0], *(self.depth_range or depth_display_range(disp.eye_depth[0])))])
                 return cv2.resize(row, (row.shape[1] // 3, row.shape[0] // 3), interpolation=cv2.INTER_AREA)
 
             self._thumbs.offer(thumb)
@@ -198,7 +215,9 @@ class ReplayWriter:
             h = 22
             header = np.zeros((h, sheet.shape[1], 3), np.uint8)
             w4 = thumbs[0].shape[1] / 5
-            for i, label in enumerate(("cameras (left | right)", "", "left eye", "right eye", "left eye depth")):
+            near, far = self.depth_range or (0.3, 6.0)
+            depth_label = f"left eye depth ({near:.1f}-{far:.1f} m, red = near)"
+            for i, label in enumerate(("cameras (left | right)", "", "left eye", "right eye", depth_label)):
                 if label:
                     cv2.putText(header, label, (int(i * w4) + 4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1)
             cv2.imwrite(str(self.out / "contact_sheet.png"), np.vstack([header, sheet]))

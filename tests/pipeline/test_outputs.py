@@ -1,8 +1,23 @@
-"""What a replay or a benchmark keeps in memory stays bounded on sequences of any length."""
+"""Replay outputs: depth colours fit the scene, and what a replay or a benchmark keeps in memory stays
+bounded on sequences of any length."""
 
 import numpy as np
 
-from passthrough.pipeline.outputs import EvenlySpaced
+from passthrough.pipeline.outputs import EvenlySpaced, depth_colormap, depth_display_range
+
+
+def test_depth_colours_fit_a_road_as_well_as_a_room():
+    rng = np.random.default_rng(0)
+    room = rng.uniform(0.5, 5.0, (120, 160)).astype(np.float32)
+    road = rng.uniform(5.0, 80.0, (120, 160)).astype(np.float32)
+    road[:10] = np.nan  # sky without depth
+    for depth in (room, road):
+        near, far = depth_display_range(depth)
+        assert near < np.nanpercentile(depth, 5) and far > np.nanpercentile(depth, 95)
+        colours = np.unique(depth_colormap(depth, near, far).reshape(-1, 3), axis=0)
+        assert len(colours) > 100  # many shades, not one saturated colour
+    assert len(np.unique(depth_colormap(road).reshape(-1, 3), axis=0)) < 60  # the old fixed 0.3-6 m range
+    assert depth_display_range(np.full((50, 50), np.nan, np.float32)) == (0.3, 6.0)
 
 
 def test_contact_sheet_candidates_stay_bounded_and_evenly_spaced():
