@@ -35,6 +35,18 @@ MAX_IMAGE_SIDE = 32767
 #: Largest stereo baseline accepted (metres, or a format's nominal units): anything longer is not a head
 #: or vehicle rig but a corrupt number.
 MAX_BASELINE = 1000.0
+#: Least share of a rectified image that must be usable: sampled from inside the source camera's image,
+#: where the map does not fold the image over (step backwards against its own direction). Real
+#: calibrations' maps (``stereoRectify`` with ``alpha=0``, fisheye ``balance=0``) are usable nearly
+#: everywhere (EuRoC 100 %; a strong barrel polynomial that turns back in the image corners 97 %); absurd
+#: coefficients send most of the image outside the source or fold it (EuRoC cam0 with k1 = -50: 86 %
+#: outside; k1 = 1e6: 75 % outside).
+MIN_RECTIFIED_USABLE = 0.5
+#: Largest magnification from a source image to its rectified image, along either axis (the part of the
+#: source the rectified image draws on, against the image size): real rigs stay well below (EuRoC 1.2x, a
+#: wide-angle pair toed out by 46 degrees 3x, a fisheye pair toed out as much 5x); huge coefficients
+#: shrink the rectified view to a few source pixels (k2 = 1e4: a 15x12 px patch of 752x480).
+MAX_RECTIFY_ZOOM = 10.0
 
 
 def scale_intrinsics(K: np.ndarray, sx: float, sy: float) -> np.ndarray:
@@ -86,7 +98,8 @@ def check_rig(rig: "StereoRig", path, right_path=None) -> "StereoRig":
     non-positive focal lengths, a principal point more than an image size outside the image, bad image
     sizes or distortion, non-rigid or non-finite poses, a zero,
     non-finite or implausible (> :data:`MAX_BASELINE`) baseline, a right camera that lies to the left of
-    the left one (a swapped pair), or a fisheye camera paired with a non-fisheye one.
+    the left one (a swapped pair), a fisheye camera paired with a non-fisheye one, or distortion whose
+    rectification maps cannot be used (:func:`check_rectification`).
 
     Every reader calls this where it builds the rig, with the calibration file's path (``right_path``:
     the right camera's own file, where it has one). Returns ``rig``; raises :class:`InputError`."""
@@ -120,6 +133,85 @@ def check_rig(rig: "StereoRig", path, right_path=None) -> "StereoRig":
     if c[0] < 0 and abs(c[0]) >= max(abs(c[1]), abs(c[2])):
         raise InputError(path, f"right camera lies {-c[0]:g} m to the left of the left camera "
                                "(negative baseline: left and right swapped?)")
+    check_rectification(rig, path, right_path)
+    return rig
+
+
+def _dist_text(cam: "CameraModel") -> str:
+    return f"{cam.model} distortion [{', '.join(f'{v:.4g}' for v in cam.dist)}]"
+
+
+def _map_usability(xy: np.ndarray, w: int, h: int):
+    """Measure a remap table ``xy`` (H, W, 2: source pixel of each rectified pixel) on cells of 8 px (well
+    above the fixed-point maps' 1/32 px): the share of cells sampling outside the ``w`` x ``h`` source, the
+    share folded over (inside, but stepping backwards against the map's median direction), and the size
+    ``(pw, ph)`` in source pixels of the patch the usable cells draw on."""
+    s = 8 if min(xy.shape[:2]) >= 64 else 1
+    g = xy[::s, ::s]
+    gx, gy = g[..., 0], g[..., 1]
+    inside = (gx >= -0.5) & (gx <= w - 0.5) & (gy >= -0.5) & (gy <= h - 0.5)
+    du, dv = g[:-1, 1:] - g[:-1, :-1], g[1:, :-1] - g[:-1, :-1]
+    cells_in = inside[:-1, :-1] & inside[:-1, 1:] & inside[1:, :-1]
+    n = cells_in.size
+    if n == 0:  # an image under two cells wide or high: nothing to measure
+        return 0.0, 0.0, (float(w), float(h))
+    if not cells_in.any():
+        return 1.0, 0.0, (1.0, 1.0)
+    # folded over: a step along the rectified row or column goes backwards against the image's own (median)
+    # direction (a radial fold turns both; a huge zoom that collapses a cell to a point is not counted here)
+    du_ref, dv_ref = np.median(du[cells_in], axis=0), np.median(dv[cells_in], axis=0)
+    back = ((du @ du_ref) < 0) | ((dv @ dv_ref) < 0)
+    outside, folded = 1 - cells_in.sum() / n, (cells_in & back).sum() / n
+    usable = cells_in & ~back
+    if not usable.any():
+        return float(outside), float(folded), (1.0, 1.0)
+    ux, uy = gx[:-1, :-1][usable], gy[:-1, :-1][usable]
+    return float(outside), float(folded), (float(ux.max() - ux.min()) + 1, float(uy.max() - uy.min()) + 1)
+
+
+def check_rectification(rig: "StereoRig", path, right_path=None) -> "StereoRig":
+    """Refuse a rig whose rectification cannot be used, measured on its undistort/rectify maps (not on the
+    coefficients, which are legitimately large in some lens models): the rectification is not finite, more
+    than half of a rectified image (:data:`MIN_RECTIFIED_USABLE`) would sample outside its camera's image
+    or where the maps fold the image over itself, or the rectified image shows a patch of the source
+    magnified more than :data:`MAX_RECTIFY_ZOOM` times.
+
+    Called by :func:`check_rig` (after the geometry checks); computes and caches the rectification. An
+    already rectified rig passes at no cost. Returns ``rig``; raises :class:`InputError` naming the
+    calibration file of the camera at fault (``right_path`` for the right camera)."""
+    right_path = path if right_path is None else right_path
+    sides = ((rig.left, "left", path), (rig.right, "right", right_path))
+    # a joint failure is blamed on the distorted camera (the left one's file where both are)
+    blame = right_path if rig.right.distorted and not rig.left.distorted else path
+    try:
+        with np.errstate(all="ignore"):
+            rect = rig._rectification()
+    except cv2.error as exc:
+        rig._rect = None
+        what = ((getattr(exc, "err", "") or str(exc)).strip().splitlines() or ["OpenCV error"])[0]
+        raise InputError(blame, f"cannot rectify this calibration ({what})") from None
+    if rect["maps"] is None:
+        return rig
+    if not (np.all(np.isfinite(rect["K"])) and np.all(np.isfinite(rect["R1"])) and np.isfinite(rect["baseline"])
+            and rect["K"][0, 0] > 0 and rect["baseline"] > 0):
+        rig._rect = None
+        dist = "; ".join(f"{side} {_dist_text(cam)}" for cam, side, _ in sides if cam.distorted)
+        raise InputError(blame, f"rectification of this calibration is not finite ({dist or 'no distortion'}): "
+                                "not a usable calibration")
+    for (m1, m2), (cam, side, where) in zip(rect["maps"], sides):
+        w, h = cam.size
+        outside, folded, (pw, ph) = _map_usability(cv2.convertMaps(m1, m2, cv2.CV_32FC2)[0], w, h)
+        if outside + folded > 1 - MIN_RECTIFIED_USABLE:
+            rig._rect = None
+            parts = [f"{100 * outside:.0f}% from outside the {w}x{h} camera image"] if outside >= 0.005 else []
+            parts += [f"{100 * folded:.0f}% where the distortion folds the image over itself"] if folded >= 0.005 else []
+            raise InputError(where, f"{side} camera: {100 * (outside + folded):.0f}% of the rectified image would be "
+                                    f"unusable ({' and '.join(parts)}; {_dist_text(cam)}): not a usable calibration")
+        if max(w / pw, h / ph) > MAX_RECTIFY_ZOOM:
+            rig._rect = None
+            raise InputError(where, f"{side} camera: the rectified image magnifies a {pw:.0f}x{ph:.0f} px patch of "
+                                    f"the {w}x{h} camera image (more than {MAX_RECTIFY_ZOOM:g}x; "
+                                    f"{_dist_text(cam)}): not a usable calibration")
     return rig
 
 

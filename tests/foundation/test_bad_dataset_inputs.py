@@ -218,6 +218,42 @@ def test_own_format_calibration_with_infinite_size(cli, shared_data, tmp_path):
     assert_one_line_error(cli("info", root), "calibration.json", "width")
 
 
+def _own_format_distortion(shared_data, tmp_path, model, dist, K=None) -> Path:
+    """An OAK-D pair whose own-format calibration.json gives both cameras ``model`` and ``dist`` (and K)."""
+    root = _own_format(shared_data, tmp_path, "calibration.json")
+
+    def edit(d):
+        for side in ("left", "right"):
+            d[side].update(model=model, dist=list(dist), **({} if K is None else {"K": K}))
+    _edit_json(root / "calibration.json", edit)
+    return root
+
+
+@pytest.mark.parametrize("model, dist, word", [
+    ("radtan", [0, 0, 0, 0, float("nan")], "not finite"),
+    ("fisheye", [1e6, 0, 0, 0], "not finite"),  # cv2.fisheye.stereoRectify returns NaN
+    ("radtan", [-50, 0, 0, 0, 0], "86% from outside the 640x480 camera image"),
+    ("radtan", [-3, 0, 0, 0, 0], "folds the image over itself"),  # r (1 - 3 r^2) turns back inside the image
+    ("radtan", [1e6, 0, 0, 0, 0], "magnifies a 1x1 px patch"),  # stereoRectify zooms onto one source pixel
+])
+def test_own_format_calibration_with_unusable_distortion(cli, shared_data, tmp_path, model, dist, word):
+    root = _own_format_distortion(shared_data, tmp_path, model, dist)
+    before = tree_digest(root)
+    assert_one_line_error(cli("info", root), "calibration.json", "distortion", word)
+    assert tree_digest(root) == before
+
+
+def test_wide_lens_with_large_rational_coefficients_still_opens(cli, shared_data, tmp_path):
+    """Large coefficients are not refused as such: OpenCV's 8-coefficient rational model of a 130-degree
+    lens, written as real calibrations often come out (numerator and denominator share a factor close to
+    1 + 25 r^2, so k1 and k4 are about 25), rectifies to a usable image."""
+    K = [[300.0, 0, 319.5], [0, 300.0, 239.5], [0, 0, 1]]
+    root = _own_format_distortion(shared_data, tmp_path, "radtan", [25.37, 9.277, 0, 0, 0.2128, 25.68, 17.07, 1.485], K)
+    r = cli("info", root)
+    assert r.returncode == 0, r.stderr
+    assert "distortion radtan (rectified on load)" in r.stdout
+
+
 # ------------------------------------------------------------------------- 1, 2, 3, 6: EuRoC sensor.yaml
 EUROC_YAML = {
     "same_T": ("cam1", None, "zero baseline"),
@@ -229,6 +265,16 @@ EUROC_YAML = {
     "dist_mixed": ("cam1", ("distortion_model: radial-tangential", "distortion_model: equidistant"), "fisheye"),
     "rate_str": ("cam0", ("rate_hz: 20", "rate_hz: fast"), "rate_hz"),
     "rate_neg": ("cam0", ("rate_hz: 20", "rate_hz: -20"), "rate_hz"),
+    # distortion: non-finite coefficients, and coefficients whose rectification maps are unusable
+    "dist_nan": ("cam0", ("distortion_coefficients: [-0.28340811", "distortion_coefficients: [.nan"),
+                 "distortion_coefficients"),
+    "dist_inf": ("cam1", ("distortion_coefficients: [-0.28368365", "distortion_coefficients: [.inf"),
+                 "distortion_coefficients"),
+    "dist_k1_huge": ("cam0", ("distortion_coefficients: [-0.28340811", "distortion_coefficients: [1e6"),
+                     "75% from outside the 752x480 camera image"),
+    "dist_k1_negative": ("cam1", ("distortion_coefficients: [-0.28368365", "distortion_coefficients: [-50"),
+                         "right camera"),
+    "dist_k2_huge": ("cam0", ("[-0.28340811, 0.07395907", "[-0.28340811, 1e4"), "magnifies"),
 }
 
 
