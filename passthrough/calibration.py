@@ -19,6 +19,7 @@ cached as fixed-point remap tables. After rectification both cameras share the r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional, Tuple
 
 import cv2
@@ -104,6 +105,7 @@ def check_rig(rig: "StereoRig", path, right_path=None) -> "StereoRig":
     Every reader calls this where it builds the rig, with the calibration file's path (``right_path``:
     the right camera's own file, where it has one). Returns ``rig``; raises :class:`InputError`."""
     right_path = path if right_path is None else right_path
+    rig.calibration_files = (Path(path), Path(right_path))
     for cam, side, where in ((rig.left, "left", path), (rig.right, "right", right_path)):
         K = check_intrinsics(cam.K, where, f"{side} camera")
         w, h = check_image_size(cam.size[0], cam.size[1], where, f"{side} camera image size")
@@ -272,6 +274,8 @@ class StereoRig:
             when the rig is rectified here (``cv2.CALIB_ZERO_DISPARITY``).
         name: free text used in summaries.
         calibrated: False when the source had no calibration and nominal values stand in for it.
+        calibration_files: ``(left, right)`` paths of the calibration file(s) the rig was read from (set by
+            :func:`check_rig`); None for a rig built in code. Errors about the user's data name them.
 
     The rig is *already rectified* when both cameras are undistorted pinholes with equal ``fx, fy, cy``,
     and the right camera is a pure +x translation of the left; then :meth:`rectify` returns the
@@ -285,6 +289,7 @@ class StereoRig:
     doffs_px: float = 0.0
     name: str = ""
     calibrated: bool = True
+    calibration_files: Optional[Tuple[Path, Path]] = field(default=None, repr=False, compare=False)
     _rect: Optional[dict] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -348,10 +353,18 @@ class StereoRig:
 
     def rectify(self, left: np.ndarray, right: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Rectify a raw pair (uint8 (H, W) or (H, W, 3), each of this rig's size). Returns new arrays
-        (or the inputs themselves for a pre-rectified rig). Uses cached fixed-point remap tables."""
-        for img, cam, side in ((left, self.left, "left"), (right, self.right, "right")):
+        (or the inputs themselves for a pre-rectified rig). Uses cached fixed-point remap tables.
+
+        Images of another size than the calibration's (a camera or video that does not match the user's
+        calibration file) raise :class:`InputError` naming that file; for a rig built in code without one,
+        ``ValueError``."""
+        for i, (img, cam, side) in enumerate(((left, self.left, "left"), (right, self.right, "right"))):
             if (img.shape[1], img.shape[0]) != cam.size:
-                raise ValueError(f"{side} image is {img.shape[1]}x{img.shape[0]}, calibration says {cam.size[0]}x{cam.size[1]}")
+                msg = f"{side} image is {img.shape[1]}x{img.shape[0]}, calibration says {cam.size[0]}x{cam.size[1]}"
+                if self.calibration_files is None:
+                    raise ValueError(msg)
+                raise InputError(self.calibration_files[i], f"{side} image is {img.shape[1]}x{img.shape[0]}, but this "
+                                                            f"calibration is for {cam.size[0]}x{cam.size[1]} images")
         rect = self._rectification()
         if rect["maps"] is None:
             return left, right

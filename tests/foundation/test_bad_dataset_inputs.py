@@ -254,6 +254,23 @@ def test_wide_lens_with_large_rational_coefficients_still_opens(cli, shared_data
     assert "distortion radtan (rectified on load)" in r.stdout
 
 
+def test_rectifying_images_of_another_size_names_the_calibration_file(shared_data, tmp_path):
+    """A rig read from a file names that file when it is given images of another size (a camera that does
+    not match it); a rig built in code keeps the programmer's ValueError."""
+    from passthrough.calibration import CameraModel, StereoRig
+    from passthrough.datasets.pairs import load_calibration
+    from passthrough.geometry import make_T
+
+    calib = shared_data / OAKD / "stereodemo_calibration.json"
+    small = np.zeros((240, 320), np.uint8)
+    with pytest.raises(InputError) as exc:
+        load_calibration(calib).rectify(small, small)
+    assert exc.value.path == calib and "320x240" in exc.value.message and "640x480" in exc.value.message
+    cam = CameraModel.pinhole(400.0, 400.0, 319.5, 239.5, (640, 480))
+    with pytest.raises(ValueError):
+        StereoRig(cam, cam, np.eye(4), make_T(np.eye(3), [0.1, 0, 0])).rectify(small, small)
+
+
 # ------------------------------------------------------------------------- 1, 2, 3, 6: EuRoC sensor.yaml
 EUROC_YAML = {
     "same_T": ("cam1", None, "zero baseline"),

@@ -249,3 +249,29 @@ def test_a_principal_point_far_outside_the_image_is_one_line(cli, copy_of):
     calib["cx0"] = 1e6
     calib_path.write_text(json.dumps(calib))
     assert_one_line_error(cli("info", pairs), "stereodemo_calibration.json", "principal point")
+
+
+def _side_by_side_device(shared_data, path, frames=2):
+    """A side-by-side MJPG video standing in for a live stereo camera (OpenCV opens it as a device)."""
+    oakd = shared_data / "stereo/oakd-pairs"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (1280, 480))
+    for _ in range(frames):
+        pair = [cv2.imread(str(oakd / f"desk_{side}.png")) for side in ("left", "right")]
+        w.write(np.hstack(pair))
+    w.release()
+    return path
+
+
+def test_a_camera_that_does_not_match_its_calibration_is_one_line(cli, shared_data, tmp_path):
+    """``run --source camera:`` with a calibration made for another image size: the first frame's
+    rectification ended in a bare ValueError traceback from calibration.rectify."""
+    import json
+
+    dev = _side_by_side_device(shared_data, tmp_path / "dev.avi")
+    calib = json.loads((shared_data / "stereo/oakd-pairs/stereodemo_calibration.json").read_text())
+    calib.update(width=320, height=240)
+    other = tmp_path / "calib320.json"
+    other.write_text(json.dumps(calib))
+    r = cli("run", "--source", f"camera:{dev}", "--calibration", other, timeout=300)
+    assert_one_line_error(r, "calib320.json", "640x480", "320x240")
+
