@@ -17,7 +17,7 @@ def test_frame_log_has_one_row_per_frame_with_its_phases(tmp_path):
         stats.work_s.append(cpu * 1.2)
         stats.periods_ns.append(11_111_111)
         stats.end_frame_row(submitted)
-    path = tmp_path / "log" / "frames.csv"
+    path = tmp_path / "frames.csv"  # (run's --frame-log folder is made before the session, with the other outputs')
     write_frame_log(path, stats.frame_log())
     rows = list(csv.DictReader(open(path)))
     assert [r["frame"] for r in rows] == ["0", "1", "2"]
