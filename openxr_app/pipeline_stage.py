@@ -150,11 +150,11 @@ class PipelineXRStage:
         # output, not once per display frame
         imgs, depth, _holes = self.reprojector.render(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right,
                                                       cam.K, cam.K, np.stack(Ks), T_l, T_r,
-                                                      camera_key=(cam.index, cam.t_capture_ns))
+                                                      camera_key=(cam.index, cam.t_capture_ns), unknown_depth=np.inf)
         out = []
-        for e, v in enumerate(eye_views):  # colour order and unknown depth on the (smaller) canvas, then resize
+        for e, v in enumerate(eye_views):  # colour order on the (smaller) canvas, then resize; unknown depth is inf
             rgb = cv2.cvtColor(imgs[e], cv2.COLOR_BGR2RGB)
-            d = np.where(depth[e] > 0, depth[e], np.float32(np.inf)).astype(np.float32, copy=False)
+            d = depth[e]
             if (v.width, v.height) != (w, h):
                 rgb = cv2.resize(rgb, (v.width, v.height), interpolation=cv2.INTER_LINEAR)
                 d = cv2.resize(d, (v.width, v.height), interpolation=cv2.INTER_NEAREST)

@@ -80,7 +80,7 @@ def _tap(left, right, y, x, c, H, W, gap):
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _gather_select(fields, cdepth, choles, left, right, y0t, y1t, fyt, x0t, x1t, fxt, nyt, nxt,
-                   prefL, gap, out, depth, holes):
+                   prefL, gap, unknown, out, depth, holes):
     """The ``select`` variant, float taps: the preferred camera's position, or the other camera's via the
     nearest cell's offset, sampled bilinearly in the stacked image [left; gap zero rows; right]."""
     E = fields.shape[0]
@@ -107,7 +107,7 @@ def _gather_select(fields, cdepth, choles, left, right, y0t, y1t, fyt, x0t, x1t,
                 gx = np.float32(1.0) - fx
                 nx = nxt[x]
                 den = row[5, xa] * gx + row[5, xb] * fx
-                depth[e, y, x] = (row[4, xa] * gx + row[4, xb] * fx) / max(den, half) if den >= half else zero
+                depth[e, y, x] = (row[4, xa] * gx + row[4, xb] * fx) / max(den, half) if den >= half else unknown
                 holes[e, y, x] = choles[e, 0, ny, nx]
                 w = fields[e, 4, ny, nx]
                 xl = row[0, xa] * gx + row[0, xb] * fx
@@ -270,7 +270,7 @@ def _taps_row(L, R, W, Q, IDX, orow):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, nyt, nxt, out, depth, holes):
+def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, nyt, nxt, unknown, out, depth, holes):
     E, _, Hl, Wl = fields.shape
     H, W = L.shape
     EX = np.empty((Hl, 6, W), np.float32)
@@ -302,10 +302,10 @@ def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, ny
             ka = EX[ya, 5]
             kb = EX[yb, 5]
             d = depth[e, y]
-            for x in range(W):  # bilinear over the known cells (normalised); 0 where under half is known
+            for x in range(W):  # bilinear over the known cells (normalised); unknown where under half is known
                 den = ka[x] * gy + kb[x] * fy
                 num = a[x] * gy + b[x] * fy
-                d[x] = num / max(den, half) if den >= half else zero
+                d[x] = num / max(den, half) if den >= half else unknown
             hs = EH[nyt[y]]
             hd = holes[e, y]
             for x in range(W):
@@ -334,7 +334,7 @@ def _sanitize_fields(src, xmax, ymax, out):
 
 
 def gather_eyes(cell_fields: np.ndarray, cell_depth: np.ndarray, cell_holes: np.ndarray, left: np.ndarray,
-                right: np.ndarray, blend: bool = True, prefer_left=None, gap: int = 2):
+                right: np.ndarray, blend: bool = True, prefer_left=None, gap: int = 2, unknown_depth: float = 0.0):
     """Both eyes' images, depth and holes from the ``maps`` graph's outputs.
 
     Args:
@@ -347,6 +347,8 @@ def gather_eyes(cell_fields: np.ndarray, cell_depth: np.ndarray, cell_holes: np.
         blend: the variant's fusion (see :class:`reprojection.build.ModelParams`).
         prefer_left: bool [E], per eye whether the left camera is the nearer one (select only).
         gap: zero rows between the stacked images (select only; ``ModelParams.gap``).
+        unknown_depth: the output depth where it is unknown (the model's 0, or e.g. NaN for a caller that
+            tests depth with comparisons: no second pass over the images).
 
     Returns:
         ``(images uint8 [E,H,W,3], depth float32 [E,H,W], holes bool [E,H,W])``.
@@ -371,8 +373,8 @@ def gather_eyes(cell_fields: np.ndarray, cell_depth: np.ndarray, cell_holes: np.
             raise ValueError(f"left and right camera images differ in size ({left.shape[1]}x{left.shape[0]} vs "
                              f"{right.shape[1]}x{right.shape[0]})")
         _gather_blend(fields, cdepth, choles, np.ascontiguousarray(left), np.ascontiguousarray(right), *tables,
-                      out, depth, holes)
+                      np.float32(unknown_depth), out, depth, holes)
     else:
         _gather_select(fields, cdepth, choles, np.ascontiguousarray(left), np.ascontiguousarray(right),
-                       *tables, pref, int(gap), out, depth, holes)
+                       *tables, pref, int(gap), np.float32(unknown_depth), out, depth, holes)
     return out, depth, holes

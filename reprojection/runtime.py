@@ -216,16 +216,17 @@ class Reprojector:
             "T_eye_from_right": np.asarray(T_eye_from_right, np.float32).reshape(2, 4, 4),
         }
 
-    def _remap(self, feeds: dict):
-        """``maps`` graph + CPU gather: ``(images uint8 [2,H,W,3], depth [2,H,W], holes [2,H,W])``; the wall
-        time of each part goes to ``last_split_ms`` (``graph``, ``gather``)."""
+    def _remap(self, feeds: dict, unknown_depth: float = 0.0):
+        """``maps`` graph + CPU gather: ``(images uint8 [2,H,W,3], depth [2,H,W], holes [2,H,W])`` (depth
+        ``unknown_depth`` where unknown); the wall time of each part goes to ``last_split_ms`` (``graph``,
+        ``gather``)."""
         t0 = time.perf_counter()
         fields, cdepth, choles = self.session.run(None, {k: feeds[k] for k in MAPS_INPUT_NAMES})
         t1 = time.perf_counter()
         t = {c: np.asarray(feeds[f"T_eye_from_{c}"], np.float32)[:, :3, 3] for c in ("left", "right")}
         prefer_left = (t["left"] ** 2).sum(axis=1) <= (t["right"] ** 2).sum(axis=1)
         out = gather_eyes(fields, cdepth, choles, feeds["left_pixels"], feeds["right_pixels"], self.blend,
-                          prefer_left, self.params.gap)
+                          prefer_left, self.params.gap, unknown_depth)
         self.last_split_ms = {"graph": (t1 - t0) * 1e3, "gather": (time.perf_counter() - t1) * 1e3}
         return out
 
@@ -242,15 +243,19 @@ class Reprojector:
         self.last_ms = (time.perf_counter() - t0) * 1e3
         return out
 
-    def render(self, *args, **kwargs):
+    def render(self, *args, unknown_depth: float = 0.0, **kwargs):
         """Like :meth:`feeds` + :meth:`run_feeds`, returning ``(images uint8 [2,H,W,3] in the input channel
-        order, depth float32 [2,H,W], holes bool [2,H,W])``."""
+        order, depth float32 [2,H,W], holes bool [2,H,W])``; depth is ``unknown_depth`` where unknown (the
+        model's 0 by default; NaN suits callers that test depth with comparisons)."""
         feeds = self.feeds(*args, **kwargs)
         if self.resample == "remap":
             t0 = time.perf_counter()
-            out = self._remap(feeds)
+            out = self._remap(feeds, unknown_depth)
             self.last_ms = (time.perf_counter() - t0) * 1e3
             return out
         imgs, depth, holes = self.run_feeds(feeds)
         out = np.clip(np.rint(np.nan_to_num(imgs.transpose(0, 2, 3, 1))), 0, 255).astype(np.uint8)
-        return out, depth[:, 0], holes[:, 0]
+        depth = depth[:, 0]
+        if unknown_depth != 0.0:  # also NaN
+            depth = np.where(depth > 0, depth, np.float32(unknown_depth))
+        return out, depth, holes[:, 0]

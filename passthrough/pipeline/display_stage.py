@@ -94,9 +94,8 @@ class DisplayStage:
         K_eyes = np.stack([v.K for v in views])
         imgs, depth, holes = self.reprojector.render(
             cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, cam.K, cam.K, K_eyes,
-            T_eye_from_left, T_eye_from_right, camera_key=(cam.index, cam.t_capture_ns))
-        depth = np.asarray(depth, np.float32)  # the reprojector's fresh array: 0 (unknown) -> NaN in place
-        np.copyto(depth, np.float32(np.nan), where=~(depth > 0))
+            T_eye_from_left, T_eye_from_right, camera_key=(cam.index, cam.t_capture_ns), unknown_depth=np.nan)
+        depth = np.asarray(depth, np.float32)  # NaN where unknown, written by the reprojector itself
         t1 = time.perf_counter_ns()
         out = imgs  # the reprojector's fresh arrays: holograms are composited into them in place
         weights = np.zeros(depth.shape, np.float32)

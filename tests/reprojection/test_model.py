@@ -245,6 +245,13 @@ def test_nearest_surface_wins_and_holes_fill_from_background(stride, resample, m
     shift = K[0, 0] * np.tan(a)
     col = int(round(c - shift))
     assert (out[1][int(h / 2), col, 2] > 200) and (out[1][int(h / 2), col, 1] < 40)
+    # a caller that wants unknown depth as NaN (or inf) gets it written directly, the rest unchanged
+    out_n, depth_n, holes_n = rp.render(imgs["left"], imgs["right"], depths["left"], depths["right"], K, K,
+                                        np.stack([K, K]), np.stack(T_l), np.stack(T_r), unknown_depth=np.nan)
+    np.testing.assert_array_equal(np.isnan(depth_n), depth == 0)
+    np.testing.assert_array_equal(depth_n[depth > 0], depth[depth > 0])
+    np.testing.assert_array_equal(out_n, out)
+    np.testing.assert_array_equal(holes_n, holes)
 
 
 def test_wide_disocclusions_are_filled_by_the_pyramid_as_in_the_reference(model_cache):
