@@ -9,7 +9,8 @@ Views (OpenCV axes, metres, world = the head frame): two cameras ``cam_left``/``
 horizontal FOV, ``baseline`` apart (default 7 cm) on the x axis, looking +z; two eyes
 ``eye_left``/``eye_right`` with IPD 63 mm, 9 cm behind the cameras, toed in by 1 deg each (any pose, not
 just a shift). Inputs are the cameras, targets the eyes; ``ground_truth_disparity`` is the exact
-disparity of ``cam_left`` (uint16 PNG, scale 64, for the camera baseline). ``depth_<view>.npy`` holds
+disparity of ``cam_left`` (uint16 PNG, scale 64, for the camera baseline). ``--camera-yaw-deg`` turns the
+cameras (a toed rig whose inputs are not a rectified pair; then there is no ground-truth disparity). ``depth_<view>.npy`` holds
 every view's exact z-depth (float32, metres) for tests.
 """
 
@@ -53,12 +54,14 @@ def rot_y(deg: float) -> np.ndarray:
 
 
 def make_views(width: int, height: int, baseline: float = 0.07, ipd: float = 0.063, eye_back: float = 0.09,
-               toe_in_deg: float = 1.0, fov_deg: float = 90.0) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
-    """Intrinsics (3, 3) shared by all views and ``T_world_from_camera`` per view name."""
+               toe_in_deg: float = 1.0, fov_deg: float = 90.0,
+               camera_yaw_deg: Tuple[float, float] = (0.0, 0.0)) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
+    """Intrinsics (3, 3) shared by all views and ``T_world_from_camera`` per view name. ``camera_yaw_deg``
+    turns the two cameras about +y (a toed-out or toed-in rig, not a rectified pair)."""
     f = (width / 2) / np.tan(np.deg2rad(fov_deg) / 2)
     K = np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1.0]])
     T = {}
-    places = ((-baseline / 2, 0.0, 0.0), (baseline / 2, 0.0, 0.0), (-ipd / 2, -eye_back, toe_in_deg),
+    places = ((-baseline / 2, 0.0, camera_yaw_deg[0]), (baseline / 2, 0.0, camera_yaw_deg[1]), (-ipd / 2, -eye_back, toe_in_deg),
               (ipd / 2, -eye_back, -toe_in_deg))
     for name, (x, z, yaw) in zip(VIEWS, places):
         M = np.eye(4)
@@ -113,13 +116,15 @@ def raycast(K: np.ndarray, T_world_from_camera: np.ndarray, width: int, height: 
 
 
 def render_set(out: Path, width: int = 640, height: int = 512, supersample: int = 2, data_dir: Path = DEFAULT_DATA,
-               baseline: float = 0.07) -> Path:
-    """Write a rig-v1 set to ``out`` (images, ``rig.json``, GT disparity, depth .npy). Returns ``out``."""
+               baseline: float = 0.07, camera_yaw_deg: Tuple[float, float] = (0.0, 0.0)) -> Path:
+    """Write a rig-v1 set to ``out`` (images, ``rig.json``, GT disparity, depth .npy). Returns ``out``.
+    With ``camera_yaw_deg`` other than zero the inputs are not a rectified pair and the set has no
+    ground-truth disparity (it is defined for a rectified pair)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     textures = load_textures(data_dir)
     Wb, Hb = width * supersample, height * supersample
-    Kb, T = make_views(Wb, Hb, baseline=baseline)
+    Kb, T = make_views(Wb, Hb, baseline=baseline, camera_yaw_deg=camera_yaw_deg)
     K, _ = make_views(width, height, baseline=baseline)
     cams = {}
     for name, M in T.items():
@@ -142,6 +147,9 @@ def render_set(out: Path, width: int = 640, height: int = 512, supersample: int 
         "ground_truth_disparity": {"image": "disp_cam_left.png", "view": "cam_left", "scale": 64,
                                    "baseline": baseline, "invalid": 0},
     }
+    if any(camera_yaw_deg):
+        del rig["ground_truth_disparity"]
+        rig["note"] += f"; cameras yawed by {camera_yaw_deg[0]:g} / {camera_yaw_deg[1]:g} deg (not a rectified pair)"
     (out / "rig.json").write_text(json.dumps(rig, indent=1) + "\n")
     return out
 
@@ -153,6 +161,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--supersample", type=int, default=2, help="render at this factor, then downscale (default 2)")
     parser.add_argument("--baseline", type=float, default=0.07, help="camera baseline in metres (default 0.07)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder holding the texture photos")
+    parser.add_argument("--camera-yaw-deg", type=float, nargs=2, default=(0.0, 0.0), metavar=("LEFT", "RIGHT"),
+                        help="turn the two cameras about the vertical axis (toed out / in: inputs that are not a "
+                             "rectified pair; no ground-truth disparity then). Default 0 0")
 
 
 #: The files :func:`render_set` writes: an existing ``--out`` folder may hold these and nothing else
@@ -167,9 +178,12 @@ def main(args) -> int:
         raise InputError(None, f"--supersample must be 1..4, got {args.supersample}")
     if not 0 < args.baseline <= 1.0:  # a headset rig: centimetres (also refuses nan and inf)
         raise InputError(None, f"--baseline must be > 0 and <= 1 metre, got {args.baseline}")
+    yaw = tuple(args.camera_yaw_deg)
+    if not all(abs(a) <= 30.0 for a in yaw):  # also refuses nan
+        raise InputError(None, f"--camera-yaw-deg must be within +-30 degrees, got {yaw[0]:g} {yaw[1]:g}")
     from passthrough.io.out_folder import prepare_out_folder
 
     prepare_out_folder(args.out, SET_FILES)
-    out = render_set(args.out, args.width, args.height, args.supersample, args.data, args.baseline)
+    out = render_set(args.out, args.width, args.height, args.supersample, args.data, args.baseline, yaw)
     print(f"wrote rig-v1 set {out} ({args.width}x{args.height}, inputs cam_left+cam_right, targets eye_left, eye_right)")
     return 0
