@@ -180,6 +180,7 @@ def bench_pipeline(args) -> dict:
                "photon_to_photon_terms": p2p}
     base = bench_naive_interleaved(pipe, source, args, threads)
     quality = reprojection_quality(threads)
+    display["display_core"] = getattr(pipe, "display_cpus", None)  # the display loop's own core, if pinned
     report = {"benchmark": "pipeline", "dataset": str(source.path), "wall_s": round(wall, 2), "stages": stages,
               "display": display, "latency": latency, "baseline": base["baseline"],
               "speedup_vs_naive": base["speedup_vs_naive"], "quality": quality,

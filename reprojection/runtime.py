@@ -137,6 +137,7 @@ class Reprojector:
         if not self.path.is_file():
             build(cache)
         data = verify_model(self.path, self.stride, self.blend, maps)
+        self.threads = int(threads)
         so = ort.SessionOptions()
         so.intra_op_num_threads = int(threads)
         so.inter_op_num_threads = 1

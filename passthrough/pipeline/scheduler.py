@@ -33,7 +33,7 @@ import numpy as np
 from ..mailbox import Mailbox
 from .camera_stage import CameraOutput, CameraStage
 from .display_stage import DisplayStage
-from .priority import lower_this_thread
+from .priority import DisplayCore, lower_this_thread
 from .eyes import EyeView
 from .interaction import GrabController
 
@@ -217,8 +217,8 @@ class Pipeline:
     def run_realtime(self, max_display_frames: int, camera_hz: Optional[float] = None,
                      on_frame: Optional[Callable] = None, loop_source: bool = True,
                      stop_event: Optional[threading.Event] = None,
-                     on_camera: Optional[Callable] = None, on_hands: Optional[Callable] = None
-                     ) -> List[FrameRecord]:
+                     on_camera: Optional[Callable] = None, on_hands: Optional[Callable] = None,
+                     pin_cores: Optional[bool] = None) -> List[FrameRecord]:
         """Run with threads on the wall clock for ``max_display_frames`` display slots.
 
         The camera thread plays the source at ``camera_hz`` (default: the source's rate, or
@@ -226,8 +226,19 @@ class Pipeline:
         ``time.monotonic_ns()``. The hand worker (if any) gets every rectified pair. The display loop
         in the calling thread sleeps until each slot, then renders with the newest outputs.
         ``on_camera(camera_output)`` runs on the camera thread after each camera frame (keep it cheap);
-        ``on_hands(result)`` on the display thread for each new hand result.
+        ``on_hands(result)`` on the display thread for each new hand result. ``pin_cores``: give the
+        display loop a core of its own (:class:`.priority.DisplayCore`); None = when the display stage
+        runs one thread (``--threads 1``).
         """
+        if pin_cores is None:
+            pin_cores = getattr(self.display_stage.reprojector, "threads", 1) == 1
+        with DisplayCore(pin_cores) as core:
+            self.display_cpus = sorted(core.cpus) if core.cpus else None  # reported by the benchmark
+            return self._run_realtime(max_display_frames, camera_hz, on_frame, loop_source, stop_event, on_camera,
+                                      on_hands)
+
+    def _run_realtime(self, max_display_frames, camera_hz, on_frame, loop_source, stop_event, on_camera,
+                      on_hands) -> List[FrameRecord]:
         self.warmup()
         clock = time.monotonic_ns
         rate = camera_hz or self.source.rate_hz or STILL_RATE_HZ

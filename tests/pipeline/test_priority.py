@@ -1,4 +1,5 @@
-"""Stage threads yield the CPU to the display loop: they raise their own nice value, nothing else's."""
+"""Stage threads yield the CPU to the display loop: they raise their own nice value, nothing else's, and
+while a real-time run holds a core for the display loop they run on the other cores."""
 
 import os
 import sys
@@ -42,3 +43,43 @@ def test_priorities_can_be_switched_off(monkeypatch):
     assert _in_thread(lambda: lower_this_thread("camera")) == {"applied": 0, "delta": 0}
     monkeypatch.delenv("PASSTHROUGH_THREAD_NICE")
     assert _in_thread(lambda: lower_this_thread("display")) == {"applied": 0, "delta": 0}  # no entry: unchanged
+
+
+def _affinity_in_thread(fn=lambda: None):
+    out = {}
+
+    def run():
+        fn()
+        out["cpus"] = os.sched_getaffinity(0)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    return out["cpus"]
+
+
+def test_display_loop_gets_a_core_of_its_own_while_it_runs(monkeypatch):
+    from passthrough.pipeline.priority import DisplayCore
+
+    monkeypatch.delenv("PASSTHROUGH_PIN_CORES", raising=False)
+    allowed = os.sched_getaffinity(0)
+    if len(allowed) < 2:
+        pytest.skip("one usable core: nothing to pin")
+    with DisplayCore() as core:
+        assert os.sched_getaffinity(0) == core.cpus and len(core.cpus) == 1
+        stage = _affinity_in_thread(lambda: lower_this_thread("camera"))
+        assert stage == allowed - core.cpus  # stage threads run on the other cores
+    assert os.sched_getaffinity(0) == allowed  # restored afterwards
+    assert _affinity_in_thread(lambda: lower_this_thread("camera")) == allowed  # and stage threads roam again
+
+
+def test_core_pinning_can_be_switched_off(monkeypatch):
+    from passthrough.pipeline.priority import DisplayCore
+
+    allowed = os.sched_getaffinity(0)
+    monkeypatch.setenv("PASSTHROUGH_PIN_CORES", "0")
+    with DisplayCore() as core:
+        assert core.cpus is None and os.sched_getaffinity(0) == allowed
+    monkeypatch.delenv("PASSTHROUGH_PIN_CORES")
+    with DisplayCore(enabled=False) as core:  # e.g. --threads 0: the display stage uses every core
+        assert core.cpus is None and os.sched_getaffinity(0) == allowed
