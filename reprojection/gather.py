@@ -282,7 +282,6 @@ def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, ny
     Lf = L.ravel()
     Rf = R.ravel()
     one = np.float32(1.0)
-    zero = np.float32(0.0)
     half = np.float32(0.5)
     for e in range(E):
         _expand(fields[e], cdepth[e], choles[e], x0t, x1t, fxt, nxt, EX, EW, EH)
