@@ -82,10 +82,11 @@ class CameraTiming(NamedTuple):
     t_done_ns: int
     rectify_ms: float
     depth_ms: float
+    prepare_ms: float
 
     @classmethod
     def of(cls, cam) -> "CameraTiming":
-        return cls(cam.t_capture_ns, cam.t_done_ns, cam.rectify_ms, cam.depth_ms)
+        return cls(cam.t_capture_ns, cam.t_done_ns, cam.rectify_ms, cam.depth_ms, cam.prepare_ms)
 
 
 #: distinct frames a stage benchmark reads from its dataset (it cycles through them for more runs)
@@ -157,7 +158,8 @@ def bench_pipeline(args) -> dict:
     stages = {
         "rectify": summarize_ms(c.rectify_ms for c in cams_m),
         "depth": summarize_ms(c.depth_ms for c in cams_m),
-        "camera_stage": summarize_ms(c.rectify_ms + c.depth_ms for c in cams_m),
+        "camera_prepare": summarize_ms(c.prepare_ms for c in cams_m),
+        "camera_stage": summarize_ms(c.rectify_ms + c.depth_ms + c.prepare_ms for c in cams_m),
         "hands": summarize_ms(hands_ms[len(hands_ms) // 10:]),
         "reproject": summarize_ms(r.reproject_ms for r in recs),
         "holograms": summarize_ms(r.holograms_ms for r in recs),

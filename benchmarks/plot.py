@@ -25,10 +25,11 @@ def plot_pipeline(records, cams, report: dict, path: str, n_frames: int = 100) -
         ax.axvline((r.t_predicted_display_ns - t0) / 1e6, color="0.85", lw=0.5, zorder=0)
     for c in cams or []:
         if t0 <= c.t_capture_ns <= t1:
-            ax.barh(1, c.rectify_ms + c.depth_ms, left=(c.t_done_ns - t0) / 1e6 - (c.rectify_ms + c.depth_ms),
+            busy = c.rectify_ms + c.depth_ms + getattr(c, "prepare_ms", 0.0)
+            ax.barh(1, busy, left=(c.t_done_ns - t0) / 1e6 - busy,
                     color="tab:green", height=0.6)
             ax.plot([(c.t_capture_ns - t0) / 1e6], [0.55], "k|")
-    ax.set_yticks([1, 2], ["camera stage\n(rectify+depth)", "display stage\n(reproject | holo+composite)"])
+    ax.set_yticks([1, 2], ["camera stage\n(rectify+depth+prepare)", "display stage\n(reproject | holo+composite)"])
     ax.set_xlabel("ms since first measured frame (grey: predicted display times; red: deadline missed)")
     ax.set_title(f"{report['benchmark']} timeline, {report['display']['hz']:.0f} Hz display, first {len(recs)} frames")
     disp = np.array([r.display_ms for r in records])

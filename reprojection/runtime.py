@@ -202,15 +202,18 @@ class Reprojector:
 
     def feeds(self, left_image, right_image, left_depth, right_depth, K_left, K_right, K_eyes,
               T_eye_from_left: Sequence[np.ndarray], T_eye_from_right: Sequence[np.ndarray],
-              left_valid=None, right_valid=None, camera_key=None) -> dict:
+              left_valid=None, right_valid=None, camera_key=None, camera_feeds=None) -> dict:
         """Model inputs from numpy arrays (see the class docstring for units and shapes). With
         ``resample="remap"`` the images become ``left_pixels`` / ``right_pixels`` for the CPU gather (uint64
         (H, W) packed by :func:`reprojection.gather.spread_image` with ``blend``, float32 (H, W, 3) with
         ``select``) instead of the float32 [1,3,H,W] ``left_image``/``right_image`` graph inputs.
-        ``camera_key``: see :meth:`camera_feeds`."""
+        ``camera_key``: see :meth:`camera_feeds`. ``camera_feeds``: that method's result for these camera
+        images, made beforehand (e.g. on the camera thread); then the images and depth are not read again."""
+        if camera_feeds is None:
+            camera_feeds = self.camera_feeds(left_image, right_image, left_depth, right_depth, left_valid,
+                                             right_valid, camera_key)
         return {
-            **self.camera_feeds(left_image, right_image, left_depth, right_depth, left_valid, right_valid,
-                                camera_key),
+            **camera_feeds,
             "K_left": np.asarray(K_left, np.float32), "K_right": np.asarray(K_right, np.float32),
             "K_eyes": np.asarray(K_eyes, np.float32).reshape(2, 3, 3),
             "T_eye_from_left": np.asarray(T_eye_from_left, np.float32).reshape(2, 4, 4),

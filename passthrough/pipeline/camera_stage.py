@@ -34,6 +34,10 @@ class CameraOutput:
         T_world_from_left, T_world_from_right: rectified camera poses at capture time.
         t_done_ns: ``time.monotonic_ns()`` when depth finished (real clock) or virtual time in replays.
         rectify_ms, depth_ms: stage times.
+        display_feeds, prepare_ms: the reprojection model's per-camera-frame inputs (packed images, depth
+            and validity), made on the camera thread by :meth:`DisplayStage.prepare
+            <passthrough.pipeline.display_stage.DisplayStage.prepare>` so that no display frame pays for
+            them, and the time that took (None / 0 until then).
     """
 
     index: int
@@ -52,6 +56,8 @@ class CameraOutput:
     depth_ms: float = 0.0
     left_gray: Optional[np.ndarray] = field(default=None, repr=False)
     right_gray: Optional[np.ndarray] = field(default=None, repr=False)
+    display_feeds: Optional[dict] = field(default=None, repr=False)
+    prepare_ms: float = 0.0
 
 
 @numba.njit(cache=True, nogil=True)  # no fastmath: NaN disparities must compare False

@@ -177,7 +177,8 @@ class ReplayWriter:
         self.hand_video.write(overlay)
         self.camera_rows.append({"camera_index": cam.index, "t_capture_ns": cam.t_capture_ns,
                                  "t_depth_done_ns": cam.t_done_ns, "rectify_ms": round(cam.rectify_ms, 3),
-                                 "depth_ms": round(cam.depth_ms, 3), "hands": n_hands})
+                                 "depth_ms": round(cam.depth_ms, 3), "prepare_ms": round(cam.prepare_ms, 3),
+                                 "hands": n_hands})
 
     def on_frame(self, rec, disp, cam, hands, views) -> None:
         k = rec.display_index

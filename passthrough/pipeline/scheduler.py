@@ -146,7 +146,7 @@ class Pipeline:
         t0 = time.perf_counter()
         frame = next(iter(self.source), None)
         if frame is not None:
-            cam = self.camera_stage.process(frame)
+            cam = self.display_stage.prepare(self.camera_stage.process(frame))
             self.display_stage.render(cam, self.eye_fn(frame.t_left_ns), None)
             if self.hand_tracker_factory is not None:
                 self.hand_tracker_factory().process(cam.left_gray, cam.right_gray, cam.t_capture_ns)
@@ -182,8 +182,8 @@ class Pipeline:
         while max_display_frames is None or k < max_display_frames:
             # run every camera frame captured before this display slot starts
             while next_frame is not None and next_frame.t_left_ns <= t:
-                out = self.camera_stage.process(next_frame)
-                out.t_done_ns = next_frame.t_left_ns + int((out.rectify_ms + out.depth_ms) * 1e6)
+                out = self.display_stage.prepare(self.camera_stage.process(next_frame))
+                out.t_done_ns = next_frame.t_left_ns + int((out.rectify_ms + out.depth_ms + out.prepare_ms) * 1e6)
                 pending_cams.append(out)
                 snap = None
                 if tracker is not None:
@@ -265,7 +265,7 @@ class Pipeline:
                             time.sleep((t_next - now) / 1e9)
                         t_next = max(t_next + period, clock() - period)
                         f.t_left_ns = f.t_right_ns = clock()
-                        out = self.camera_stage.process(f)
+                        out = self.display_stage.prepare(self.camera_stage.process(f))
                         out.t_done_ns = clock()
                         self.camera_box.put(out)
                         if on_camera is not None:
