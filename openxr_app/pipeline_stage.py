@@ -106,6 +106,8 @@ class PipelineXRStage:
             out.depth_left = cv2.resize(out.depth_left, size, interpolation=cv2.INTER_NEAREST)
             out.depth_right = cv2.resize(out.depth_right, size, interpolation=cv2.INTER_NEAREST)
             out.K = scale_intrinsics(out.K, sx, sy)
+        # the model's per-camera-frame inputs are made here, on the camera thread: no XR frame pays for them
+        out.display_feeds = self.reprojector.camera_feeds(out.left_bgr, out.right_bgr, out.depth_left, out.depth_right)
         self.box.put(out)
 
     def _loop(self) -> None:
@@ -146,11 +148,11 @@ class PipelineXRStage:
             T_l.append(T_eye_from_rig @ cam.T_world_from_left)
             T_r.append(T_eye_from_rig @ cam.T_world_from_right)
             Ks.append(scale_intrinsics(v.K, w / v.width, h / v.height))
-        # camera_key: the camera frame's conversions (packed pixels, depth validity) run once per camera
-        # output, not once per display frame
+        # the camera frame's conversions (packed pixels, depth validity) were made once, by _publish
         imgs, depth, _holes = self.reprojector.render(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right,
                                                       cam.K, cam.K, np.stack(Ks), T_l, T_r,
-                                                      camera_key=(cam.index, cam.t_capture_ns), unknown_depth=np.inf)
+                                                      camera_key=(cam.index, cam.t_capture_ns), unknown_depth=np.inf,
+                                                      camera_feeds=cam.display_feeds)
         out = []
         for e, v in enumerate(eye_views):  # colour order on the (smaller) canvas, then resize; unknown depth is inf
             rgb = cv2.cvtColor(imgs[e], cv2.COLOR_BGR2RGB)
