@@ -99,7 +99,7 @@ def check_rig(rig: "StereoRig", path, right_path=None) -> "StereoRig":
     non-positive focal lengths, a principal point more than an image size outside the image, bad image
     sizes or distortion, non-rigid or non-finite poses, a zero,
     non-finite or implausible (> :data:`MAX_BASELINE`) baseline, a right camera that lies to the left of
-    the left one (a swapped pair), a fisheye camera paired with a non-fisheye one, or distortion whose
+    the left one (a swapped pair) or mostly above, below, in front of or behind it (not side by side), a fisheye camera paired with a non-fisheye one, or distortion whose
     rectification maps cannot be used (:func:`check_rectification`).
 
     Every reader calls this where it builds the rig, with the calibration file's path (``right_path``:
@@ -135,6 +135,10 @@ def check_rig(rig: "StereoRig", path, right_path=None) -> "StereoRig":
     if c[0] < 0 and abs(c[0]) >= max(abs(c[1]), abs(c[2])):
         raise InputError(path, f"right camera lies {-c[0]:g} m to the left of the left camera "
                                "(negative baseline: left and right swapped?)")
+    if abs(c[0]) < max(abs(c[1]), abs(c[2])):  # rectification would make rows of a vertical / forward pair
+        axis = "above or below" if abs(c[1]) >= abs(c[2]) else "in front of or behind"
+        raise InputError(path, f"right camera lies {axis} the left one (offset {c[0]:+.3g}, {c[1]:+.3g}, {c[2]:+.3g} m "
+                               "in the left camera's axes): a side-by-side pair is needed")
     check_rectification(rig, path, right_path)
     return rig
 

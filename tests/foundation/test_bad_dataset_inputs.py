@@ -529,6 +529,10 @@ RIG = {
     "inputs_same": (lambda d: d["inputs"].__setitem__("right", d["inputs"]["left"]), "same camera"),
     "inputs_swapped": (lambda d: d.__setitem__("inputs", {"left": d["inputs"]["right"], "right": d["inputs"]["left"]}),
                        "swapped"),
+    # a vertical pair: the right input above the left one (rectified rows would be columns)
+    "inputs_vertical": (lambda d: d["cameras"][d["inputs"]["right"]]["T_world_from_camera"][0].__setitem__(
+        3, d["cameras"][d["inputs"]["left"]]["T_world_from_camera"][0][3]) or
+        d["cameras"][d["inputs"]["right"]]["T_world_from_camera"][1].__setitem__(3, -0.1), "side-by-side"),
 }
 
 
