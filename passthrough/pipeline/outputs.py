@@ -139,6 +139,23 @@ class PreviewWindow:
             self._plt.close(self._fig)
 
 
+def sheet_rows(candidates, rows: int = SHEET_ROWS) -> list:
+    """The contact sheet's rows from ``(camera_index, thumbnail)`` candidates in display order: evenly
+    spaced over *different* camera frames where there are at least ``rows`` of them (the first thumbnail
+    of each), else evenly spaced over all candidates (a short run: the same camera frame at other head
+    poses)."""
+    firsts, seen = [], set()
+    for cam_index, img in candidates:
+        if cam_index not in seen:
+            seen.add(cam_index)
+            firsts.append(img)
+    pool = firsts if len(firsts) >= rows else [img for _, img in candidates]
+    if not pool:
+        return []
+    idx = np.linspace(0, len(pool) - 1, num=min(rows, len(pool))).round().astype(int)
+    return [pool[i] for i in idx]
+
+
 class ReplayWriter:
     """Callbacks for :meth:`Pipeline.run_virtual` / :meth:`Pipeline.run_realtime` that write the outputs."""
 
@@ -194,7 +211,7 @@ class ReplayWriter:
             def thumb():
                 row = np.hstack([np.hstack([cam.left_bgr, cam.right_bgr]), disp.eyes_bgr[0], disp.eyes_bgr[1],
                                  depth_colormap(disp.eye_depth[0], *(self.depth_range or depth_display_range(disp.eye_depth[0])))])
-                return cv2.resize(row, (row.shape[1] // 3, row.shape[0] // 3), interpolation=cv2.INTER_AREA)
+                return cam.index, cv2.resize(row, (row.shape[1] // 3, row.shape[0] // 3), interpolation=cv2.INTER_AREA)
 
             self._thumbs.offer(thumb)
         if self.preview is not None:
@@ -209,10 +226,9 @@ class ReplayWriter:
                     w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
                     w.writeheader()
                     w.writerows(rows)
-        thumbs = self._thumbs.items
+        thumbs = sheet_rows(self._thumbs.items)
         if thumbs:
-            idx = np.linspace(0, len(thumbs) - 1, num=min(SHEET_ROWS, len(thumbs))).round().astype(int)
-            sheet = np.vstack([thumbs[i] for i in idx])
+            sheet = np.vstack(thumbs)
             h = 22
             header = np.zeros((h, sheet.shape[1], 3), np.uint8)
             w4 = thumbs[0].shape[1] / 5

@@ -53,3 +53,16 @@ def test_benchmark_reads_only_the_frames_it_uses():
 
     frames = _first_frames(Endless(), 10 ** 6)
     assert len(frames) == MAX_DISTINCT_FRAMES and Endless.read == MAX_DISTINCT_FRAMES
+
+
+def test_contact_sheet_shows_different_camera_frames_first():
+    from passthrough.pipeline.outputs import sheet_rows
+
+    # the demo: four stills, each shown at several head poses (one candidate per new camera frame and
+    # every 45th display frame); the sheet shows each still once, whatever the frame timing
+    cands = [(0, "a"), (1, "b"), (1, "c"), (2, "d"), (2, "e"), (3, "f"), (3, "g")]
+    assert sheet_rows(cands) == ["a", "b", "d", "f"]
+    assert sheet_rows([(0, "a"), (1, "b"), (2, "c"), (2, "d"), (3, "e"), (3, "f")]) == ["a", "b", "c", "e"]
+    # fewer camera frames than rows: the same frame at other head poses fills the sheet
+    assert sheet_rows([(0, "a"), (0, "b"), (1, "c"), (1, "d")]) == ["a", "b", "c", "d"]
+    assert sheet_rows([]) == []
