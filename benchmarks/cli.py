@@ -351,9 +351,7 @@ def bench_hands(args) -> dict:
     from hand_tracking.tracker import HandTracker
 
     threads = _threads(args)
-    src = open_dataset_or_pov(args)
-    frame = next(iter(src))
-    left, _ = frame.rectified()
+    images, image_name = hand_bench_images(args, args.warmup + args.frames)
     from hand_tracking.litert_runtime import load_litert_models
 
     configs = {"default": load_sessions(threads=threads, build_if_missing=False),
@@ -380,14 +378,17 @@ def bench_hands(args) -> dict:
     trackers = {k: HandTracker(m) for k, m in configs.items()}
     counted = {k: counting(m) for k, m in configs.items()}
     for i in range(args.warmup + args.frames):
+        img = images[i % len(images)]
         for key in configs:  # interleaved: both configurations see the same load
             r = res[key]
             fresh = HandTracker(counted[key])
             runs[0] = 0
             t0 = time.perf_counter()
-            found = fresh.process(left)
+            found = fresh.process(img)
             t1 = time.perf_counter()
-            tracked = trackers[key].process(left)
+            # tracking: the next frame from the previous landmarks (one image: the long-lived tracker's
+            # video; a set of photos: this photo again, from the landmarks just found)
+            tracked = (trackers[key] if len(images) == 1 else fresh).process(img)
             t2 = time.perf_counter()
             if i >= args.warmup:
                 r["det"].append((t1 - t0) * 1e3)
@@ -428,7 +429,22 @@ def bench_hands(args) -> dict:
             **ratios,
             "targets": [_verdict("hand detection + landmarks per camera image p50 (ms)", sd["p50_ms"], 12.0),
                         _verdict("hand tracking per camera image p50 (ms)", st["p50_ms"], 5.0)],
-            "image": frame.name}
+            "image": image_name, "images": len(images)}
+
+
+def hand_bench_images(args, n: int):
+    """The images ``bench hands`` runs on, and a name for them: a hand-photo set (``hands.json``: its
+    first ``n`` photos, at most :data:`MAX_DISTINCT_FRAMES`, in turn), else the left rectified image of the dataset's first stereo frame (default: the
+    first-person ``pov_hands`` pair)."""
+    from passthrough.datasets.handkp import hand_dataset_root, load_hand_annotations
+    from passthrough.io.images import read_image
+
+    root = hand_dataset_root(args.dataset) if args.dataset else None
+    if root is not None:
+        paths = list(dict.fromkeys(e["image"] for e in load_hand_annotations(root)))[:max(1, min(n, MAX_DISTINCT_FRAMES))]
+        return [read_image(p) for p in paths], f"{root.name} ({len(paths)} photos)"
+    frame = next(iter(open_dataset_or_pov(args)))
+    return [frame.rectified()[0]], frame.name
 
 
 def open_dataset_or_pov(args):

@@ -70,6 +70,19 @@ def test_bench_stage_json(cli, tmp_path, target, stage):
                 rep["stages"][k]["p50_ms"] / lite[k]["p50_ms"], abs=0.01)
 
 
+def test_bench_hands_on_a_photo_set(cli, shared_data, tmp_path):
+    """``--dataset`` may name a hands.json photo set: its photos in turn, tracking = the same photo again
+    from the landmarks just found."""
+    out = tmp_path / "hands.json"
+    r = cli("bench", "hands", "--dataset", shared_data / "hands", "--frames", "3", "--warmup", "0", "--json", out,
+            timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads(out.read_text())
+    assert rep["images"] == 3 and "photos" in rep["image"]
+    _check_stage(rep["stages"]["detection_plus_landmarks"])
+    _check_stage(rep["stages"]["tracking"])  # every photo's hand is tracked on the second pass
+
+
 @pytest.mark.parametrize("args, message", [
     (["reprojection", "--frames", "0"], "--frames"),
     (["depth", "--warmup", "-1"], "--warmup"),
