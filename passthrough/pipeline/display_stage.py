@@ -87,7 +87,8 @@ class DisplayStage:
     def prepare(self, cam: CameraOutput) -> CameraOutput:
         """Make the reprojection model's per-camera-frame inputs (packed images, depth, validity) for
         ``cam`` now, on the calling thread (the camera stage's), into ``cam.display_feeds``; each display
-        frame showing ``cam`` then skips them (~3.4 ms on the demo frame, one-off). Returns ``cam``."""
+        frame showing ``cam`` then skips them (0.8 ms per camera frame of ``passthrough demo``: the
+        ``prepare_ms`` column of its ``camera_frames.csv``). Returns ``cam``."""
         t0 = time.perf_counter_ns()
         cam.display_feeds = self.reprojector.camera_feeds(cam.left_bgr, cam.right_bgr, cam.depth_left,
                                                           cam.depth_right)

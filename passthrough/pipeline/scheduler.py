@@ -120,6 +120,7 @@ class Pipeline:
         self.camera_box: Mailbox = Mailbox()
         self.hands_box: Mailbox = Mailbox()
         self.records: List[FrameRecord] = []
+        self.display_cpus: Optional[List[int]] = None  # the display loop's own core during run_realtime
 
     # ------------------------------------------------------------------------------------------ shared
     def _display(self, k: int, t_start: int, cam: CameraOutput, hands: Optional[HandsSnapshot], clock) -> tuple:
