@@ -280,6 +280,8 @@ class StereoRig:
         calibrated: False when the source had no calibration and nominal values stand in for it.
         calibration_files: ``(left, right)`` paths of the calibration file(s) the rig was read from (set by
             :func:`check_rig`); None for a rig built in code. Errors about the user's data name them.
+        rectify_alpha: ``cv2.stereoRectify``'s free scaling where a pinhole pair is rectified here: 0 (the
+            readers' default) keeps only pixels both views fill, 1 keeps every camera pixel (black borders).
 
     The rig is *already rectified* when both cameras are undistorted pinholes with equal ``fx, fy, cy``,
     and the right camera is a pure +x translation of the left; then :meth:`rectify` returns the
@@ -294,6 +296,7 @@ class StereoRig:
     name: str = ""
     calibrated: bool = True
     calibration_files: Optional[Tuple[Path, Path]] = field(default=None, repr=False, compare=False)
+    rectify_alpha: float = 0.0
     _rect: Optional[dict] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -344,7 +347,7 @@ class StereoRig:
             init = cv2.fisheye.initUndistortRectifyMap
         else:
             R1, R2, P1, P2, _Q, _r1, _r2 = cv2.stereoRectify(
-                L.K, L.dist, Rc.K, Rc.dist, size, R, t, flags=cv2.CALIB_ZERO_DISPARITY, alpha=0
+                L.K, L.dist, Rc.K, Rc.dist, size, R, t, flags=cv2.CALIB_ZERO_DISPARITY, alpha=self.rectify_alpha
             )
             init = cv2.initUndistortRectifyMap
         maps = []

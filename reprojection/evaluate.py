@@ -28,6 +28,7 @@ into a new or empty ``--out`` folder, or one holding only such images (never int
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -237,41 +238,28 @@ def eval_region(src: RigV1Source, target: str, eye_depth: np.ndarray, crop: int)
 #: stereoRectify's free scaling for inputs that are not a rectified pair: 0 crops to the pixels both
 #: photos fill, 1 keeps every photo pixel (black borders, coarser pixels); see :func:`rectify_inputs`.
 #: On `passthrough synth` rigs with cameras yawed by -3/+2 and -8/+8 deg (320x256): 0 left 78 % / 54 % of
-#: the targets filled (the straight rig: 91 %), 0.5 kept 90 % / 86 % at 23.7-23.8 / 23.1-23.2 dB
+#: the targets filled (the straight rig: 91 %), 0.5 kept 90 % / 85-86 % at 23.7-23.8 / 23.1-23.2 dB
 #: (straight: 24.4-24.9 dB), 1 kept 94 % / 88 % at 23.3-23.6 / 21.6 dB (coarser pixels)
 RECTIFY_ALPHA = 0.5
 
 
 def rectify_inputs(src: RigV1Source, left: np.ndarray, right: np.ndarray, alpha: float = None):
     """Rectify a rig-v1 set's two input photos (pinhole, undistorted; any relative pose) to a row-aligned
-    pair of the same size (``cv2.stereoRectify`` with free scaling ``alpha``, default
-    :data:`RECTIFY_ALPHA`).
+    pair of the same size: the set's own stereo rig (:attr:`RigV1Source.rig`, rectified by
+    ``cv2.stereoRectify`` as for every dataset) with free scaling ``alpha`` (default :data:`RECTIFY_ALPHA`).
 
     Returns ``(left_rect, right_rect, (seen_left, seen_right), K_rect, (T_left_from_left_rect,
     T_left_from_right_rect), baseline)``: the rectified images, bool (H, W) masks of the rectified pixels
     that show the photo (not the border), the shared (3, 3) intrinsics, both rectified cameras' poses in
-    the original left camera's frame (OpenCV axes), and the baseline in the rig's unit."""
-    alpha = RECTIFY_ALPHA if alpha is None else alpha
-    ln, rn = src.inputs
+    the original left camera's frame (the rig's head frame; OpenCV axes), and the baseline in the rig's unit."""
+    rig = dataclasses.replace(src.rig, rectify_alpha=RECTIFY_ALPHA if alpha is None else alpha, _rect=None)
+    left_r, right_r = rig.rectify(left, right)
     w, h = src.size
-    T = src.T_a_from_b(rn, ln)  # left camera -> right camera
-    K1, K2 = src.cameras[ln].K, src.cameras[rn].K
-    R1, R2, P1, P2, _q, _r1, _r2 = cv2.stereoRectify(K1, None, K2, None, (w, h), T[:3, :3].copy(),
-                                                      T[:3, 3].reshape(3, 1).copy(),
-                                                      flags=cv2.CALIB_ZERO_DISPARITY, alpha=alpha)
-    out, seen = [], []
     white = np.full((h, w), 255, np.uint8)
-    for img, K, R, P in ((left, K1, R1, P1), (right, K2, R2, P2)):
-        m1, m2 = cv2.initUndistortRectifyMap(K, None, R, P[:3, :3], (w, h), cv2.CV_32FC1)
-        out.append(cv2.remap(img, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT))
-        inside = cv2.remap(white, m1, m2, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        seen.append(cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0)  # bilinear taps stay inside the photo
-    baseline = -float(P2[0, 3]) / float(P2[0, 0])
-    T_left_from_left_rect = np.eye(4)
-    T_left_from_left_rect[:3, :3] = R1.T
-    T_left_from_right_rect = T_left_from_left_rect.copy()
-    T_left_from_right_rect[:3, 3] = R1.T @ np.array([baseline, 0.0, 0.0])
-    return out[0], out[1], tuple(seen), P1[:3, :3].copy(), (T_left_from_left_rect, T_left_from_right_rect), baseline
+    # bilinear taps stay inside the photo: pixels fully white after a 3x3 erosion
+    seen = tuple(cv2.erode(m, np.ones((3, 3), np.uint8)) == 255 for m in rig.rectify(white, white))
+    return (left_r, right_r, seen, rig.K_rect, (rig.T_head_from_left_rect, rig.T_head_from_right_rect),
+            rig.baseline_m)
 
 
 def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, repeats: int = 5,
