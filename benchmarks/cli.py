@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import itertools
+import os
 import time
 from typing import Dict, List, NamedTuple
 
@@ -182,7 +182,7 @@ def bench_pipeline(args) -> dict:
                "photon_to_photon_terms": p2p}
     base = bench_naive_interleaved(pipe, source, args, threads)
     quality = reprojection_quality(threads)
-    display["display_core"] = getattr(pipe, "display_cpus", None)  # the display loop's own core, if pinned
+    display["display_core"] = pipe.display_cpus  # the display loop's own core, if pinned
     report = {"benchmark": "pipeline", "dataset": str(source.path), "wall_s": round(wall, 2), "stages": stages,
               "display": display, "latency": latency, "baseline": base["baseline"],
               "speedup_vs_naive": base["speedup_vs_naive"], "quality": quality,
@@ -434,14 +434,15 @@ def bench_hands(args) -> dict:
 
 def hand_bench_images(args, n: int):
     """The images ``bench hands`` runs on, and a name for them: a hand-photo set (``hands.json``: its
-    first ``n`` photos, at most :data:`MAX_DISTINCT_FRAMES`, in turn), else the left rectified image of the dataset's first stereo frame (default: the
-    first-person ``pov_hands`` pair)."""
+    first ``n`` photos, at most :data:`MAX_DISTINCT_FRAMES`, in turn), else the left rectified image of
+    the dataset's first stereo frame (default: the first-person ``pov_hands`` pair)."""
     from passthrough.datasets.handkp import hand_dataset_root, load_hand_annotations
     from passthrough.io.images import read_image
 
     root = hand_dataset_root(args.dataset) if args.dataset else None
     if root is not None:
-        paths = list(dict.fromkeys(e["image"] for e in load_hand_annotations(root)))[:max(1, min(n, MAX_DISTINCT_FRAMES))]
+        paths = list(dict.fromkeys(e["image"] for e in load_hand_annotations(root)))
+        paths = paths[:max(1, min(n, MAX_DISTINCT_FRAMES))]
         return [read_image(p) for p in paths], f"{root.name} ({len(paths)} photos)"
     frame = next(iter(open_dataset_or_pov(args)))
     return [frame.rectified()[0]], frame.name

@@ -25,7 +25,7 @@ def plot_pipeline(records, cams, report: dict, path: str, n_frames: int = 100) -
         ax.axvline((r.t_predicted_display_ns - t0) / 1e6, color="0.85", lw=0.5, zorder=0)
     for c in cams or []:
         if t0 <= c.t_capture_ns <= t1:
-            busy = c.rectify_ms + c.depth_ms + getattr(c, "prepare_ms", 0.0)
+            busy = c.rectify_ms + c.depth_ms + c.prepare_ms
             ax.barh(1, busy, left=(c.t_done_ns - t0) / 1e6 - busy,
                     color="tab:green", height=0.6)
             ax.plot([(c.t_capture_ns - t0) / 1e6], [0.55], "k|")

@@ -150,7 +150,7 @@ def _prepared(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray):
         v = np.empty((len(holo.vertices), 3), np.float32)
         face_bgr = np.empty((len(tris), 3), np.float32)
         drawn = np.empty(len(tris), np.bool_)
-        cull = bool(getattr(holo, "closed", False)) and np.linalg.det(T[:3, :3]) > 0  # a mirroring pose flips the winding
+        cull = holo.closed and np.linalg.det(T[:3, :3]) > 0  # a mirroring pose flips the winding
         box = _transform_shade(T, np.asarray(holo.vertices, np.float64), np.asarray(tris, np.int64),
                                np.asarray(holo.color_rgb[::-1], np.float64), fx, fy, cx, cy, cull, v, face_bgr,
                                drawn)

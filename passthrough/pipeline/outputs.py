@@ -178,10 +178,15 @@ class ReplayWriter:
         self.depth_range = None  # (near, far) m of the depth colours: fitted to the first camera frame, then kept
         self.preview = PreviewWindow() if preview else None
 
+    def _depth_colours(self, depth_m: np.ndarray) -> np.ndarray:
+        """:func:`depth_colormap` with one range for the whole run, fitted to the first depth map it sees
+        (colours mean the same depth in every frame)."""
+        if self.depth_range is None:
+            self.depth_range = depth_display_range(depth_m)
+        return depth_colormap(depth_m, *self.depth_range)
+
     def on_camera(self, cam, hands) -> None:
-        if self.depth_range is None:  # one range for the whole run: colours mean the same depth in every frame
-            self.depth_range = depth_display_range(cam.depth_left)
-        depth_img = depth_colormap(cam.depth_left, *self.depth_range)
+        depth_img = self._depth_colours(cam.depth_left)
         self.depth_video.write(depth_img)
         overlay = to_bgr(cam.left_gray).copy()
         n_hands = 0
@@ -210,7 +215,7 @@ class ReplayWriter:
 
             def thumb():
                 row = np.hstack([np.hstack([cam.left_bgr, cam.right_bgr]), disp.eyes_bgr[0], disp.eyes_bgr[1],
-                                 depth_colormap(disp.eye_depth[0], *(self.depth_range or depth_display_range(disp.eye_depth[0])))])
+                                 self._depth_colours(disp.eye_depth[0])])
                 return cam.index, cv2.resize(row, (row.shape[1] // 3, row.shape[0] // 3), interpolation=cv2.INTER_AREA)
 
             self._thumbs.offer(thumb)
@@ -232,7 +237,7 @@ class ReplayWriter:
             h = 22
             header = np.zeros((h, sheet.shape[1], 3), np.uint8)
             w4 = thumbs[0].shape[1] / 5
-            near, far = self.depth_range or (0.3, 6.0)
+            near, far = self.depth_range  # set by the thumbnails' own depth colours at the latest
             depth_label = f"left eye depth ({near:.1f}-{far:.1f} m, red = near)"
             for i, label in enumerate(("cameras (left | right)", "", "left eye", "right eye", depth_label)):
                 if label:
