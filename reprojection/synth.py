@@ -61,7 +61,8 @@ def make_views(width: int, height: int, baseline: float = 0.07, ipd: float = 0.0
     f = (width / 2) / np.tan(np.deg2rad(fov_deg) / 2)
     K = np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1.0]])
     T = {}
-    places = ((-baseline / 2, 0.0, camera_yaw_deg[0]), (baseline / 2, 0.0, camera_yaw_deg[1]), (-ipd / 2, -eye_back, toe_in_deg),
+    places = ((-baseline / 2, 0.0, camera_yaw_deg[0]), (baseline / 2, 0.0, camera_yaw_deg[1]),
+              (-ipd / 2, -eye_back, toe_in_deg),
               (ipd / 2, -eye_back, -toe_in_deg))
     for name, (x, z, yaw) in zip(VIEWS, places):
         M = np.eye(4)
@@ -136,8 +137,9 @@ def render_set(out: Path, width: int = 640, height: int = 512, supersample: int 
         cams[name] = {"image": f"{name}.png", "K": K.tolist(), "T_world_from_camera": M.tolist()}
         if name == "cam_left":
             zl = z
-    disp = np.where(zl > 0, K[0, 0] * baseline / np.maximum(zl, 1e-6), 0)
-    cv2.imwrite(str(out / "disp_cam_left.png"), np.clip(np.rint(disp * 64), 0, 65535).astype(np.uint16))
+    if not any(camera_yaw_deg):  # disparity is defined for a rectified pair only
+        disp = np.where(zl > 0, K[0, 0] * baseline / np.maximum(zl, 1e-6), 0)
+        cv2.imwrite(str(out / "disp_cam_left.png"), np.clip(np.rint(disp * 64), 0, 65535).astype(np.uint16))
     rig = {
         "format": "rig-v1",
         "note": "synthetic headset-like rig rendered by `passthrough synth` (metres); textures are Middlebury 2014 photos",
