@@ -9,12 +9,15 @@ Layout written (``--out DIR``)::
 
 Replaying the recording (``open_source(DIR)``) gives back the same pixels and timestamps bit for bit,
 and the same rig (a pre-rectified source stays pre-rectified: zero distortion, pure baseline shift).
-The output folder must be new or empty: nothing already there is ever overwritten.
+The output folder must be new or empty: nothing already there is ever overwritten, and it appears only
+once the recording is complete (staged beside it; a source that fails part-way leaves nothing behind).
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -51,44 +54,82 @@ def sensor_yaml(cam: CameraModel, T_body_from_cam: np.ndarray, rate_hz: Optional
 
 
 def record(source, out: Path, max_frames: Optional[int] = None, progress: bool = True) -> int:
-    """Write ``source`` to ``out`` in ASL layout; returns the number of frames written."""
-    from tqdm import tqdm
+    """Write ``source`` to ``out`` in ASL layout; returns the number of frames written.
 
+    The recording is written into a hidden staging folder beside ``out`` and moved into place once
+    complete, so ``out`` never holds a half-written recording: when the source turns out to be bad
+    part-way (frames of another size than the calibration, a second calibration, timestamps going
+    back) the staged frames are deleted and the :class:`InputError` names the source. Ctrl-C (e.g. to
+    end a live recording early) keeps the frames written so far as a complete, shorter recording.
+    """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(out, "output path is a file, not a folder (record never overwrites)")
     if out.is_dir() and any(out.iterdir()):
         raise InputError(out, "output folder exists and is not empty (record never overwrites)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as e:
+        raise InputError(out, f"cannot write there ({e.strerror or e})") from None
+    written = [0]
+    interrupted = False
+    try:
+        try:
+            _write(source, stage, max_frames, progress, written)
+        except KeyboardInterrupt:
+            interrupted = True  # the frames so far form a complete recording: kept
+        if out.is_dir():
+            out.rmdir()  # the empty folder the user named
+        stage.rename(out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if interrupted:
+        print(f"record: interrupted; the {written[0]} frames recorded so far are in {out}", file=sys.stderr)
+        raise KeyboardInterrupt
+    return written[0]
+
+
+def _write(source, out: Path, max_frames: Optional[int], progress: bool, written: list) -> None:
+    """The ASL recording of ``source`` in the (new, empty) folder ``out``; ``written[0]`` counts the
+    frames completely written (both images and both CSV rows)."""
+    from tqdm import tqdm
+
     rig: StereoRig = source.rig
     cams = {"cam0": (rig.left, rig.T_head_from_left), "cam1": (rig.right, rig.T_head_from_right)}
     for name, (cam, T) in cams.items():
         (out / "mav0" / name / "data").mkdir(parents=True, exist_ok=True)
         (out / "mav0" / name / "sensor.yaml").write_text(sensor_yaml(cam, T, source.rate_hz, f"recorded {name}"))
     csvs = {n: open(out / "mav0" / n / "data.csv", "w") for n in cams}
-    count = 0
     last_t = None
     total = len(source) if max_frames is None else min(len(source) or max_frames, max_frames)
     try:
         for f in csvs.values():
             f.write("#timestamp [ns],filename\n")
         for frame in tqdm(source, total=total or None, disable=not progress, file=sys.stderr, desc="record"):
-            if max_frames is not None and count >= max_frames:
+            if max_frames is not None and written[0] >= max_frames:
                 break
             if frame.rig is not rig:
                 raise InputError(source.path, "frames have different calibrations (one ASL recording holds one rig)")
             if last_t is not None and frame.t_left_ns <= last_t:
                 raise InputError(source.path, f"timestamps not increasing at frame {frame.index}")
             last_t = frame.t_left_ns
-            for name, img, t in (("cam0", frame.left, frame.t_left_ns), ("cam1", frame.right, frame.t_right_ns)):
-                fname = f"{t}.png"
-                if not cv2.imwrite(str(out / "mav0" / name / "data" / fname), img):
-                    raise InputError(out, f"cannot write {fname}")
-                csvs[name].write(f"{t},{fname}\n")
-            count += 1
+            images = (("cam0", frame.left, frame.t_left_ns), ("cam1", frame.right, frame.t_right_ns))
+            for name, img, _t in images:  # the recording's sensor.yaml states the calibration's size
+                w, h = cams[name][0].size
+                if img.shape[:2] != (h, w):
+                    raise InputError(source.path, f"frame {frame.index}: the {name} image is "
+                                                  f"{img.shape[1]}x{img.shape[0]}, the calibration is for {w}x{h}")
+            for name, img, t in images:
+                if not cv2.imwrite(str(out / "mav0" / name / "data" / f"{t}.png"), img):
+                    raise InputError(out, f"cannot write {t}.png")
+            for name, _img, t in images:  # the rows once both images exist: an interrupted frame is not listed
+                csvs[name].write(f"{t},{t}.png\n")
+            written[0] += 1
     finally:
         for f in csvs.values():
             f.close()
-    return count
 
 
 def open_record_source(spec: str, calibration: Optional[str], max_frames: Optional[int]):

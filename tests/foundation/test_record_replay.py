@@ -57,3 +57,77 @@ def test_cli_replay_of_euroc(cli, shared_data, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "replayed 5 frames" in r.stdout
     assert (tmp_path / "frames.csv").is_file() and len(list(tmp_path.glob("preview_*.png"))) == 5
+
+
+class _Source:
+    """A frame source wrapper for the failure cases: ``frames`` replace the wrapped source's frames."""
+
+    def __init__(self, src, frames):
+        self.rig, self.rate_hz, self.path, self._frames = src.rig, src.rate_hz, src.path, frames
+
+    def __len__(self):
+        return len(self._frames)
+
+    def __iter__(self):
+        return iter(self._frames)
+
+
+def test_a_source_failing_part_way_leaves_no_recording(shared_data, tmp_path):
+    import dataclasses
+
+    import pytest
+
+    from passthrough.errors import InputError
+
+    src = open_source(shared_data / "sequences/euroc-MH_01_easy-first5")
+    frames = list(src)
+    # the third frame repeats a timestamp: two frames were written when it fails
+    bad = _Source(src, frames[:2] + [dataclasses.replace(frames[2], t_left_ns=frames[1].t_left_ns)])
+    with pytest.raises(InputError, match="timestamps not increasing"):
+        record(bad, tmp_path / "rec", progress=False)
+    assert list(tmp_path.iterdir()) == []  # no half-written recording, no staging folder
+    # an empty folder the user made stays, empty
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(InputError):
+        record(bad, tmp_path / "mine", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"] and not any((tmp_path / "mine").iterdir())
+    # and the same folder takes a good recording
+    assert record(_Source(src, frames[:2]), tmp_path / "mine", progress=False) == 2
+    assert len(list(open_source(tmp_path / "mine"))) == 2
+
+
+def test_frames_of_another_size_than_the_calibration_are_refused(shared_data, tmp_path):
+    import dataclasses
+
+    import pytest
+
+    from passthrough.errors import InputError
+
+    src = open_source(shared_data / "sequences/euroc-MH_01_easy-first5")
+    frames = list(src)
+    small = dataclasses.replace(frames[1], left=frames[1].left[::2, ::2].copy())
+    w, h = src.rig.left.size
+    with pytest.raises(InputError, match=f"frame 1: the cam0 image is {w // 2}x{h // 2}, the calibration is for {w}x{h}"):
+        record(_Source(src, [frames[0], small]), tmp_path / "rec", progress=False)
+    assert not (tmp_path / "rec").exists()
+
+
+def test_ctrl_c_keeps_the_frames_recorded_so_far(shared_data, tmp_path):
+    """Ending a live recording early with Ctrl-C leaves a complete, shorter recording."""
+    import pytest
+
+    src = open_source(shared_data / "sequences/euroc-MH_01_easy-first5")
+    frames = list(src)
+
+    def interrupted():
+        yield from frames[:3]
+        raise KeyboardInterrupt
+
+    class _Interrupted(_Source):
+        def __iter__(self):
+            return interrupted()
+
+    with pytest.raises(KeyboardInterrupt):
+        record(_Interrupted(src, frames), tmp_path / "rec", progress=False)
+    _same_frames(frames[:3], open_source(tmp_path / "rec"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec"]
