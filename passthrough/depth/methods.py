@@ -20,6 +20,7 @@ import numpy as np
 
 from ..io.images import to_gray
 from . import opencv_methods as ocv
+from .recover import RecoverParams, recover_thin
 from .sgm import SGMParams, census_sgm, warmup
 from .upsample import fill_holes, joint_bilateral_upsample
 
@@ -37,7 +38,7 @@ class DepthResult:
         confidence: float32 (H, W) in 0..1: ~1 where the match was unique and left-right consistent,
             ~0 where the value was filled in (occlusion, inconsistent, not unique, no estimate).
         timings: milliseconds per stage (``resize_ms``, ``match_ms``, ``fill_ms``, ``upsample_ms``,
-            ``temporal_ms``, ``total_ms``; own matcher also ``census_cost_ms``, ``aggregate_select_ms``
+            ``recover_ms``, ``temporal_ms``, ``total_ms``; own matcher also ``census_cost_ms``, ``aggregate_select_ms``
             (path sweeps incl. the fused winner-take-all), ``checks_ms`` (left-right check)).
         method: method name; scale: matching resolution / input resolution; num_disparities: search
             range at full resolution (px).
@@ -74,6 +75,8 @@ class MethodSpec:
         sgbm_mode: ``cv2.STEREO_SGBM_MODE_*`` for OpenCV SGBM.
         fill: fill holes and upsample edge-aware (dense output); False keeps invalid pixels as NaN.
         sigma_range: intensity sigma of the joint bilateral upsampling.
+        recover: re-match pixels the pair contradicts at full resolution (thin structures the matcher
+            lost, :func:`~passthrough.depth.recover.recover_thin`); None = off.
     """
 
     name: str
@@ -86,6 +89,7 @@ class MethodSpec:
     fill: bool = True
     sigma_range: float = 10.0
     scale_y: Optional[float] = None
+    recover: Optional[RecoverParams] = None
 
 
 #: Shared matcher settings. ``speckle_size=12`` (regions of <= 12 matching-resolution pixels, i.e. ~100
@@ -101,6 +105,10 @@ METHODS: Dict[str, MethodSpec] = {
         MethodSpec("sgm_aniso", "census_sgm", 0.5,
                    "own census SGM (4 paths) at 1/2 horizontal x 1/4 vertical resolution + joint bilateral "
                    "upsampling (disparity precision needs horizontal resolution only)", _SGM, scale_y=0.25),
+        MethodSpec("sgm_aniso_recover", "census_sgm", 0.5,
+                   "as sgm_aniso, then pixels whose disparity the pair contradicts are re-matched at full "
+                   "resolution (small-window search over the whole range, mutual matches kept): thin structures",
+                   _SGM, scale_y=0.25, recover=RecoverParams()),
         MethodSpec("sgm_aniso_3path", "census_sgm", 0.5,
                    "as sgm_aniso with 3 paths (both horizontal + bottom-to-top): one vertical sweep less",
                    replace(_SGM, paths=3), scale_y=0.25),
@@ -327,6 +335,13 @@ class DepthEstimator:
                 disp = disp[yi][:, xi] * np.float32(sx)
                 conf = conf[yi][:, xi]
             t["upsample_ms"] = (time.perf_counter() - t0) * 1e3
+
+        # ---- thin structures the matcher lost
+        if spec.recover is not None:
+            t0 = time.perf_counter()
+            disp, changed = recover_thin(left, right, disp, nd, spec.recover)
+            conf = np.where(changed, np.float32(1.0), conf)
+            t["recover_ms"] = (time.perf_counter() - t0) * 1e3
 
         # ---- temporal filtering
         if self.temporal is not None:
