@@ -121,11 +121,14 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
     NaN where unknown, in the unit of ``baseline``; ``z = focal * baseline / (d + doffs)``.
 
     ``method``: ``"default"`` = the depth stage's default method (:data:`passthrough.depth.DEFAULT_METHOD`),
-    any other name of :data:`passthrough.depth.METHODS` (zero disparities and pixels failing a
-    left-right check of the two views' maps within :data:`LR_TOL_PX` are dropped and refilled here, then
-    a 5x5 median filter is applied), or ``"sgbm"`` = full-resolution StereoSGBM here (3x3 blocks, no left-right check).
-    Holes are filled along rows from the background side (:func:`fill_disparity_holes`). The right view's depth
-    is computed on mirrored images (right as reference).
+    any other name of :data:`passthrough.depth.METHODS` (pixels failing a left-right check of the two
+    views' maps within :data:`LR_TOL_PX` are dropped, then both maps are cleaned as the camera stage
+    cleans its map: :func:`passthrough.depth.upsample.clean_disparity`, zero disparities and holes filled
+    from the background side, 5x5 median), or ``"sgbm"`` = full-resolution StereoSGBM here (3x3 blocks,
+    no left-right check; holes filled along rows from the background side, :func:`fill_disparity_holes`).
+    The right view's depth is computed on mirrored images (right as reference); the pipeline's camera
+    stage instead forward-warps the left map (one match per frame), which scores lower (see
+    ``docs/reprojection.md``).
     """
     flip = lambda a: np.ascontiguousarray(np.fliplr(a))
     if method == "sgbm":
@@ -134,6 +137,7 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
         name = "sgbm (full res, 3x3, row fill)"
     else:
         from passthrough.depth import DEFAULT_METHOD, METHODS, DepthEstimator
+        from passthrough.depth.upsample import clean_disparity
 
         name = DEFAULT_METHOD if method == "default" else method
         if name not in METHODS:
@@ -145,9 +149,8 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
 
         dl, dr = lr_consistent(matched(est.compute(left, right)),
                                np.fliplr(matched(est.compute(flip(right), flip(left)))), LR_TOL_PX)
-        # background-side fill, then a 5x5 median against the method's isolated outliers
-        med = lambda d: cv2.medianBlur(np.nan_to_num(fill_disparity_holes(d), nan=0.0).astype(np.float32), 5)
-        dl, dr = med(dl), med(dr)
+        # background-side fill, then a 5x5 median against the method's isolated outliers (as the camera stage)
+        dl, dr = clean_disparity(dl), clean_disparity(dr)
     with np.errstate(divide="ignore", invalid="ignore"):
         zl = np.where(dl + doffs > 0, focal * baseline / (dl + doffs), np.nan).astype(np.float32)
         zr = np.where(dr + doffs > 0, focal * baseline / (dr + doffs), np.nan).astype(np.float32)
