@@ -122,8 +122,8 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
 
     ``method``: ``"default"`` = the depth stage's default method (:data:`passthrough.depth.DEFAULT_METHOD`),
     any other name of :data:`passthrough.depth.METHODS` (pixels failing a left-right check of the two
-    views' maps within :data:`LR_TOL_PX` are dropped, then both maps are cleaned as the camera stage
-    cleans its map: :func:`passthrough.depth.upsample.clean_disparity`, zero disparities and holes filled
+    views' maps within :data:`LR_TOL_PX` are dropped, then both maps are cleaned as the depth stage
+    cleans its own (the stage's cleaning is switched off here so that it comes after the check): :func:`passthrough.depth.upsample.clean_disparity`, zero disparities and holes filled
     from the background side, 5x5 median), or ``"sgbm"`` = full-resolution StereoSGBM here (3x3 blocks,
     no left-right check; holes filled along rows from the background side, :func:`fill_disparity_holes`).
     The right view's depth is computed on mirrored images (right as reference); the pipeline's camera
@@ -142,7 +142,7 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
         name = DEFAULT_METHOD if method == "default" else method
         if name not in METHODS:
             raise InputError(None, f"unknown depth method {method!r} (sgbm, default, {', '.join(METHODS)})")
-        est = DepthEstimator(name, num_disparities=num_disp)
+        est = DepthEstimator(name, num_disparities=num_disp, median=0)  # cleaned here, after the left-right check
 
         def matched(res):  # 0 = no match (e.g. the border only one camera sees)
             return np.where(res.disparity > 0, res.disparity, np.nan).astype(np.float32)

@@ -22,7 +22,7 @@ from ..io.images import to_gray
 from . import opencv_methods as ocv
 from .recover import RecoverParams, recover_thin
 from .sgm import SGMParams, census_sgm, warmup
-from .upsample import fill_holes, joint_bilateral_upsample
+from .upsample import fill_holes, joint_bilateral_upsample, median_disparity
 
 
 @dataclass
@@ -38,7 +38,7 @@ class DepthResult:
         confidence: float32 (H, W) in 0..1: ~1 where the match was unique and left-right consistent,
             ~0 where the value was filled in (occlusion, inconsistent, not unique, no estimate).
         timings: milliseconds per stage (``resize_ms``, ``match_ms``, ``fill_ms``, ``upsample_ms``,
-            ``recover_ms``, ``temporal_ms``, ``total_ms``; own matcher also ``census_cost_ms``, ``aggregate_select_ms``
+            ``recover_ms``, ``temporal_ms``, ``median_ms``, ``total_ms``; own matcher also ``census_cost_ms``, ``aggregate_select_ms``
             (path sweeps incl. the fused winner-take-all), ``checks_ms`` (left-right check)).
         method: method name; scale: matching resolution / input resolution; num_disparities: search
             range at full resolution (px).
@@ -77,6 +77,11 @@ class MethodSpec:
         sigma_range: intensity sigma of the joint bilateral upsampling.
         recover: re-match pixels the pair contradicts at full resolution (thin structures the matcher
             lost, :func:`~passthrough.depth.recover.recover_thin`); None = off.
+        median: with ``fill``, the map is cleaned for view synthesis as
+            :func:`~passthrough.depth.upsample.clean_disparity` cleans a full-resolution map, at less cost:
+            zero disparities (the search truncated at the left border) are holes for the fill at matching
+            resolution, and the final map gets a median with this window (3 or 5; 0 = neither), after the
+            temporal filter, which sees the maps before the median.
     """
 
     name: str
@@ -90,6 +95,7 @@ class MethodSpec:
     sigma_range: float = 10.0
     scale_y: Optional[float] = None
     recover: Optional[RecoverParams] = None
+    median: int = 5
 
 
 #: Shared matcher settings. ``speckle_size=12`` (regions of <= 12 matching-resolution pixels, i.e. ~100
@@ -182,6 +188,8 @@ class DepthEstimator:
             (use for video; call :meth:`reset` between unrelated sequences).
         sgm: override the own matcher's :class:`~passthrough.depth.sgm.SGMParams`.
         scale_y: override the vertical matching resolution (as ``scale``).
+        median: override the method's final median window (0 = no cleaning; e.g. for a caller that
+            cleans after a left-right check of its own).
 
     Attributes:
         compile_ms: milliseconds the numba kernels took on their first call in this process (compile,
@@ -194,7 +202,7 @@ class DepthEstimator:
 
     def __init__(self, method: str = DEFAULT_METHOD, num_disparities: Optional[int] = None,
                  scale: Optional[float] = None, block_size: Optional[int] = None, temporal: bool = False,
-                 sgm: Optional[SGMParams] = None, scale_y: Optional[float] = None):
+                 sgm: Optional[SGMParams] = None, scale_y: Optional[float] = None, median: Optional[int] = None):
         spec = get_method(method)
         if num_disparities is not None and (int(num_disparities) != num_disparities or num_disparities <= 0):
             raise ValueError(f"disparity range must be a positive integer, got {num_disparities}")
@@ -213,6 +221,10 @@ class DepthEstimator:
                 spec = replace(spec, sgm=replace(spec.sgm, census_radius=census_radius_for_block(int(block_size))))
         if sgm is not None:
             spec = replace(spec, sgm=sgm)
+        if median is not None:
+            spec = replace(spec, median=int(median))
+        if spec.median not in (0, 3, 5):
+            raise ValueError(f"median window must be 0 (none), 3 or 5, got {spec.median}")
         if spec.kind == "census_sgm":
             spec.sgm.validate()
         elif spec.kind == "opencv_bm":
@@ -308,6 +320,8 @@ class DepthEstimator:
         else:  # pragma: no cover - specs are fixed above
             raise ValueError(f"unknown method kind {spec.kind!r}")
         t["match_ms"] = (time.perf_counter() - t0) * 1e3
+        if spec.fill and spec.median:  # zero disparities (the search truncated at the left border) are holes
+            disp_low = np.where(disp_low > 0, disp_low, np.float32(-1.0)).astype(np.float32)
         conf_low = (disp_low >= 0).astype(np.float32)
 
         # ---- holes and resolution
@@ -348,6 +362,11 @@ class DepthEstimator:
             t0 = time.perf_counter()
             disp, conf = self.temporal.update(disp, conf)
             t["temporal_ms"] = (time.perf_counter() - t0) * 1e3
+        # ---- cleaned for view synthesis: a median (the zero disparities were filled as holes above)
+        if spec.fill and spec.median:
+            t0 = time.perf_counter()
+            disp = median_disparity(disp, spec.median)
+            t["median_ms"] = (time.perf_counter() - t0) * 1e3
         depth = rig.disparity_to_depth(disp) if rig is not None else None
         disp = np.ascontiguousarray(disp, dtype=np.float32)
         conf = conf.astype(np.float32, copy=False)  # every producer above keeps it within 0..1

@@ -1,10 +1,9 @@
 """Camera-rate stage: rectify a stereo frame and reconstruct depth for both rectified cameras.
 
 Output depths are z in metres along each rectified camera's optical axis (OpenCV axes), NaN where
-unknown. The depth stage's left disparity map is cleaned for view synthesis first
-(:func:`passthrough.depth.upsample.clean_disparity`: no-match values filled from the background side, 5x5
-median, as ``passthrough eval reprojection`` does with its maps); the right camera's depth is that map
-forward-warped into the right view (z-buffered: the nearest surface wins), so one stereo match serves
+unknown. The depth stage's left disparity map (cleaned for view synthesis by the stage itself:
+:func:`passthrough.depth.upsample.clean_disparity`, as ``passthrough eval reprojection`` cleans its maps)
+is forward-warped into the right view (z-buffered: the nearest surface wins), so one stereo match serves
 both cameras of the reprojection.
 """
 
@@ -17,7 +16,6 @@ from typing import Callable, Optional, Tuple
 import numba
 import numpy as np
 
-from ..depth.upsample import clean_disparity
 from ..frames import StereoFrame
 from ..io.images import to_bgr, to_gray
 
@@ -146,7 +144,6 @@ class CameraStage:
         lg, rg = to_gray(left), to_gray(right)
         t1 = time.perf_counter_ns()
         disp, conf = self.depth_fn(lg, rg, frame)
-        disp = clean_disparity(disp)  # no-match values filled from the background side, then a 5x5 median
         rig = frame.rig
         disp_r = right_disparity_from_left(disp)
         depth_l = rig.disparity_to_depth(disp)
