@@ -121,13 +121,14 @@ def clean_disparity(disp: np.ndarray, median: int = 5) -> np.ndarray:
     Values that are not a match (NaN, and ``<= 0``: e.g. the left border band the search could not
     cover) are filled along rows from the background side (:func:`fill_holes`, the stage's occlusion
     fill), then a ``median x median`` median filter (3 or 5; 0 = none) removes isolated wrong values and
-    the fill's streaks. ``passthrough eval reprojection`` applies it to its maps after its left-right
-    check; the depth stage does the same cheaper (``MethodSpec.median``: the zeros are holes of its fill
-    at matching resolution, the median runs last), so the pipeline and the eval see depth cleaned alike. Measured on the pipeline's own depth
-    path (left map only, right view by forward warp; *one-off* script on ``passthrough eval reprojection``,
-    2026-12-02): Tsukuba views 2/3/4 27.45 / 26.39 / 27.54 -> 27.61 / 26.63 / 27.70 dB, the synth set's
-    eyes 26.74 / 26.29 -> 27.08 / 26.70 dB; 1.9-4 ms per 640x480 map (*one-off*: OAK-D bedroom_chair, one
-    thread; fill 0.8 ms, median 0.6 ms).
+    the fill's streaks (:func:`median_disparity`). ``passthrough eval reprojection`` applies it to its
+    maps after its left-right check; the depth stage does the same more cheaply (``MethodSpec.median``:
+    the zeros are holes of its fill at matching resolution, the median runs last), so the pipeline and the
+    eval see depth cleaned alike. On the pipeline's own depth path (left map only, right view by forward
+    warp; *one-off* script on ``passthrough eval reprojection``, 2026-12-02) the cleaning moved Tsukuba
+    views 2/3/4 from 27.45 / 26.39 / 27.54 to 27.66 / 26.69 / 27.79 dB and the synth set's eyes from
+    26.74 / 26.29 to 27.08 / 26.71 dB. This full-resolution version costs 2-3.5 ms per 640x480 map
+    (*one-off*, OAK-D bedroom_chair: the fill 0.8-0.9 ms, the rest mostly array passes).
     """
     d = np.asarray(disp, dtype=np.float32)
     d = fill_holes(np.where(np.isfinite(d) & (d > 0), d, np.float32(-1.0)))
