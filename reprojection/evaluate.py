@@ -116,22 +116,31 @@ def fill_disparity_holes(d: np.ndarray) -> np.ndarray:
 
 
 def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline: float, num_disp: int,
-                    method: str = "default", doffs: float = 0.0):
+                    method: str = "default", doffs: float = 0.0, right_depth: str = "matched"):
     """z-depth of both rectified input views: ``(depth_left, depth_right, method_name)``, float32 (H, W),
     NaN where unknown, in the unit of ``baseline``; ``z = focal * baseline / (d + doffs)``.
 
     ``method``: ``"default"`` = the depth stage's default method (:data:`passthrough.depth.DEFAULT_METHOD`),
-    any other name of :data:`passthrough.depth.METHODS` (pixels failing a left-right check of the two
-    views' maps within :data:`LR_TOL_PX` are dropped, then both maps are cleaned as the depth stage
-    cleans its own (the stage's cleaning is switched off here so that it comes after the check): :func:`passthrough.depth.upsample.clean_disparity`, zero disparities and holes filled
-    from the background side, 5x5 median), or ``"sgbm"`` = full-resolution StereoSGBM here (3x3 blocks,
-    no left-right check; holes filled along rows from the background side, :func:`fill_disparity_holes`).
-    The right view's depth is computed on mirrored images (right as reference); the pipeline's camera
-    stage instead forward-warps the left map (one match per frame), which scores lower (see
-    ``docs/reprojection.md``).
+    any other name of :data:`passthrough.depth.METHODS`, or ``"sgbm"`` = full-resolution StereoSGBM here
+    (3x3 blocks, no left-right check; holes filled along rows from the background side,
+    :func:`fill_disparity_holes`; both views matched).
+
+    ``right_depth`` (depth-stage methods): ``"matched"``: the right view is matched too, on mirrored images
+    (right as reference); pixels failing a left-right check of the two maps within :data:`LR_TOL_PX` are
+    dropped, then both maps are cleaned as the depth stage cleans its own
+    (:func:`passthrough.depth.upsample.clean_disparity`: zero disparities and holes filled from the
+    background side, 5x5 median; the stage's own cleaning is switched off so that it comes after the
+    check). ``"warped"``: as the pipeline's camera stage: the left grey image is matched only (the stage
+    cleans its map) and the map is forward-warped into the right view
+    (:func:`passthrough.pipeline.camera_stage.right_disparity_from_left`): one match per frame, lower
+    scores (``docs/reprojection.md``).
     """
     flip = lambda a: np.ascontiguousarray(np.fliplr(a))
+    if right_depth not in ("matched", "warped"):
+        raise InputError(None, f"--right-depth must be matched or warped, got {right_depth!r}")
     if method == "sgbm":
+        if right_depth != "matched":
+            raise InputError(None, "--depth-method sgbm matches both views (--right-depth matched)")
         dl = fill_disparity_holes(sgbm_disparity(left, right, num_disp))
         dr = np.fliplr(fill_disparity_holes(sgbm_disparity(flip(right), flip(left), num_disp)))
         name = "sgbm (full res, 3x3, row fill)"
@@ -142,15 +151,22 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
         name = DEFAULT_METHOD if method == "default" else method
         if name not in METHODS:
             raise InputError(None, f"unknown depth method {method!r} (sgbm, default, {', '.join(METHODS)})")
-        est = DepthEstimator(name, num_disparities=num_disp, median=0)  # cleaned here, after the left-right check
 
         def matched(res):  # 0 = no match (e.g. the border only one camera sees)
             return np.where(res.disparity > 0, res.disparity, np.nan).astype(np.float32)
 
-        dl, dr = lr_consistent(matched(est.compute(left, right)),
-                               np.fliplr(matched(est.compute(flip(right), flip(left)))), LR_TOL_PX)
-        # background-side fill, then a 5x5 median against the method's isolated outliers (as the camera stage)
-        dl, dr = clean_disparity(dl), clean_disparity(dr)
+        if right_depth == "warped":
+            from passthrough.io.images import to_gray
+            from passthrough.pipeline.camera_stage import right_disparity_from_left
+
+            dl = matched(DepthEstimator(name, num_disparities=num_disp).compute(to_gray(left), to_gray(right)))
+            dr = right_disparity_from_left(dl)
+            name += ", right view forward-warped (as the camera stage)"
+        else:
+            est = DepthEstimator(name, num_disparities=num_disp, median=0)  # cleaned here, after the check
+            dl, dr = lr_consistent(matched(est.compute(left, right)),
+                                   np.fliplr(matched(est.compute(flip(right), flip(left)))), LR_TOL_PX)
+            dl, dr = clean_disparity(dl), clean_disparity(dr)
     with np.errstate(divide="ignore", invalid="ignore"):
         zl = np.where(dl + doffs > 0, focal * baseline / (dl + doffs), np.nan).astype(np.float32)
         zr = np.where(dr + doffs > 0, focal * baseline / (dr + doffs), np.nan).astype(np.float32)
@@ -266,7 +282,7 @@ def rectify_inputs(src: RigV1Source, left: np.ndarray, right: np.ndarray, alpha:
 
 
 def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, repeats: int = 5,
-                 log=print, depth_method: str = "default") -> List[Dict[str, object]]:
+                 log=print, depth_method: str = "default", right_depth: str = "matched") -> List[Dict[str, object]]:
     """Score every target of the rig-v1 set at ``path``; returns one JSON row per target."""
     src = RigV1Source(path)
     ln, rn = src.inputs
@@ -289,7 +305,8 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
     T_from = lambda a, b: invert_T(src.cameras[a].T_world_from_camera) @ T_world[b]  # input b -> view a
     baseline = float((invert_T(T_world[ln]) @ T_world[rn])[0, 3])
     num_disp = disparity_range(left, right)
-    zl, zr, method = estimate_depths(left, right, float(KL[0, 0]), baseline, num_disp, depth_method, doffs)
+    zl, zr, method = estimate_depths(left, right, float(KL[0, 0]), baseline, num_disp, depth_method, doffs,
+                                     right_depth)
     if not src.inputs_rectified:  # no depth where a rectified view shows no photo (its black border)
         zl[~seen[0]] = np.nan
         zr[~seen[1]] = np.nan
@@ -363,6 +380,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth-method", default="default",
                         help="depth of the inputs: 'default' (the depth stage's default), a depth-stage method "
                              "name, or 'sgbm' (full-resolution StereoSGBM here)")
+    parser.add_argument("--right-depth", default="matched", choices=("matched", "warped"),
+                        help="matched: both views matched and left-right checked (default); warped: as the "
+                             "pipeline's camera stage, the left map forward-warped into the right view")
     parser.add_argument("--crop", type=int, default=8, help="border crop in pixels for PSNR/SSIM (default 8)")
     parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--resample", default="auto", choices=("auto", "onnx", "remap"),
@@ -392,7 +412,8 @@ def main(args) -> int:
           f"border crop {args.crop}px")
     rows = []
     for s in sets:
-        rows += evaluate_set(s, rp, args.out, args.crop, repeats=args.repeats, depth_method=args.depth_method)
+        rows += evaluate_set(s, rp, args.out, args.crop, repeats=args.repeats, depth_method=args.depth_method,
+                             right_depth=args.right_depth)
     if args.json is not None:
         from passthrough.io.jsonfile import write_json
 
