@@ -38,8 +38,9 @@ class DepthResult:
         confidence: float32 (H, W) in 0..1: ~1 where the match was unique and left-right consistent,
             ~0 where the value was filled in (occlusion, inconsistent, not unique, no estimate).
         timings: milliseconds per stage (``resize_ms``, ``match_ms``, ``fill_ms``, ``upsample_ms``,
-            ``recover_ms``, ``temporal_ms``, ``median_ms``, ``total_ms``; own matcher also ``census_cost_ms``, ``aggregate_select_ms``
-            (path sweeps incl. the fused winner-take-all), ``checks_ms`` (left-right check)).
+            ``recover_ms``, ``temporal_ms``, ``median_ms``, ``total_ms``; own matcher also
+            ``census_cost_ms``, ``aggregate_select_ms`` (path sweeps incl. the fused winner-take-all),
+            ``checks_ms`` (left-right check)).
         method: method name; scale: matching resolution / input resolution; num_disparities: search
             range at full resolution (px).
     """

@@ -1,8 +1,8 @@
 """Camera-rate stage: rectify a stereo frame and reconstruct depth for both rectified cameras.
 
 Output depths are z in metres along each rectified camera's optical axis (OpenCV axes), NaN where
-unknown. The depth stage's left disparity map (cleaned for view synthesis by the stage itself:
-:func:`passthrough.depth.upsample.clean_disparity`, as ``passthrough eval reprojection`` cleans its maps)
+unknown. The depth stage's left disparity map (cleaned for view synthesis by the stage itself, as
+:func:`passthrough.depth.upsample.clean_disparity` cleans the maps of ``passthrough eval reprojection``)
 is forward-warped into the right view (z-buffered: the nearest surface wins), so one stereo match serves
 both cameras of the reprojection.
 """
