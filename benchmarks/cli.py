@@ -257,7 +257,8 @@ def reprojection_quality(threads: int) -> dict:
         return {"note": f"{rig_dir} not found: quality not measured"}
     rows = evaluate_set(rig_dir, Reprojector(stride=4, provider="cpu", threads=threads), None, 8, repeats=1,
                         right_depth="warped")
-    return {"dataset": str(rig_dir), "right_depth": "warped", "psnr": round(float(np.mean([r["psnr"] for r in rows])), 2),
+    return {"dataset": str(rig_dir), "right_depth": "warped",
+            "psnr": round(float(np.mean([r["psnr"] for r in rows])), 2),
             "baseline_splat_psnr": round(float(np.mean([r["baseline_splat_psnr"] for r in rows])), 2),
             "targets": len(rows)}
 

@@ -24,11 +24,11 @@ low where pixels were hole-filled or failed the uniqueness / left-right checks) 
   resolution (window colour difference over a threshold) are re-matched there: a 5x5 search over the
   whole range, kept where it fits much better, is distinct, fits the pixel itself better and is mutual
   (:mod:`passthrough.depth.recover`): thin structures (a lamp arm, a pole) the coarse matcher gave the
-  background's disparity. ``passthrough eval depth`` (2026-12-02, same runs, both cleaned): Motorcycle-Q
-  bad-2.0 non-occluded 6.14 -> 5.74 %, all pixels 11.04 -> 10.70 %; ETH3D terrace 1.31 -> 1.30 % (bad-1.0
-  7.25 -> 7.23 %); SceneFlow 37.36 -> 37.21 %; at 2-6x the time (median 13.0 -> 83.0 ms on Motorcycle-Q, 11.0 -> 21.3 ms on
-  the terrace, 33.7 -> 141 ms on SceneFlow's 960x540 with its 3-7 % of candidate pixels): an offline or
-  ``--depth-method`` choice, not the camera stage's default.
+  background's disparity. ``passthrough eval depth --method sgm_aniso,sgm_aniso_recover`` (2026-12-02,
+  one run per set, both cleaned): Motorcycle-Q bad-2.0 non-occluded 6.14 -> 5.74 %, all pixels 11.04 ->
+  10.69 %; ETH3D terrace 1.31 -> 1.30 % (bad-1.0 7.25 -> 7.24 %); SceneFlow 37.35 -> 37.21 %; at 2-6x the
+  time (median 9.1 -> 54.8 ms on Motorcycle-Q, 8.8 -> 15.8 ms on the terrace, 35.5 -> 142 ms on
+  SceneFlow's 960x540): an offline or ``--depth-method`` choice, not the camera stage's default.
 - ``sgm_half`` / ``sgm_half_8path`` / ``sgm_third`` / ``sgm_quarter`` / ``sgm_full``: the same matcher
   at other resolutions / path sets.
 - ``opencv_sgbm`` / ``opencv_bm``: OpenCV matchers at 1/2 resolution with the same filling/upsampling.

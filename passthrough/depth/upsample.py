@@ -125,9 +125,9 @@ def clean_disparity(disp: np.ndarray, median: int = 5) -> np.ndarray:
     maps after its left-right check; the depth stage does the same more cheaply (``MethodSpec.median``:
     the zeros are holes of its fill at matching resolution, the median runs last), so the pipeline and the
     eval see depth cleaned alike. On the pipeline's own depth path (left map only, right view by forward
-    warp; *one-off* script on ``passthrough eval reprojection``, 2026-12-02) the cleaning moved Tsukuba
-    views 2/3/4 from 27.45 / 26.39 / 27.54 to 27.66 / 26.69 / 27.79 dB and the synth set's eyes from
-    26.74 / 26.29 to 27.08 / 26.71 dB. This full-resolution version costs 2-3.5 ms per 640x480 map
+    warp; 2026-12-02) the cleaning moved Tsukuba views 2/3/4 from 27.45 / 26.39 / 27.54 dB (*one-off*
+    script, before the cleaning existed) to 27.66 / 26.69 / 27.79 dB (``passthrough eval reprojection
+    --right-depth warped``) and the synth set's eyes from 26.74 / 26.29 to 27.08 / 26.71 dB. This full-resolution version costs 2-3.5 ms per 640x480 map
     (*one-off*, OAK-D bedroom_chair: the fill 0.8-0.9 ms, the rest mostly array passes).
     """
     d = np.asarray(disp, dtype=np.float32)
