@@ -65,6 +65,34 @@ def upsample_tables(H: int, W: int, Hl: int, Wl: int):
     return y0, y1, fy, x0, x1, fx, ny, nx
 
 
+@functools.lru_cache(maxsize=16)
+def segment_tables(W: int, Wl: int):
+    """The x upsampling of :func:`upsample_tables` by cell segments (what :func:`_expand` runs on).
+
+    Segment j holds the output columns whose lower cell is j (``x0 == j``, consecutive and in order).
+    Returns ``(starts, upper, wa, wb, span)``: int32 (Wl,) first column of each segment (-1: empty),
+    int32 (Wl,) its upper cell (``min(j + 1, Wl - 1)``), float32 (Wl, span) weights of the lower and upper
+    cell for columns ``starts[j] + k``, and ``span`` = the longest segment. Columns past a segment's end
+    get weights too (0): they belong to the next segment, which overwrites them, so a kernel writes
+    ``span`` columns per segment without a per-column cell lookup (the last segment's spill needs
+    ``span`` columns of padding).
+    """
+    _, _, _, x0, x1, fx, _, _ = upsample_tables(2, W, 2, Wl)
+    counts = np.bincount(x0, minlength=Wl)
+    span = int(max(1, counts.max()))
+    starts = np.full(Wl, -1, np.int32)
+    first = np.searchsorted(x0, np.arange(Wl), side="left")
+    starts[counts > 0] = first[counts > 0]
+    upper = np.minimum(np.arange(Wl) + 1, Wl - 1).astype(np.int32)
+    wa = np.zeros((Wl, span), np.float32)
+    wb = np.zeros((Wl, span), np.float32)
+    for j in np.nonzero(counts)[0]:
+        cols = starts[j] + np.arange(counts[j])
+        wa[j, :counts[j]] = np.float32(1.0) - fx[cols]
+        wb[j, :counts[j]] = fx[cols]
+    return starts, upper, wa, wb, span
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _tap(left, right, y, x, c, H, W, gap):
     """Value of channel ``c`` at integer (y, x) of the stacked image [left; gap zeros; right], 0 outside."""
@@ -176,26 +204,41 @@ def _spread(img, out):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _expand(fields, cdepth, choles, x0t, x1t, fxt, nxt, EX, EW, EH):
-    """Cell rows upsampled along x to full width: EX (Hl, 6, W) bilinear x_l, y_l, x_r, y_r, depth and
-    known-depth weight (1 where the cell's depth is > 0); EW (Hl, W) nearest left share; EH (Hl, W) nearest
+def _expand(fields, cdepth, choles, starts, upper, wa, wb, nxt, EX, EW, EH):
+    """Cell rows upsampled along x to full width: EX (Hl, 6, W + span) bilinear x_l, y_l, x_r, y_r, depth
+    and known-depth weight (1 where the cell's depth is > 0), by segments (:func:`segment_tables`: the two
+    cells are loaded once per segment, not per column); EW (Hl, W) nearest left share; EH (Hl, W) nearest
     holes."""
     Hl = fields.shape[1]
-    W = x0t.shape[0]
+    W = nxt.shape[0]
+    span = wa.shape[1]
     one = np.float32(1.0)
     zero = np.float32(0.0)
     for r in range(Hl):
-        for k in range(5):
-            src = fields[k, r] if k < 4 else cdepth[0, r]
+        for k in range(6):
+            if k < 4:
+                src = fields[k, r]
+            else:
+                src = cdepth[0, r]
             dst = EX[r, k]
-            for x in range(W):
-                f = fxt[x]
-                dst[x] = src[x0t[x]] * (one - f) + src[x1t[x]] * f
-        src = cdepth[0, r]
-        dst = EX[r, 5]
-        for x in range(W):
-            f = fxt[x]
-            dst[x] = (one if src[x0t[x]] > zero else zero) * (one - f) + (one if src[x1t[x]] > zero else zero) * f
+            known = k == 5
+            for j in range(starts.shape[0]):
+                x = starts[j]
+                if x < 0:
+                    continue
+                a = src[j]
+                b = src[upper[j]]
+                if known:
+                    a = one if a > zero else zero
+                    b = one if b > zero else zero
+                if span == 4:  # stride 4 (unrolled)
+                    dst[x] = a * wa[j, 0] + b * wb[j, 0]
+                    dst[x + 1] = a * wa[j, 1] + b * wb[j, 1]
+                    dst[x + 2] = a * wa[j, 2] + b * wb[j, 2]
+                    dst[x + 3] = a * wa[j, 3] + b * wb[j, 3]
+                else:
+                    for i in range(span):
+                        dst[x + i] = a * wa[j, i] + b * wb[j, i]
         sw = fields[4, r]
         sh = choles[0, r]
         ew = EW[r]
@@ -270,10 +313,11 @@ def _taps_row(L, R, W, Q, IDX, orow):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, nyt, nxt, unknown, out, depth, holes):
+def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, starts, upper, wa, wb, nyt, nxt, unknown, out, depth,
+                  holes):
     E, _, Hl, Wl = fields.shape
     H, W = L.shape
-    EX = np.empty((Hl, 6, W), np.float32)
+    EX = np.empty((Hl, 6, W + wa.shape[1]), np.float32)  # + the last segment's spill (segment_tables)
     EW = np.empty((Hl, W), np.float32)
     EH = np.empty((Hl, W), np.bool_)
     rows = np.empty((4, W), np.float32)
@@ -284,7 +328,7 @@ def _gather_blend(fields, cdepth, choles, L, R, y0t, y1t, fyt, x0t, x1t, fxt, ny
     one = np.float32(1.0)
     half = np.float32(0.5)
     for e in range(E):
-        _expand(fields[e], cdepth[e], choles[e], x0t, x1t, fxt, nxt, EX, EW, EH)
+        _expand(fields[e], cdepth[e], choles[e], starts, upper, wa, wb, nxt, EX, EW, EH)
         for y in range(H):
             ya = y0t[y]
             yb = y1t[y]
@@ -371,8 +415,9 @@ def gather_eyes(cell_fields: np.ndarray, cell_depth: np.ndarray, cell_holes: np.
         if right.shape != left.shape:
             raise ValueError(f"left and right camera images differ in size ({left.shape[1]}x{left.shape[0]} vs "
                              f"{right.shape[1]}x{right.shape[0]})")
-        _gather_blend(fields, cdepth, choles, np.ascontiguousarray(left), np.ascontiguousarray(right), *tables,
-                      np.float32(unknown_depth), out, depth, holes)
+        y0t, y1t, fyt, _, _, _, nyt, nxt = tables
+        _gather_blend(fields, cdepth, choles, np.ascontiguousarray(left), np.ascontiguousarray(right), y0t, y1t, fyt,
+                      *segment_tables(W, Wl)[:4], nyt, nxt, np.float32(unknown_depth), out, depth, holes)
     else:
         _gather_select(fields, cdepth, choles, np.ascontiguousarray(left), np.ascontiguousarray(right),
                        *tables, pref, int(gap), np.float32(unknown_depth), out, depth, holes)
