@@ -9,7 +9,18 @@ bench pipeline`` (90 Hz, 30 Hz cameras, hands on, one run each): display stage p
 26.6 display frames/s, capture -> ready p50 127 -> 86 ms; hand results p50 120 -> 126 ms (nice +5; +10
 made them 242 ms for no display gain).
 
-Only Linux has per-thread nice values; elsewhere these calls do nothing.
+Since 2026-12-02 the hand worker runs under Linux's ``SCHED_IDLE`` policy instead of nice +5: it gets
+the CPU only when neither the camera stage nor the display loop wants it (a thread may always lower its
+own policy; no privileges), so a camera frame never waits behind a hand frame. With nice +5 the camera
+stage still ceded about a third of its core to the hand worker whenever both were runnable. Measured
+with ``passthrough bench pipeline --frames 300 --baseline-frames 2`` (90 Hz, 30 Hz cameras, hands on,
+two pairs alternated, 2-core Xeon VM): depth p50 26.5 / 27.5 -> 18.8 / 18.8 ms (``--no-hands`` in the
+same session: 18.5 ms), capture -> ready p50 54.8 / 54.9 -> 48.7 / 47.7 ms and p99 67.1 / 68.7 -> 61.3 /
+54.4 ms; the display stage unchanged (p50 12.9-13.4 ms, its own core); the price is paid by the hand
+results: p50 60 / 127 -> 98 / 98 ms, p99 236 / 311 -> 392 / 368 ms, and 36-40 instead of 51-63 results
+in the run. ``PASSTHROUGH_HANDS_IDLE=0`` restores nice +5.
+
+Only Linux has per-thread nice values and ``SCHED_IDLE``; elsewhere these calls do nothing.
 
 Cores (:class:`DisplayCore`): a compositor also owns its core. While :meth:`Pipeline.run_realtime
 <passthrough.pipeline.scheduler.Pipeline.run_realtime>` runs with one thread per stage on a machine with
@@ -31,6 +42,9 @@ import threading
 #: nice increments of the stage threads (the display loop keeps 0). ``PASSTHROUGH_THREAD_NICE=0``
 #: disables the adjustment (every thread at the process's priority).
 NICE = {"camera": 2, "hands": 5}
+#: stages that run under ``SCHED_IDLE`` where Linux grants it (else their ``NICE`` increment);
+#: ``PASSTHROUGH_HANDS_IDLE=0`` keeps the hand worker on its nice increment
+IDLE_STAGES = frozenset({"hands"})
 
 
 #: the cores the stage threads run on while a :class:`DisplayCore` is held (None: any core)
@@ -77,23 +91,31 @@ class DisplayCore:
             self._saved, self.cpus = None, None
 
 
-def lower_this_thread(stage: str) -> int:
-    """Lower the calling thread's CPU priority by ``NICE[stage]`` (Linux), and move it off the display's
-    core while a :class:`DisplayCore` is held. Returns the nice increment applied (0 where disabled,
-    unsupported or refused)."""
+def lower_this_thread(stage: str) -> str:
+    """Lower the calling thread's CPU priority (Linux): ``SCHED_IDLE`` for the stages in
+    :data:`IDLE_STAGES`, else a nice increment of ``NICE[stage]``; and move it off the display's core while
+    a :class:`DisplayCore` is held. Returns what was applied: ``"idle"``, ``"nice+N"``, or ``""`` (disabled,
+    unsupported, refused, or a stage without an entry)."""
     if _worker_cpus is not None:
         try:
             os.sched_setaffinity(0, _worker_cpus)
         except OSError:
             pass
     if os.environ.get("PASSTHROUGH_THREAD_NICE", "1") == "0" or not hasattr(os, "setpriority"):
-        return 0
+        return ""
+    if stage in IDLE_STAGES and os.environ.get("PASSTHROUGH_HANDS_IDLE", "1") != "0" \
+            and hasattr(os, "SCHED_IDLE"):
+        try:  # pid 0: the calling thread
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return "idle"
+        except OSError:
+            pass  # fall back to the nice increment
     inc = NICE.get(stage, 0)
     if inc <= 0:
-        return 0
+        return ""
     try:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + inc)
     except OSError:
-        return 0
-    return inc
+        return ""
+    return f"nice+{inc}"

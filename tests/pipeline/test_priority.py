@@ -1,5 +1,6 @@
-"""Stage threads yield the CPU to the display loop: they raise their own nice value, nothing else's, and
-while a real-time run holds a core for the display loop they run on the other cores."""
+"""Stage threads yield the CPU to the display loop: the camera stage raises its own nice value and the
+hand worker switches itself to ``SCHED_IDLE``, nothing else's, and while a real-time run holds a core for
+the display loop they run on the other cores."""
 
 import os
 import sys
@@ -29,20 +30,32 @@ def _in_thread(fn):
 
 def test_hand_worker_thread_lowers_only_itself(monkeypatch):
     monkeypatch.delenv("PASSTHROUGH_THREAD_NICE", raising=False)
+    monkeypatch.delenv("PASSTHROUGH_HANDS_IDLE", raising=False)
+    main_policy = os.sched_getscheduler(0)
+    out = _in_thread(lambda: (lower_this_thread("hands"), os.sched_getscheduler(0)))
+    applied, policy = out["applied"]
+    assert applied == "idle" and policy == os.SCHED_IDLE  # runs only when nothing else wants the core
+    assert os.sched_getscheduler(0) == main_policy  # the caller's thread is untouched
+
+
+def test_hand_worker_can_keep_a_nice_increment_instead(monkeypatch):
+    monkeypatch.delenv("PASSTHROUGH_THREAD_NICE", raising=False)
+    monkeypatch.setenv("PASSTHROUGH_HANDS_IDLE", "0")
     main_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     out = _in_thread(lambda: lower_this_thread("hands"))
     expected = min(NICE["hands"], 19 - main_before)  # nice saturates at 19
     if expected <= 0:
         pytest.skip(f"this process already runs at nice {main_before}")
-    assert out["applied"] == NICE["hands"] and out["delta"] == expected
+    assert out["applied"] == f"nice+{NICE['hands']}" and out["delta"] == expected
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before
 
 
 def test_priorities_can_be_switched_off(monkeypatch):
     monkeypatch.setenv("PASSTHROUGH_THREAD_NICE", "0")
-    assert _in_thread(lambda: lower_this_thread("camera")) == {"applied": 0, "delta": 0}
+    assert _in_thread(lambda: lower_this_thread("camera")) == {"applied": "", "delta": 0}
+    assert _in_thread(lambda: lower_this_thread("hands")) == {"applied": "", "delta": 0}
     monkeypatch.delenv("PASSTHROUGH_THREAD_NICE")
-    assert _in_thread(lambda: lower_this_thread("display")) == {"applied": 0, "delta": 0}  # no entry: unchanged
+    assert _in_thread(lambda: lower_this_thread("display")) == {"applied": "", "delta": 0}  # no entry: unchanged
 
 
 def _affinity_in_thread(fn=lambda: None):
