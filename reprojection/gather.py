@@ -94,19 +94,6 @@ def segment_tables(W: int, Wl: int):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _tap(left, right, y, x, c, H, W, gap):
-    """Value of channel ``c`` at integer (y, x) of the stacked image [left; gap zeros; right], 0 outside."""
-    if x < 0 or x >= W or y < 0:
-        return np.float32(0.0)
-    if y < H:
-        return np.float32(left[y, x, c])
-    y -= H + gap
-    if y < 0 or y >= H:
-        return np.float32(0.0)
-    return np.float32(right[y, x, c])
-
-
-@njit(cache=True, nogil=True, fastmath=True)
 def _gather_select(fields, cdepth, choles, left, right, y0t, y1t, fyt, x0t, x1t, fxt, nyt, nxt,
                    prefL, gap, unknown, out, depth, holes):
     """The ``select`` variant, float taps: the preferred camera's position, or the other camera's via the
@@ -158,13 +145,31 @@ def _gather_select(fields, cdepth, choles, left, right, y0t, y1t, fyt, x0t, x1t,
                 ix, iy = np.int64(fsx), np.int64(fsy)
                 ax, ay = sx - fsx, sy - fsy
                 gax, gay = one - ax, one - ay
-                for c in range(3):
-                    v = ((_tap(left, right, iy, ix, c, H, W, gap) * gax
-                          + _tap(left, right, iy, ix + 1, c, H, W, gap) * ax) * gay
-                         + (_tap(left, right, iy + 1, ix, c, H, W, gap) * gax
-                            + _tap(left, right, iy + 1, ix + 1, c, H, W, gap) * ax) * ay)
-                    v = min(max(v, np.float32(0.0)), np.float32(255.0))
-                    out[e, y, x, c] = np.uint8(np.int32(v + np.float32(0.5)))
+                # the four taps of the stacked image [left; gap zero rows; right], 0 outside, accumulated
+                # inline (a tap helper called per channel made this kernel ~30x slower: 173 ms for both eyes)
+                a0 = zero
+                a1 = zero
+                a2 = zero
+                for t in range(4):
+                    ty = iy + (t >> 1)
+                    tx = ix + (t & 1)
+                    wt = (gax if (t & 1) == 0 else ax) * (gay if (t >> 1) == 0 else ay)
+                    if tx < 0 or tx >= W or ty < 0:
+                        continue
+                    if ty < H:
+                        a0 += wt * left[ty, tx, 0]
+                        a1 += wt * left[ty, tx, 1]
+                        a2 += wt * left[ty, tx, 2]
+                    else:
+                        ry = ty - H - gap
+                        if ry < 0 or ry >= H:
+                            continue
+                        a0 += wt * right[ry, tx, 0]
+                        a1 += wt * right[ry, tx, 1]
+                        a2 += wt * right[ry, tx, 2]
+                out[e, y, x, 0] = np.uint8(np.int32(min(max(a0, zero), np.float32(255.0)) + half))
+                out[e, y, x, 1] = np.uint8(np.int32(min(max(a1, zero), np.float32(255.0)) + half))
+                out[e, y, x, 2] = np.uint8(np.int32(min(max(a2, zero), np.float32(255.0)) + half))
 
 
 #: Packed pixels for the blend gather: channel c of a pixel in bits [21c, 21c + 8) of a uint64; a tap
