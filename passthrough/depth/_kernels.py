@@ -515,34 +515,71 @@ def fill_holes_scanline(disp):
 
 
 @njit(cache=True, nogil=True)
+def _wide_gaps_of_row(row, starts, ends):
+    """Interior runs of holes (< 0) longer than :data:`WIDE_GAP` in ``row``: writes their ``[start, end)``
+    columns into ``starts`` / ``ends`` and returns how many there are."""
+    w = row.shape[0]
+    n = 0
+    x = 0
+    while x < w:
+        if row[x] >= 0:
+            x += 1
+            continue
+        x1 = x
+        while x1 < w and row[x1] < 0:
+            x1 += 1
+        if x > 0 and x1 < w and x1 - x > WIDE_GAP:
+            starts[n] = x
+            ends[n] = x1
+            n += 1
+        x = x1
+    return n
+
+
+@njit(cache=True, nogil=True)
 def _fill_wide_gaps_from_above_and_below(disp, out):
     """The wide-gap rule of :func:`fill_holes_scanline`: ``disp`` the input (holes < 0), ``out`` its
-    row fill, updated in place."""
+    row fill, updated in place. The nearest valid pixel above and below each gap pixel (within
+    :data:`VERTICAL_REACH` rows) comes from one top-down and one bottom-up sweep that carry each column's
+    last valid value (row order, no per-pixel column walk: 1.1 -> ~0.3 ms on a forward-warped 640x480
+    right map, *one-off*); maps without a wide gap skip the sweeps."""
     h, w = disp.shape
+    cap = w // (WIDE_GAP + 1) + 1
+    starts = np.empty((h, cap), np.int32)
+    ends = np.empty((h, cap), np.int32)
+    counts = np.zeros(h, np.int32)
+    total = 0
     for y in range(h):
-        x = 0
-        while x < w:
-            if disp[y, x] >= 0:
-                x += 1
-                continue
-            x1 = x
-            while x1 < w and disp[y, x1] < 0:
-                x1 += 1
-            if x > 0 and x1 < w and x1 - x > WIDE_GAP:
-                for k in range(x, x1):
-                    up = np.float32(-1.0)
-                    for dy in range(1, min(VERTICAL_REACH, y) + 1):
-                        if disp[y - dy, k] >= 0:
-                            up = disp[y - dy, k]
-                            break
-                    down = np.float32(-1.0)
-                    for dy in range(1, min(VERTICAL_REACH, h - 1 - y) + 1):
-                        if disp[y + dy, k] >= 0:
-                            down = disp[y + dy, k]
-                            break
-                    if up >= 0 and down >= 0 and max(up, down) < out[y, k]:
-                        out[y, k] = max(up, down)
-            x = x1
+        counts[y] = _wide_gaps_of_row(disp[y], starts[y], ends[y])
+        total += counts[y]
+    if total == 0:
+        return
+    last = np.full(w, np.float32(-1.0), np.float32)  # each column's nearest valid value so far
+    last_y = np.full(w, -VERTICAL_REACH - 1, np.int32)  # ... and its row
+    up = np.empty((h, w), np.float32)  # written (and read) at gap pixels only
+    for y in range(h):
+        for g in range(counts[y]):
+            for k in range(starts[y, g], ends[y, g]):
+                up[y, k] = last[k] if y - last_y[k] <= VERTICAL_REACH else np.float32(-1.0)
+        row = disp[y]
+        for x in range(w):  # branch-free (vectorises)
+            ok = row[x] >= 0
+            last[x] = row[x] if ok else last[x]
+            last_y[x] = np.int32(y) if ok else last_y[x]
+    last[:] = np.float32(-1.0)
+    last_y[:] = h + VERTICAL_REACH + 1
+    for y in range(h - 1, -1, -1):
+        for g in range(counts[y]):
+            for k in range(starts[y, g], ends[y, g]):
+                u = up[y, k]
+                d = last[k] if last_y[k] - y <= VERTICAL_REACH else np.float32(-1.0)
+                if u >= 0 and d >= 0 and max(u, d) < out[y, k]:
+                    out[y, k] = max(u, d)
+        row = disp[y]
+        for x in range(w):  # branch-free (vectorises)
+            ok = row[x] >= 0
+            last[x] = row[x] if ok else last[x]
+            last_y[x] = np.int32(y) if ok else last_y[x]
 
 
 @njit(cache=True, nogil=True)
