@@ -77,7 +77,7 @@ def segment_tables(W: int, Wl: int):
     ``span`` columns per segment without a per-column cell lookup (the last segment's spill needs
     ``span`` columns of padding).
     """
-    _, _, _, x0, x1, fx, _, _ = upsample_tables(2, W, 2, Wl)
+    _, _, _, x0, _, fx, _, _ = upsample_tables(2, W, 2, Wl)
     counts = np.bincount(x0, minlength=Wl)
     span = int(max(1, counts.max()))
     starts = np.full(Wl, -1, np.int32)
