@@ -284,3 +284,28 @@ def test_wide_disocclusions_are_filled_by_the_pyramid_as_in_the_reference(model_
     for e in range(2):
         outside = _outside_both_cameras(K, [T_l[e], T_r[e]], 4.0, holes.shape[-2:])
         _check_hole_depths(depth[e, 0], holes[e, 0], outside, 4)
+
+
+@pytest.mark.parametrize("W,Wl", [(640, 161), (384, 97), (100, 26), (37, 10), (50, 50), (9, 2), (11, 3)])
+def test_gather_x_upsampling_by_segments_is_the_align_corners_lerp(W, Wl):
+    """The gather expands cell rows along x by segments of columns (both cells loaded once per segment);
+    every column must still get the align-corners bilinear value, whatever the segment lengths."""
+    from reprojection.gather import _expand, segment_tables, upsample_tables
+
+    rng = np.random.default_rng(W * 1000 + Wl)
+    Hl = 3
+    fields = rng.uniform(0, 100, (5, Hl, Wl)).astype(np.float32)
+    depth = rng.uniform(-1, 3, (1, Hl, Wl)).astype(np.float32)  # <= 0: unknown
+    holes = rng.random((1, Hl, Wl)) < 0.3
+    _, _, _, x0, x1, fx, _, nx = upsample_tables(2, W, 2, Wl)
+    starts, upper, wa, wb, span = segment_tables(W, Wl)
+    EX = np.full((Hl, 6, W + span), np.nan, np.float32)
+    EW = np.empty((Hl, W), np.float32)
+    EH = np.empty((Hl, W), np.bool_)
+    _expand(fields, depth, holes, starts, upper, wa, wb, nx, EX, EW, EH)
+    known = (depth[0] > 0).astype(np.float32)
+    for k, src in enumerate([*fields[:4], depth[0], known]):
+        want = src[:, x0] * (1 - fx) + src[:, x1] * fx
+        np.testing.assert_allclose(EX[:, k, :W], want, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(EW, fields[4][:, nx])
+    np.testing.assert_array_equal(EH, holes[0][:, nx])
