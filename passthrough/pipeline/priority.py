@@ -9,16 +9,25 @@ bench pipeline`` (90 Hz, 30 Hz cameras, hands on, one run each): display stage p
 26.6 display frames/s, capture -> ready p50 127 -> 86 ms; hand results p50 120 -> 126 ms (nice +5; +10
 made them 242 ms for no display gain).
 
-Since 2026-12-02 the hand worker runs under Linux's ``SCHED_IDLE`` policy instead of nice +5: it gets
-the CPU only when neither the camera stage nor the display loop wants it (a thread may always lower its
-own policy; no privileges), so a camera frame never waits behind a hand frame. With nice +5 the camera
-stage still ceded about a third of its core to the hand worker whenever both were runnable. Measured
-with ``passthrough bench pipeline --frames 300 --baseline-frames 2`` (90 Hz, 30 Hz cameras, hands on,
-two pairs alternated, 2-core Xeon VM): depth p50 26.5 / 27.5 -> 18.8 / 18.8 ms (``--no-hands`` in the
-same session: 18.5 ms), capture -> ready p50 54.8 / 54.9 -> 48.7 / 47.7 ms and p99 67.1 / 68.7 -> 61.3 /
-54.4 ms; the display stage unchanged (p50 12.9-13.4 ms, its own core); the price is paid by the hand
-results: p50 60 / 127 -> 98 / 98 ms, p99 236 / 311 -> 392 / 368 ms, and 36-40 instead of 51-63 results
-in the run. ``PASSTHROUGH_HANDS_IDLE=0`` restores nice +5.
+``PASSTHROUGH_HANDS_IDLE=1`` runs the hand worker under Linux's ``SCHED_IDLE`` policy instead of nice
++5: it gets the CPU only when neither the camera stage nor the display loop wants it (a thread may always
+lower its own policy; no privileges), so a camera frame never waits behind a hand frame. It is not the
+default, because on this project's 2-core VM it also cost display frames. ``passthrough bench pipeline
+--frames 300 --baseline-frames 2``, hands on, 2-core Xeon VM, 2026-12-02, pairs alternated (nice +5 ->
+``SCHED_IDLE``):
+
+* 90 Hz (two pairs): depth p50 26.5 / 27.5 -> 18.8 / 18.8 ms (``--no-hands``: 18.5 ms), capture -> ready
+  p50 54.8 / 54.9 -> 48.7 / 47.7 ms and p99 67.1 / 68.7 -> 61.3 / 54.4 ms; the display stage unchanged
+  (p50 12.9-13.4 ms, 45 frames/s either way: it misses the 11.1 ms slot); hand results p50 60 / 127 -> 98 /
+  98 ms, p99 236 / 311 -> 392 / 368 ms.
+* 72 Hz (two pairs, the ``SCHED_IDLE`` run first in each): display 67.1 / 61.7 -> 55.2 / 50.4 frames/s (deadline
+  misses 7 / 17 -> 30 / 42 %; display stage p50 12.3 / 12.4 -> 12.8 / 13.2 ms: the depth stage running
+  unhindered on the other core slows the display core more than the hand worker does), capture -> ready
+  p50 50.8 / 51.8 -> 43.3 / 42.3 ms, p99 70.0 / 73.5 -> 63.0 / 60.5 ms; hand results p50 77 / 54 -> 115 / 181
+  ms, p99 302 / 248 -> 560 / 601 ms.
+
+So ``SCHED_IDLE`` buys 7-10 ms of camera latency with display frames and hand latency; the default keeps
+the frame rate.
 
 Only Linux has per-thread nice values and ``SCHED_IDLE``; elsewhere these calls do nothing.
 
@@ -42,8 +51,8 @@ import threading
 #: nice increments of the stage threads (the display loop keeps 0). ``PASSTHROUGH_THREAD_NICE=0``
 #: disables the adjustment (every thread at the process's priority).
 NICE = {"camera": 2, "hands": 5}
-#: stages that run under ``SCHED_IDLE`` where Linux grants it (else their ``NICE`` increment);
-#: ``PASSTHROUGH_HANDS_IDLE=0`` keeps the hand worker on its nice increment
+#: stages that may run under ``SCHED_IDLE`` instead of their ``NICE`` increment: with
+#: ``PASSTHROUGH_HANDS_IDLE=1``, where Linux grants it (see the module docstring for the trade)
 IDLE_STAGES = frozenset({"hands"})
 
 
@@ -92,9 +101,9 @@ class DisplayCore:
 
 
 def lower_this_thread(stage: str) -> str:
-    """Lower the calling thread's CPU priority (Linux): ``SCHED_IDLE`` for the stages in
-    :data:`IDLE_STAGES`, else a nice increment of ``NICE[stage]``; and move it off the display's core while
-    a :class:`DisplayCore` is held. Returns what was applied: ``"idle"``, ``"nice+N"``, or ``""`` (disabled,
+    """Lower the calling thread's CPU priority (Linux): a nice increment of ``NICE[stage]``, or
+    ``SCHED_IDLE`` for the stages in :data:`IDLE_STAGES` with ``PASSTHROUGH_HANDS_IDLE=1``; and move it off
+    the display's core while a :class:`DisplayCore` is held. Returns what was applied: ``"idle"``, ``"nice+N"``, or ``""`` (disabled,
     unsupported, refused, or a stage without an entry)."""
     if _worker_cpus is not None:
         try:
@@ -103,7 +112,7 @@ def lower_this_thread(stage: str) -> str:
             pass
     if os.environ.get("PASSTHROUGH_THREAD_NICE", "1") == "0" or not hasattr(os, "setpriority"):
         return ""
-    if stage in IDLE_STAGES and os.environ.get("PASSTHROUGH_HANDS_IDLE", "1") != "0" \
+    if stage in IDLE_STAGES and os.environ.get("PASSTHROUGH_HANDS_IDLE", "0") == "1" \
             and hasattr(os, "SCHED_IDLE"):
         try:  # pid 0: the calling thread
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))

@@ -1,5 +1,5 @@
-"""Stage threads yield the CPU to the display loop: the camera stage raises its own nice value and the
-hand worker switches itself to ``SCHED_IDLE``, nothing else's, and while a real-time run holds a core for
+"""Stage threads yield the CPU to the display loop: they raise their own nice value (or, on request, the
+hand worker switches itself to ``SCHED_IDLE``), nothing else's, and while a real-time run holds a core for
 the display loop they run on the other cores."""
 
 import os
@@ -28,9 +28,9 @@ def _in_thread(fn):
     return out
 
 
-def test_hand_worker_thread_lowers_only_itself(monkeypatch):
+def test_hand_worker_can_run_only_when_the_core_is_otherwise_idle(monkeypatch):
     monkeypatch.delenv("PASSTHROUGH_THREAD_NICE", raising=False)
-    monkeypatch.delenv("PASSTHROUGH_HANDS_IDLE", raising=False)
+    monkeypatch.setenv("PASSTHROUGH_HANDS_IDLE", "1")
     main_policy = os.sched_getscheduler(0)
     out = _in_thread(lambda: (lower_this_thread("hands"), os.sched_getscheduler(0)))
     applied, policy = out["applied"]
@@ -38,9 +38,9 @@ def test_hand_worker_thread_lowers_only_itself(monkeypatch):
     assert os.sched_getscheduler(0) == main_policy  # the caller's thread is untouched
 
 
-def test_hand_worker_can_keep_a_nice_increment_instead(monkeypatch):
+def test_hand_worker_thread_lowers_only_itself(monkeypatch):
     monkeypatch.delenv("PASSTHROUGH_THREAD_NICE", raising=False)
-    monkeypatch.setenv("PASSTHROUGH_HANDS_IDLE", "0")
+    monkeypatch.delenv("PASSTHROUGH_HANDS_IDLE", raising=False)  # default: a nice increment
     main_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     out = _in_thread(lambda: lower_this_thread("hands"))
     expected = min(NICE["hands"], 19 - main_before)  # nice saturates at 19
@@ -53,7 +53,9 @@ def test_hand_worker_can_keep_a_nice_increment_instead(monkeypatch):
 def test_priorities_can_be_switched_off(monkeypatch):
     monkeypatch.setenv("PASSTHROUGH_THREAD_NICE", "0")
     assert _in_thread(lambda: lower_this_thread("camera")) == {"applied": "", "delta": 0}
+    monkeypatch.setenv("PASSTHROUGH_HANDS_IDLE", "1")
     assert _in_thread(lambda: lower_this_thread("hands")) == {"applied": "", "delta": 0}
+    monkeypatch.delenv("PASSTHROUGH_HANDS_IDLE")
     monkeypatch.delenv("PASSTHROUGH_THREAD_NICE")
     assert _in_thread(lambda: lower_this_thread("display")) == {"applied": "", "delta": 0}  # no entry: unchanged
 
