@@ -537,6 +537,16 @@ def _wide_gaps_of_row(row, starts, ends):
 
 
 @njit(cache=True, nogil=True)
+def _carry_valid(row, y, last, last_y):
+    """Sweep step of the wide-gap rule: each column's last valid value and its row, updated with ``row``
+    (row ``y``; branch-free, so it vectorises)."""
+    for x in range(row.shape[0]):
+        ok = row[x] >= 0
+        last[x] = row[x] if ok else last[x]
+        last_y[x] = np.int32(y) if ok else last_y[x]
+
+
+@njit(cache=True, nogil=True)
 def _fill_wide_gaps_from_above_and_below(disp, out):
     """The wide-gap rule of :func:`fill_holes_scanline`: ``disp`` the input (holes < 0), ``out`` its
     row fill, updated in place. The nearest valid pixel above and below each gap pixel (within
@@ -562,11 +572,7 @@ def _fill_wide_gaps_from_above_and_below(disp, out):
         for g in range(counts[y]):
             for k in range(starts[y, g], ends[y, g]):
                 up[y, k] = last[k] if y - last_y[k] <= VERTICAL_REACH else np.float32(-1.0)
-        row = disp[y]
-        for x in range(w):  # branch-free (vectorises)
-            ok = row[x] >= 0
-            last[x] = row[x] if ok else last[x]
-            last_y[x] = np.int32(y) if ok else last_y[x]
+        _carry_valid(disp[y], y, last, last_y)
     last[:] = np.float32(-1.0)
     last_y[:] = h + VERTICAL_REACH + 1
     for y in range(h - 1, -1, -1):
@@ -576,11 +582,7 @@ def _fill_wide_gaps_from_above_and_below(disp, out):
                 d = last[k] if last_y[k] - y <= VERTICAL_REACH else np.float32(-1.0)
                 if u >= 0 and d >= 0 and max(u, d) < out[y, k]:
                     out[y, k] = max(u, d)
-        row = disp[y]
-        for x in range(w):  # branch-free (vectorises)
-            ok = row[x] >= 0
-            last[x] = row[x] if ok else last[x]
-            last_y[x] = np.int32(y) if ok else last_y[x]
+        _carry_valid(disp[y], y, last, last_y)
 
 
 @njit(cache=True, nogil=True)

@@ -127,12 +127,9 @@ def _recover(L, R, Rrev, disp, flagged, nd, r, thr, ratio, uniq, lr_tol, costs, 
             di = np.int32(d + np.float32(0.5))
             if di < 0 or x - di < r:
                 continue
-            c0 = np.int32(0)
-            for c in range(C):
-                for dy in range(-r, r + 1):
-                    for dx in range(-r, r + 1):
-                        c0 += abs(np.int32(L[c, y + dy, x + dx]) - np.int32(R[c, y + dy, x + dx - di]))
-            if np.float32(c0) <= thr * norm:
+            _window_costs(L, R, y, x, x - di, 1, r, 1, costs)  # the window at the current disparity
+            c0 = np.float32(costs[0])
+            if c0 <= thr * norm:
                 continue
             n = min(nd, x - r + 1)  # the right window stays inside the image
             _window_costs(L, Rrev, y, x, W - 1 - x, -1, r, n, costs)  # right (y, x - k), mirrored
@@ -141,7 +138,7 @@ def _recover(L, R, Rrev, disp, flagged, nd, r, thr, ratio, uniq, lr_tol, costs, 
                 if costs[k] < costs[bd]:
                     bd = k
             best = np.float32(costs[bd])
-            if best >= ratio * np.float32(c0):
+            if best >= ratio * c0:
                 continue
             second = np.float32(np.inf)  # distinct: no disparity beyond +-1 px nearly as good
             for k in range(n):
