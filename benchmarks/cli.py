@@ -44,6 +44,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per stage: 1 = single core, 0 = all cores")
     parser.add_argument("--provider", default="auto", choices=["auto", "cpu", "cuda"], help="onnxruntime provider")
     parser.add_argument("--no-hands", action="store_true", help="pipeline without the hand worker")
+    parser.add_argument("--early-image", action="store_true",
+                        help="pipeline in the image-first mode (new images shown with the previous frame's depth "
+                             "until their own is done; see `passthrough replay --help`)")
     parser.add_argument("--exposure-ms", type=float, default=LatencyConstants.exposure_ms, help="camera exposure (model)")
     parser.add_argument("--readout-ms", type=float, default=LatencyConstants.readout_ms, help="sensor readout (model)")
     parser.add_argument("--scanout-ms", type=float, default=None, help="display scan-out (model; default one period)")
@@ -70,6 +73,7 @@ def _pipeline_args(args, **extra):
     add_pipeline_arguments(p)
     a = p.parse_args([])
     a.display_hz, a.provider, a.no_hands, a.head_path = args.display_hz, args.provider, args.no_hands, "sway"
+    a.early_image = bool(getattr(args, "early_image", False))
     for k, v in extra.items():
         setattr(a, k, v)
     return a
@@ -83,10 +87,11 @@ class CameraTiming(NamedTuple):
     rectify_ms: float
     depth_ms: float
     prepare_ms: float
+    early_ms: float = 0.0
 
     @classmethod
     def of(cls, cam) -> "CameraTiming":
-        return cls(cam.t_capture_ns, cam.t_done_ns, cam.rectify_ms, cam.depth_ms, cam.prepare_ms)
+        return cls(cam.t_capture_ns, cam.t_done_ns, cam.rectify_ms, cam.depth_ms, cam.prepare_ms, cam.early_ms)
 
 
 #: distinct frames a stage benchmark reads from its dataset (it cycles through them for more runs)
@@ -159,7 +164,8 @@ def bench_pipeline(args) -> dict:
         "rectify": summarize_ms(c.rectify_ms for c in cams_m),
         "depth": summarize_ms(c.depth_ms for c in cams_m),
         "camera_prepare": summarize_ms(c.prepare_ms for c in cams_m),
-        "camera_stage": summarize_ms(c.rectify_ms + c.depth_ms + c.prepare_ms for c in cams_m),
+        **({"camera_early": summarize_ms(c.early_ms for c in cams_m)} if pipe.early_image else {}),
+        "camera_stage": summarize_ms(c.rectify_ms + c.depth_ms + c.prepare_ms + c.early_ms for c in cams_m),
         "hands": summarize_ms(hands_ms[len(hands_ms) // 10:]),
         "reproject": summarize_ms(r.reproject_ms for r in recs),
         "holograms": summarize_ms(r.holograms_ms for r in recs),
@@ -172,7 +178,10 @@ def bench_pipeline(args) -> dict:
                "stale_frame_rate": round(float(np.mean([r.camera_age_ms > 2 * cam_period_ms + stages["camera_stage"]["p50_ms"]
                                                         for r in recs])), 4),
                "frames": len(recs), "camera_hz": args.camera_hz,
-               "camera_frames": len(cams_m)}
+               "camera_frames": len(cams_m),
+               "early_image": pipe.early_image,
+               # display frames whose depth is an earlier camera frame's (the image-first mode's early outputs)
+               "reused_depth_rate": round(float(np.mean([r.depth_camera_index != r.camera_index for r in recs])), 4)}
     c2r_s = summarize_ms(c2r)
     wait_s = summarize_ms(wait)
     const = LatencyConstants(args.exposure_ms, args.readout_ms, args.scanout_ms)
@@ -485,7 +494,9 @@ def print_report(rep: dict) -> None:
     if "display" in rep:
         d = rep["display"]
         print(f"  display: {d['hz']} Hz, {d['fps']} fps, deadline misses {d['deadline_miss_rate']:.2%}, "
-              f"stale camera frames {d['stale_frame_rate']:.2%}")
+              f"stale camera frames {d['stale_frame_rate']:.2%}"
+              + (f"; image-first mode: {d['reused_depth_rate']:.2%} shown with the previous frame's depth"
+                 if d.get("early_image") else ""))
     if "latency" in rep:
         lat = rep["latency"]
         t = lat["photon_to_photon_terms"]

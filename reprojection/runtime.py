@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from numba import njit
@@ -155,13 +155,19 @@ class Reprojector:
                         np.zeros((2, 1, 2, 2), bool), px, px, self.blend, np.ones(2, bool), self.params.gap)
 
     def camera_feeds(self, left_image, right_image, left_depth, right_depth, left_valid=None, right_valid=None,
-                     key=None) -> dict:
+                     key=None, reuse: Optional[dict] = None, reuse_images: bool = False,
+                     reuse_depth: bool = False) -> dict:
         """The inputs that depend on the camera frame only (images, depth, validity), see :meth:`feeds`.
 
         ``key``: any hashable naming the camera frame (e.g. its capture time): a display loop that renders
         one camera frame at several head poses passes it, and the conversions run once per camera frame
         (the last key's result is kept; it is reused only for the same key *and* the same array objects).
         Without a key nothing is cached.
+
+        ``reuse``: an earlier result of this method whose image entries (``reuse_images``: the caller passes
+        the same images) or depth and validity entries (``reuse_depth``: the same depth maps) are taken
+        as they are instead of being made again (the camera stage's image-first mode: a frame's early and
+        full outputs share their images; an early output shares the previous frame's depth).
         """
         arrays = (left_image, right_image, left_depth, right_depth, left_valid, right_valid)
         if key is not None and self._camera_cache is not None:
@@ -184,9 +190,16 @@ class Reprojector:
             v = np.asarray(valid, bool)
             return np.where(v & np.isfinite(d), d, np.float32(0.0))[None, None], v[None, None]
 
-        left_depth_feed, left_valid_feed = depth_and_valid(left_depth, left_valid)
-        right_depth_feed, right_valid_feed = depth_and_valid(right_depth, right_valid)
-        if self.resample == "remap":
+        depth_keys = ("left_depth", "right_depth", "left_valid", "right_valid")
+        if reuse is not None and reuse_depth and all(k in reuse for k in depth_keys):
+            left_depth_feed, right_depth_feed, left_valid_feed, right_valid_feed = (reuse[k] for k in depth_keys)
+        else:
+            left_depth_feed, left_valid_feed = depth_and_valid(left_depth, left_valid)
+            right_depth_feed, right_valid_feed = depth_and_valid(right_depth, right_valid)
+        image_keys = ("left_pixels", "right_pixels") if self.resample == "remap" else ("left_image", "right_image")
+        if reuse is not None and reuse_images and all(k in reuse for k in image_keys):
+            images = {k: reuse[k] for k in image_keys}
+        elif self.resample == "remap":
             pix = spread_image if self.blend else to_hwc3  # packed uint64 for the blend gather
             images = {"left_pixels": pix(left_image), "right_pixels": pix(right_image)}
         else:

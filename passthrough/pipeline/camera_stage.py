@@ -40,6 +40,11 @@ class CameraOutput:
             and validity), made on the camera thread by :meth:`DisplayStage.prepare
             <passthrough.pipeline.display_stage.DisplayStage.prepare>` so that no display frame pays for
             them, and the time that took (None / 0 until then).
+        depth_index: the camera frame whose stereo pair the depth maps come from: ``index`` (the default),
+            or an earlier frame's for an image-first output (:meth:`CameraStage.early`; its ``depth_ms``
+            is then the time to move that depth to this frame's pose).
+        early_ms: on a full output that had an early one, what the early one cost the camera stage (moving
+            the depth + its model inputs, ms).
     """
 
     index: int
@@ -60,6 +65,17 @@ class CameraOutput:
     right_gray: Optional[np.ndarray] = field(default=None, repr=False)
     display_feeds: Optional[dict] = field(default=None, repr=False)
     prepare_ms: float = 0.0
+    depth_index: int = -1
+    early_ms: float = 0.0
+
+    def __post_init__(self):
+        if self.depth_index < 0:
+            self.depth_index = self.index
+
+    @property
+    def early(self) -> bool:
+        """True for an image-first output (:meth:`CameraStage.early`): its depth is an earlier frame's."""
+        return self.depth_index != self.index
 
 
 @numba.njit(cache=True, nogil=True)  # no fastmath: NaN disparities must compare False
@@ -132,27 +148,75 @@ def default_depth_fn(method: Optional[str] = None, near_m: float = NEAR_M, tempo
 
 class CameraStage:
     """Rectify + depth for each frame. ``pose_fn(t_capture_ns) -> T_world_from_head`` gives the rig's
-    pose at capture (identity for a static rig)."""
+    pose at capture (identity for a static rig).
+
+    :meth:`process` does both steps; the scheduler's image-first mode calls them apart: :meth:`rectify`,
+    then :meth:`early` (the new images with the previous frame's depth, shown while depth runs), then
+    :meth:`finish` (the new depth)."""
 
     def __init__(self, depth_fn: DepthFn, pose_fn: Callable[[int], np.ndarray]):
         self.depth_fn = depth_fn
         self.pose_fn = pose_fn
 
     def process(self, frame: StereoFrame) -> CameraOutput:
+        return self.finish(self.rectify(frame))
+
+    def rectify(self, frame: StereoFrame) -> "Rectified":
+        """Step 1: the rectified images (colour and gray) and the rig's pose at capture."""
         t0 = time.perf_counter_ns()
         left, right = frame.rectified()
         lg, rg = to_gray(left), to_gray(right)
-        t1 = time.perf_counter_ns()
-        disp, conf = self.depth_fn(lg, rg, frame)
         rig = frame.rig
+        T_world_from_head = self.pose_fn(frame.t_left_ns)
+        return Rectified(frame, to_bgr(left), to_bgr(right), lg, rg, T_world_from_head @ rig.T_head_from_left_rect,
+                         T_world_from_head @ rig.T_head_from_right_rect, (time.perf_counter_ns() - t0) / 1e6)
+
+    def finish(self, rect: "Rectified") -> CameraOutput:
+        """Step 2: depth of both rectified cameras from the pair."""
+        frame, rig = rect.frame, rect.frame.rig
+        t1 = time.perf_counter_ns()
+        disp, conf = self.depth_fn(rect.left_gray, rect.right_gray, frame)
         disp_r = right_disparity_from_left(disp)
         depth_l = rig.disparity_to_depth(disp)
         depth_r = rig.disparity_to_depth(disp_r)
         t2 = time.perf_counter_ns()
-        T_world_from_head = self.pose_fn(frame.t_left_ns)
         return CameraOutput(
-            frame.index, frame.t_left_ns, to_bgr(left), to_bgr(right), depth_l, depth_r, disp, conf, rig.K_rect,
-            T_world_from_head @ rig.T_head_from_left_rect, T_world_from_head @ rig.T_head_from_right_rect,
-            t_done_ns=time.monotonic_ns(), rectify_ms=(t1 - t0) / 1e6, depth_ms=(t2 - t1) / 1e6,
-            left_gray=lg, right_gray=rg,
+            frame.index, frame.t_left_ns, rect.left_bgr, rect.right_bgr, depth_l, depth_r, disp, conf, rig.K_rect,
+            rect.T_world_from_left, rect.T_world_from_right, t_done_ns=time.monotonic_ns(),
+            rectify_ms=rect.rectify_ms, depth_ms=(t2 - t1) / 1e6, left_gray=rect.left_gray, right_gray=rect.right_gray,
         )
+
+    @staticmethod
+    def early(rect: "Rectified", previous: CameraOutput) -> CameraOutput:
+        """The image-first output: ``rect``'s images with ``previous``'s depth, each map moved to the new
+        camera pose (:func:`passthrough.depth.warp.warp_depth`; the same array objects when the rig did not
+        move, as for a static rig). ``depth_index`` names the frame the depth was computed from;
+        ``disparity`` and ``confidence`` stay the previous frame's (left camera at its own pose)."""
+        from ..depth.warp import warp_depth
+        from ..geometry import invert_T
+
+        t0 = time.perf_counter_ns()
+        frame, K = rect.frame, previous.K
+        depth_l = warp_depth(previous.depth_left, K, invert_T(rect.T_world_from_left) @ previous.T_world_from_left)
+        depth_r = warp_depth(previous.depth_right, K, invert_T(rect.T_world_from_right) @ previous.T_world_from_right)
+        return CameraOutput(
+            frame.index, frame.t_left_ns, rect.left_bgr, rect.right_bgr, depth_l, depth_r, previous.disparity,
+            previous.confidence, K, rect.T_world_from_left, rect.T_world_from_right, t_done_ns=time.monotonic_ns(),
+            rectify_ms=rect.rectify_ms, depth_ms=(time.perf_counter_ns() - t0) / 1e6, left_gray=rect.left_gray,
+            right_gray=rect.right_gray, depth_index=previous.depth_index,
+        )
+
+
+@dataclass
+class Rectified:
+    """A frame after :meth:`CameraStage.rectify`: uint8 (H, W, 3) BGR and (H, W) gray rectified images,
+    the rectified cameras' poses at capture (4x4, world from camera) and the time it took (ms)."""
+
+    frame: StereoFrame
+    left_bgr: np.ndarray
+    right_bgr: np.ndarray
+    left_gray: np.ndarray
+    right_gray: np.ndarray
+    T_world_from_left: np.ndarray
+    T_world_from_right: np.ndarray
+    rectify_ms: float

@@ -84,14 +84,20 @@ class DisplayStage:
         self.scene = scene
         self.softness = softness
 
-    def prepare(self, cam: CameraOutput) -> CameraOutput:
+    def prepare(self, cam: CameraOutput, previous: Optional[CameraOutput] = None) -> CameraOutput:
         """Make the reprojection model's per-camera-frame inputs (packed images, depth, validity) for
         ``cam`` now, on the calling thread (the camera stage's), into ``cam.display_feeds``; each display
         frame showing ``cam`` then skips them (0.8 ms per camera frame of ``passthrough demo``: the
-        ``prepare_ms`` column of its ``camera_frames.csv``). Returns ``cam``."""
+        ``prepare_ms`` column of its ``camera_frames.csv``). ``previous``: an output prepared before whose
+        images or depth maps ``cam`` shares (the same arrays: a frame's early and full outputs in the
+        image-first mode); those inputs are taken from it, not made again. Returns ``cam``."""
         t0 = time.perf_counter_ns()
-        cam.display_feeds = self.reprojector.camera_feeds(cam.left_bgr, cam.right_bgr, cam.depth_left,
-                                                          cam.depth_right)
+        reuse = previous.display_feeds if previous is not None else None
+        cam.display_feeds = self.reprojector.camera_feeds(
+            cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, reuse=reuse,
+            reuse_images=reuse is not None and cam.left_bgr is previous.left_bgr and cam.right_bgr is previous.right_bgr,
+            reuse_depth=reuse is not None and cam.depth_left is previous.depth_left
+            and cam.depth_right is previous.depth_right)
         cam.prepare_ms = (time.perf_counter_ns() - t0) / 1e6
         return cam
 

@@ -32,6 +32,10 @@ def add_pipeline_arguments(parser) -> None:
                         help="onnxruntime execution provider for the ONNX models")
     parser.add_argument("--stride", type=int, default=4, choices=[1, 2, 4],
                         help="reprojection warp-field cell size (pixels)")
+    parser.add_argument("--early-image", action="store_true",
+                        help="image-first mode: show each camera image as soon as it is rectified, with the previous "
+                             "frame's depth moved to its pose, until its own depth is done (lower camera-to-display "
+                             "latency; moving objects get depth one camera frame old); ignored for stills")
 
 
 def make_scene(mesh_paths) -> Scene:
@@ -86,6 +90,8 @@ def build_pipeline(source, args, depth_fn=None, reprojector=None, threads: int =
         models = load_sessions(threads=threads, build_if_missing=False)
         cam = RectifiedStereo.from_rig(rig)
         hands = lambda: StereoHandTracker(cam, models, stills=stills)  # noqa: E731
-    p = Pipeline(source, camera, display, eye_fn, args.display_hz, hands)
+    # unrelated stills have no previous frame's depth to show a new image with
+    early = bool(getattr(args, "early_image", False)) and not stills
+    p = Pipeline(source, camera, display, eye_fn, args.display_hz, hands, early_image=early)
     p.head_path = head
     return p

@@ -61,6 +61,7 @@ class FrameRecord:
     composite_ms: float
     deadline_missed: bool
     camera_age_ms: float
+    depth_camera_index: int = -1  # the camera frame the depth came from (< camera_index: image-first output)
 
     def as_row(self) -> dict:
         return asdict(self)
@@ -90,6 +91,11 @@ def hands_to_world(result, T_world_from_left: np.ndarray) -> HandsSnapshot:
     return HandsSnapshot(hands, int(result.t_capture_ns or 0), result)
 
 
+def _newness(cam: CameraOutput) -> tuple:
+    """Order of camera outputs by what they show: a later frame, then a frame's full output after its early one."""
+    return cam.index, not cam.early
+
+
 class Pipeline:
     """The passthrough pipeline over one frame source.
 
@@ -102,12 +108,18 @@ class Pipeline:
         hand_tracker_factory: builds a stereo hand tracker (None = no hand tracking).
         display_latency_ns: predicted display time = start of the slot + this (one frame by default:
             the frame being rendered is scanned out at the next vsync).
+        early_image: image-first mode. Each camera frame is published twice: right after rectification
+            with the previous frame's depth moved to the new camera pose (:meth:`.CameraStage.early`),
+            then with its own depth. The display shows a new image one depth computation sooner; until
+            the new depth arrives, what moved in the scene (not the head: the cameras' motion is
+            compensated) is drawn with depth one camera frame old. Off by default, and meaningless for
+            stills (unrelated scenes: :func:`.factory.build_pipeline` never turns it on for them).
     """
 
     def __init__(self, source, camera_stage: CameraStage, display_stage: DisplayStage,
                  eye_fn: Callable[[int], List[EyeView]], display_hz: float = 90.0,
                  hand_tracker_factory: Optional[Callable[[], object]] = None,
-                 display_latency_ns: Optional[int] = None, grab: bool = True):
+                 display_latency_ns: Optional[int] = None, grab: bool = True, early_image: bool = False):
         self.source = source
         self.camera_stage = camera_stage
         self.display_stage = display_stage
@@ -116,6 +128,7 @@ class Pipeline:
         self.period_ns = int(round(1e9 / self.display_hz))
         self.display_latency_ns = self.period_ns if display_latency_ns is None else int(display_latency_ns)
         self.hand_tracker_factory = hand_tracker_factory
+        self.early_image = bool(early_image)
         self.grab = GrabController(display_stage.scene) if grab else None
         self.camera_box: Mailbox = Mailbox()
         self.hands_box: Mailbox = Mailbox()
@@ -137,9 +150,30 @@ class Pipeline:
         rec = FrameRecord(
             k, cam.index, cam.t_capture_ns, cam.t_done_ns, t_start, t_r0, t_r1, t_end, t_disp,
             hands.t_capture_ns if hands else -1, tm["display_ms"], tm["reproject_ms"], tm["holograms_ms"],
-            tm["composite_ms"], (t_end - t_start) > self.period_ns, (t_disp - cam.t_capture_ns) / 1e6)
+            tm["composite_ms"], (t_end - t_start) > self.period_ns, (t_disp - cam.t_capture_ns) / 1e6,
+            cam.depth_index)
         self.records.append(rec)
         return rec, out, views
+
+    def _camera_outputs(self, frame, previous: Optional[CameraOutput], clock=None) -> Iterator[CameraOutput]:
+        """The prepared camera outputs of ``frame``, in the order they are published: with
+        :attr:`early_image` and a ``previous`` output, first the early one (new images, previous depth),
+        then the full one (sharing the early one's image inputs). ``clock``: stamps ``t_done_ns`` of each
+        as it is yielded (real time); None leaves it to the caller (virtual time)."""
+        cs, ds = self.camera_stage, self.display_stage
+        rect = cs.rectify(frame)
+        early = None
+        if self.early_image and previous is not None and previous.display_feeds is not None:
+            early = ds.prepare(cs.early(rect, previous), previous)
+            if clock is not None:
+                early.t_done_ns = clock()
+            yield early
+        out = ds.prepare(cs.finish(rect), early)
+        if early is not None:
+            out.early_ms = early.depth_ms + early.prepare_ms
+        if clock is not None:
+            out.t_done_ns = clock()
+        yield out
 
     def warmup(self) -> float:
         """Run every stage once on the source's first frame (numba compilation, onnxruntime's first run,
@@ -174,6 +208,7 @@ class Pipeline:
         pending_hands: List[tuple] = []  # (t_ready_ns, HandsSnapshot)
         cam: Optional[CameraOutput] = None
         hands: Optional[HandsSnapshot] = None
+        last_out: Optional[CameraOutput] = None  # the newest camera output (the early mode's depth source)
         next_frame = next(frames, None)
         if next_frame is None:
             return self.records
@@ -183,9 +218,13 @@ class Pipeline:
         while max_display_frames is None or k < max_display_frames:
             # run every camera frame captured before this display slot starts
             while next_frame is not None and next_frame.t_left_ns <= t:
-                out = self.display_stage.prepare(self.camera_stage.process(next_frame))
-                out.t_done_ns = next_frame.t_left_ns + int((out.rectify_ms + out.depth_ms + out.prepare_ms) * 1e6)
-                pending_cams.append(out)
+                t_cam = next_frame.t_left_ns  # the stage's virtual time: its outputs' work in order
+                for n_out, out in enumerate(self._camera_outputs(next_frame, last_out)):
+                    rect_ms = out.rectify_ms if n_out == 0 else 0.0  # rectified once per frame
+                    t_cam += int((rect_ms + out.depth_ms + out.prepare_ms) * 1e6)
+                    out.t_done_ns = t_cam
+                    pending_cams.append(out)
+                    last_out = out
                 snap = None
                 if tracker is not None:
                     t_h0 = time.perf_counter_ns()
@@ -196,8 +235,12 @@ class Pipeline:
                 if on_camera is not None:
                     on_camera(out, snap)
                 next_frame = next(frames, None)
-            while pending_cams and pending_cams[0].t_done_ns <= t:
-                cam = pending_cams.pop(0)
+            ready = [c for c in pending_cams if c.t_done_ns <= t]
+            if ready:  # the newest finished output (a frame's full one after its early one)
+                pending_cams = [c for c in pending_cams if c.t_done_ns > t]
+                best = max(ready, key=_newness)
+                if cam is None or _newness(best) > _newness(cam):
+                    cam = best
             while pending_hands and pending_hands[0][0] <= t:
                 hands = pending_hands.pop(0)[1]
             if cam is not None:
@@ -251,6 +294,7 @@ class Pipeline:
             worker = HandWorker(self.hand_tracker_factory).start()
         cam_T: dict = {}
         errors: List[BaseException] = []
+        last: List[Optional[CameraOutput]] = [None]  # the camera thread's newest output
 
         def camera_loop():
             lower_this_thread("camera")  # the display loop (this thread's caller) comes first
@@ -266,9 +310,9 @@ class Pipeline:
                             time.sleep((t_next - now) / 1e9)
                         t_next = max(t_next + period, clock() - period)
                         f.t_left_ns = f.t_right_ns = clock()
-                        out = self.display_stage.prepare(self.camera_stage.process(f))
-                        out.t_done_ns = clock()
-                        self.camera_box.put(out)
+                        for out in self._camera_outputs(f, last[0], clock):
+                            self.camera_box.put(out)  # an early output first, in the image-first mode
+                            last[0] = out
                         if on_camera is not None:
                             on_camera(out)
                         if worker is not None:

@@ -73,3 +73,57 @@ def test_camera_stall_keeps_frames_flowing_with_the_last_depth(make_pipeline):
     assert longest_run >= 12
     assert ages.max() > 1500
     _assert_paced_by_own_work_only(recs, 2500)
+
+
+def _first_use_latency_ms(recs):
+    """Per camera frame: the display frame that first shows its image, frame start - capture (ms)."""
+    first = {}
+    for r in recs:
+        first.setdefault(r.camera_index, (r.t_frame_start_ns - r.t_capture_ns) / 1e6)
+    return first
+
+
+def test_image_first_mode_shows_a_new_image_before_its_depth_is_done(make_pipeline):
+    normal = make_pipeline(("desk", "living_room", "corridor"), display_hz=DISPLAY_HZ)
+    early = make_pipeline(("desk", "living_room", "corridor"), display_hz=DISPLAY_HZ)
+    early.early_image = True  # build_pipeline leaves it off for stills; the mechanics are the same
+    shown = []
+    for pipe in (normal, early):
+        pipe.camera_stage.depth_fn = _slowed(pipe.camera_stage.depth_fn, 0.3)  # depth takes > 0.3 s
+    recs_n = normal.run_virtual()
+    recs_e = early.run_virtual(on_frame=lambda rec, out, cam, hands, views: shown.append(cam))
+    # normal: a frame's image appears only with its own depth, > 0.3 s after capture
+    assert all(r.depth_camera_index == r.camera_index for r in recs_n)
+    lat_n, lat_e = _first_use_latency_ms(recs_n), _first_use_latency_ms(recs_e)
+    assert all(v > 300 for k, v in lat_n.items() if k > 0)
+    # image-first: frames 1 and 2 appear at the first display slot after rectification, with the previous
+    # frame's depth, then with their own
+    for k in (1, 2):
+        assert lat_e[k] < 300 - 1000 / DISPLAY_HZ, lat_e
+        depths = [r.depth_camera_index for r in recs_e if r.camera_index == k]
+        assert depths[0] == k - 1 and depths[-1] == k
+    # the very first frame has no earlier depth: shown only with its own
+    assert all(r.depth_camera_index == 0 for r in recs_e if r.camera_index == 0)
+    # a static rig: the early output carries the previous frame's depth maps and model inputs as they are
+    first_early = next(c for c in shown if c.early)
+    prev = next(c for c in shown if c.index == first_early.depth_index and not c.early)
+    assert first_early.depth_left is prev.depth_left and first_early.depth_right is prev.depth_right
+    assert first_early.display_feeds["left_depth"] is prev.display_feeds["left_depth"]
+    # and its full output shares its images' inputs
+    full = next(c for c in shown if c.index == first_early.index and not c.early)
+    assert full.display_feeds["left_pixels"] is first_early.display_feeds["left_pixels"]
+    assert full.early_ms > 0
+
+
+def test_image_first_mode_is_never_on_for_stills(oakd, reprojector):
+    import argparse
+
+    from passthrough.datasets.pairs import PairsFolderSource
+    from passthrough.pipeline.factory import add_pipeline_arguments, build_pipeline
+
+    parser = argparse.ArgumentParser()
+    add_pipeline_arguments(parser)
+    args = parser.parse_args(["--early-image", "--no-hands", "--head-path", "static"])
+    src = PairsFolderSource(oakd, only=("desk", "living_room"))
+    assert not build_pipeline(src, args, reprojector=reprojector).early_image  # unrelated scenes
+    assert build_pipeline(src, args, reprojector=reprojector, stills=False).early_image
