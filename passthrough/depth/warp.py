@@ -92,9 +92,9 @@ def warp_depth(depth: np.ndarray, K: np.ndarray, T_dst_from_src: np.ndarray, fil
         return out
     from .upsample import fill_holes
 
-    inv = np.where(empty, np.float32(-1.0), np.float32(1.0) / np.where(empty, np.float32(1.0), out))
-    filled = fill_holes(inv.astype(np.float32))
-    with np.errstate(divide="ignore"):
-        z = np.float32(1.0) / filled
-    z[~(filled > 0)] = np.nan  # rows / images with nothing known at all
-    return z.astype(np.float32)
+    inv = np.full(out.shape, -1.0, np.float32)  # inverse depth, -1 = hole (fill_holes' convention)
+    np.divide(np.float32(1.0), out, out=inv, where=~empty)
+    filled = fill_holes(inv)
+    z = np.full(filled.shape, np.nan, np.float32)  # NaN: rows / images with nothing known at all
+    np.divide(np.float32(1.0), filled, out=z, where=filled > 0)
+    return z
