@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup models demo test clean
+.PHONY: setup models demo test clean mediapipe-reference
 
 $(STAMP): pyproject.toml scripts/setup-system
 	./scripts/setup-system
@@ -26,5 +26,27 @@ demo: models
 test: models
 	$(BIN)/python -m pytest -q
 
+# Optional, not part of demo/test: MediaPipe's own hand pipeline (mediapipe==0.10.21, the wheel the hand
+# models are built from; it pins numpy<2, so it gets its own environment) on the hand photos, scored
+# with the project's metrics, next to `passthrough eval hands` on the same photos. Results in
+# mediapipe-reference/.
+MP_VENV  := .venv-mediapipe
+MP_STAMP := $(MP_VENV)/.installed-stamp
+HANDS    ?= $(or $(PASSTHROUGH_SHARED_DATA),../shared/data)/hands
+
+$(MP_STAMP):
+	test -x $(MP_VENV)/bin/python || $(PYTHON) -m venv $(MP_VENV)
+	$(MP_VENV)/bin/python -m pip install -q mediapipe==0.10.21
+	touch $(MP_STAMP)
+
+mediapipe-reference: models $(MP_STAMP)
+	for mode in color gray; do \
+	  flag=$$( [ $$mode = gray ] && echo --gray ); \
+	  PYTHONPATH=. $(MP_VENV)/bin/python benchmarks/mediapipe_hands_reference.py --dataset $(HANDS) $$flag \
+	    --json mediapipe-reference/mediapipe-$$mode.json 2>/dev/null || exit 1; \
+	  $(BIN)/passthrough eval hands --dataset $(HANDS) $$flag --json mediapipe-reference/ours-$$mode.json \
+	    | head -1 || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache
+	rm -rf $(VENV) $(MP_VENV) demo-out mediapipe-reference .pytest_cache
