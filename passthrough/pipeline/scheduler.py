@@ -3,7 +3,8 @@
 Three activities exchange data only through latest-value mailboxes (:class:`passthrough.mailbox.Mailbox`):
 
 * **camera rate**: rectify + depth for each captured frame (:class:`.camera_stage.CameraStage`);
-* **hand tracking**: its own worker (:class:`hand_tracking.worker.HandWorker`), fed rectified pairs;
+* **hand tracking**: its own worker (:class:`hand_tracking.worker.HandWorker`), fed each rectified pair
+  as soon as it is rectified (before depth: the tracker needs none);
 * **display rate**: for each display slot, the eye poses at the *predicted display time* (late
   correction), reprojection of the newest camera output, holograms, compositing
   (:class:`.display_stage.DisplayStage`). It never waits for the other two.
@@ -155,13 +156,18 @@ class Pipeline:
         self.records.append(rec)
         return rec, out, views
 
-    def _camera_outputs(self, frame, previous: Optional[CameraOutput], clock=None) -> Iterator[CameraOutput]:
+    def _camera_outputs(self, frame, previous: Optional[CameraOutput], clock=None,
+                        on_rectified: Optional[Callable] = None) -> Iterator[CameraOutput]:
         """The prepared camera outputs of ``frame``, in the order they are published: with
         :attr:`early_image` and a ``previous`` output, first the early one (new images, previous depth),
         then the full one (sharing the early one's image inputs). ``clock``: stamps ``t_done_ns`` of each
-        as it is yielded (real time); None leaves it to the caller (virtual time)."""
+        as it is yielded (real time); None leaves it to the caller (virtual time). ``on_rectified(rect)``
+        is called with the rectified pair (:class:`.camera_stage.Rectified`) before depth runs: the hand
+        worker needs no depth, so it starts one depth computation earlier."""
         cs, ds = self.camera_stage, self.display_stage
         rect = cs.rectify(frame)
+        if on_rectified is not None:
+            on_rectified(rect)
         early = None
         if self.early_image and previous is not None and previous.display_feeds is not None:
             early = ds.prepare(cs.early(rect, previous), previous)
@@ -221,6 +227,8 @@ class Pipeline:
                 t_cam = next_frame.t_left_ns  # the stage's virtual time: its outputs' work in order
                 for n_out, out in enumerate(self._camera_outputs(next_frame, last_out)):
                     rect_ms = out.rectify_ms if n_out == 0 else 0.0  # rectified once per frame
+                    if n_out == 0:
+                        t_rectified = next_frame.t_left_ns + int(rect_ms * 1e6)
                     t_cam += int((rect_ms + out.depth_ms + out.prepare_ms) * 1e6)
                     out.t_done_ns = t_cam
                     pending_cams.append(out)
@@ -230,7 +238,8 @@ class Pipeline:
                     t_h0 = time.perf_counter_ns()
                     res = tracker.process(out.left_gray, out.right_gray, out.t_capture_ns)
                     snap = hands_to_world(res, out.T_world_from_left)
-                    pending_hands.append((out.t_capture_ns + time.perf_counter_ns() - t_h0, snap))
+                    # the worker starts on the rectified pair, before depth (as in run_realtime)
+                    pending_hands.append((t_rectified + time.perf_counter_ns() - t_h0, snap))
                 last_capture = next_frame.t_left_ns
                 if on_camera is not None:
                     on_camera(out, snap)
@@ -296,6 +305,15 @@ class Pipeline:
         errors: List[BaseException] = []
         last: List[Optional[CameraOutput]] = [None]  # the camera thread's newest output
 
+        def submit_hands(rect):  # the hand worker gets each pair as soon as it is rectified
+            if worker is None:
+                return
+            t_capture = rect.frame.t_left_ns
+            cam_T[t_capture] = rect.T_world_from_left
+            if len(cam_T) > 64:
+                cam_T.pop(next(iter(cam_T)))
+            worker.submit(rect.left_gray, rect.right_gray, t_capture_ns=t_capture)
+
         def camera_loop():
             lower_this_thread("camera")  # the display loop (this thread's caller) comes first
             period = int(1e9 / rate)
@@ -310,16 +328,11 @@ class Pipeline:
                             time.sleep((t_next - now) / 1e9)
                         t_next = max(t_next + period, clock() - period)
                         f.t_left_ns = f.t_right_ns = clock()
-                        for out in self._camera_outputs(f, last[0], clock):
+                        for out in self._camera_outputs(f, last[0], clock, submit_hands):
                             self.camera_box.put(out)  # an early output first, in the image-first mode
                             last[0] = out
                         if on_camera is not None:
                             on_camera(out)
-                        if worker is not None:
-                            cam_T[out.t_capture_ns] = out.T_world_from_left
-                            if len(cam_T) > 64:
-                                cam_T.pop(next(iter(cam_T)))
-                            worker.submit(out.left_gray, out.right_gray, t_capture_ns=out.t_capture_ns)
                     if not loop_source:
                         return
             except BaseException as exc:  # reported by the display loop

@@ -26,6 +26,9 @@ def test_bench_pipeline_json(cli, tmp_path):
     assert d["hz"] == 72 and d["frames"] == 30 and 0 <= d["deadline_miss_rate"] <= 1 and d["fps"] > 0
     lat = rep["latency"]
     assert 0 < lat["capture_to_ready_p50_ms"] <= lat["capture_to_ready_p99_ms"]
+    assert {"capture_to_hands_p50_ms", "capture_to_hands_p99_ms"} <= set(lat)
+    if lat["capture_to_hands_p50_ms"] is not None:  # a hand result is shown only after its capture
+        assert 0 < lat["capture_to_hands_p50_ms"] <= lat["capture_to_hands_p99_ms"]
     terms = lat["photon_to_photon_terms"]
     parts = [terms[k] for k in ("half_exposure_ms", "readout_ms", "pipeline_ms", "wait_for_display_slot_ms", "half_scanout_ms")]
     assert lat["photon_to_photon_model_ms"] == pytest.approx(sum(parts), abs=0.01)

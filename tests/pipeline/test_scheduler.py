@@ -1,6 +1,7 @@
 """The display stage keeps its rate whatever the camera and depth stages do (real-time scheduler)."""
 
 import time
+import types
 
 import numpy as np
 
@@ -127,3 +128,37 @@ def test_image_first_mode_is_never_on_for_stills(oakd, reprojector):
     src = PairsFolderSource(oakd, only=("desk", "living_room"))
     assert not build_pipeline(src, args, reprojector=reprojector).early_image  # unrelated scenes
     assert build_pipeline(src, args, reprojector=reprojector, stills=False).early_image
+
+
+class _RecordingHandTracker:
+    """A stand-in stereo hand tracker: records when each pair arrived (no hands found)."""
+
+    arrivals: list = []
+
+    def process(self, left, right, t_capture_ns=None):
+        self.arrivals.append((t_capture_ns, time.monotonic_ns()))
+        return types.SimpleNamespace(hands=[], t_capture_ns=t_capture_ns, ms=0.0)
+
+
+def test_hand_worker_gets_each_pair_before_its_depth_is_done(make_pipeline):
+    pipe = make_pipeline(("desk", "living_room"), display_hz=DISPLAY_HZ)
+    depth_done = {}
+    slow = _slowed(pipe.camera_stage.depth_fn, 0.5)
+
+    def depth_fn(l, r, f):
+        out = slow(l, r, f)
+        depth_done[f.t_left_ns] = time.monotonic_ns()
+        return out
+
+    pipe.camera_stage.depth_fn = depth_fn
+    _RecordingHandTracker.arrivals = []
+    pipe.hand_tracker_factory = _RecordingHandTracker
+    t_run = time.monotonic_ns()  # the camera loop stamps captures on this clock (the warm-up frame is not)
+    recs = pipe.run_realtime(25)
+    assert len(recs) == 25
+    arrivals = [(t, t_arr) for t, t_arr in _RecordingHandTracker.arrivals if t is not None and t > t_run]
+    assert arrivals and all(t in depth_done for t, _ in arrivals)
+    # each pair reached the hand tracker while its 0.5 s depth was still running
+    assert all(t_arr < depth_done[t] - 0.3e9 for t, t_arr in arrivals)
+    # and the display frames carry the hand results' capture times
+    assert any(r.hands_t_capture_ns in depth_done for r in recs)
