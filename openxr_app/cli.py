@@ -61,6 +61,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="swapchain size as a fraction of the runtime's recommended size (default: 1 when the "
                              "reprojection runs on CUDA, else %s: the CPU budget of software rendering next to a "
                              "CPU compositor)" % CPU_EYE_SCALE)
+    parser.add_argument("--early-image", action="store_true",
+                        help="pipeline stage: show each camera frame as soon as it is rectified, with the previous "
+                             "frame's depth, then again with its own (lower camera latency; not for stills)")
     parser.add_argument("--near", type=float, default=0.05, help="near plane in metres (default 0.05)")
     parser.add_argument("--far", type=float, default=100.0, help="far plane in metres (default 100)")
     parser.add_argument("--stall-timeout", type=float, default=5.0,
@@ -113,10 +116,12 @@ def run_main(args: argparse.Namespace) -> int:
             raise InputError(None, "--source camera needs --calibration FILE (stereo calibration JSON)")
         from .pipeline_stage import PipelineXRStage
 
-        stage = PipelineXRStage.from_camera(source, args.calibration)
+        stage = PipelineXRStage.from_camera(source, args.calibration, early_image=args.early_image)
     else:
+        if args.early_image and args.stage != "pipeline":
+            raise InputError(None, "--early-image needs the pipeline stage (--stage pipeline)")
         # Build the stage before the session: bad input fails fast, and its one-time cost stays out of frames.
-        stage = factory(source)
+        stage = factory(source, early_image=True) if args.early_image else factory(source)
 
     on_frame = None
     if args.dump_dir is not None:

@@ -56,9 +56,14 @@ class PipelineXRStage:
             1 with CUDA and :data:`CPU_SCALE` on the CPU).
         depth_method: depth method name (default: the depth stage's default).
         threads: onnxruntime intra-op threads.
+        early_image: the image-first mode (``passthrough run --early-image``; as
+            :attr:`passthrough.pipeline.scheduler.Pipeline.early_image`): each camera frame is published
+            right after rectification with the previous frame's depth, then again with its own. Never on
+            for stills.
     """
 
-    def __init__(self, source, scale: Optional[float] = None, depth_method: Optional[str] = None, threads: int = 1):
+    def __init__(self, source, scale: Optional[float] = None, depth_method: Optional[str] = None, threads: int = 1,
+                 early_image: bool = False):
         from passthrough.pipeline.camera_stage import CameraStage, default_depth_fn
         from reprojection.runtime import Reprojector
 
@@ -71,6 +76,7 @@ class PipelineXRStage:
             scale = float(env) if env else (1.0 if on_gpu else CPU_SCALE)
         self.scale = float(scale)
         self.box: Mailbox = Mailbox()
+        self.early_image = bool(early_image) and not source.stills
         self.rate_hz = source.rate_hz or 10.0
         self._stop = threading.Event()
         self._T_xr_from_rig: Optional[np.ndarray] = None
@@ -96,19 +102,50 @@ class PipelineXRStage:
                                 np.stack([cam.K, cam.K]), [np.eye(4)] * 2, [T_left_from_right] * 2,
                                 camera_key=(cam.index, cam.t_capture_ns))
 
-    def _publish(self, out) -> None:
-        s = self.scale
-        if s != 1.0:
-            size = (max(8, int(round(out.left_bgr.shape[1] * s))), max(8, int(round(out.left_bgr.shape[0] * s))))
+    def _canvas_size(self, image: np.ndarray) -> tuple:
+        h, w = image.shape[:2]
+        return max(8, int(round(w * self.scale))), max(8, int(round(h * self.scale)))
+
+    def _publish(self, out, early=None) -> None:
+        """Put a camera output on the reprojection canvas (images, depth, K scaled) with its model inputs
+        and publish it. ``early``: this frame's image-first output, already on the canvas: its images
+        (and their model inputs) are taken as they are."""
+        if self.scale != 1.0:
+            size = self._canvas_size(out.left_bgr)
             sx, sy = size[0] / out.left_bgr.shape[1], size[1] / out.left_bgr.shape[0]
-            out.left_bgr = cv2.resize(out.left_bgr, size, interpolation=cv2.INTER_AREA)
-            out.right_bgr = cv2.resize(out.right_bgr, size, interpolation=cv2.INTER_AREA)
+            if early is not None:
+                out.left_bgr, out.right_bgr = early.left_bgr, early.right_bgr
+            else:
+                out.left_bgr = cv2.resize(out.left_bgr, size, interpolation=cv2.INTER_AREA)
+                out.right_bgr = cv2.resize(out.right_bgr, size, interpolation=cv2.INTER_AREA)
             out.depth_left = cv2.resize(out.depth_left, size, interpolation=cv2.INTER_NEAREST)
             out.depth_right = cv2.resize(out.depth_right, size, interpolation=cv2.INTER_NEAREST)
             out.K = scale_intrinsics(out.K, sx, sy)
+        elif early is not None:
+            out.left_bgr, out.right_bgr = early.left_bgr, early.right_bgr
         # the model's per-camera-frame inputs are made here, on the camera thread: no XR frame pays for them
-        out.display_feeds = self.reprojector.camera_feeds(out.left_bgr, out.right_bgr, out.depth_left, out.depth_right)
+        out.display_feeds = self.reprojector.camera_feeds(
+            out.left_bgr, out.right_bgr, out.depth_left, out.depth_right,
+            reuse=early.display_feeds if early is not None else None, reuse_images=early is not None)
         self.box.put(out)
+
+    def _publish_early(self, rect, previous):
+        """The image-first output of a rectified frame: its images on the canvas with ``previous``'s depth
+        (already on the canvas; moved to the new pose by :meth:`CameraStage.early`, the same arrays for
+        this static rig). Returns it (published)."""
+        from passthrough.pipeline.camera_stage import CameraStage
+
+        out = CameraStage.early(rect, previous)  # K and depth are previous's: on the canvas already
+        if self.scale != 1.0:
+            size = self._canvas_size(out.left_bgr)
+            out.left_bgr = cv2.resize(out.left_bgr, size, interpolation=cv2.INTER_AREA)
+            out.right_bgr = cv2.resize(out.right_bgr, size, interpolation=cv2.INTER_AREA)
+        same_depth = out.depth_left is previous.depth_left and out.depth_right is previous.depth_right
+        out.display_feeds = self.reprojector.camera_feeds(out.left_bgr, out.right_bgr, out.depth_left,
+                                                          out.depth_right, reuse=previous.display_feeds,
+                                                          reuse_depth=same_depth)
+        self.box.put(out)
+        return out
 
     def _loop(self) -> None:
         from passthrough.pipeline.priority import lower_this_thread
@@ -123,7 +160,12 @@ class PipelineXRStage:
                     t0 = time.monotonic()
                     if self._stop.is_set():
                         return
-                    self._publish(self.camera.process(frame))
+                    rect = self.camera.rectify(frame)
+                    previous = self.box.get()
+                    early = None
+                    if self.early_image and previous is not None and previous.display_feeds is not None:
+                        early = self._publish_early(rect, previous)
+                    self._publish(self.camera.finish(rect), early)
                     rest = period - (time.monotonic() - t0)
                     if rest > 0:
                         self._stop.wait(rest)
@@ -151,7 +193,8 @@ class PipelineXRStage:
         # the camera frame's conversions (packed pixels, depth validity) were made once, by _publish
         imgs, depth, _holes = self.reprojector.render(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right,
                                                       cam.K, cam.K, np.stack(Ks), T_l, T_r,
-                                                      camera_key=(cam.index, cam.t_capture_ns), unknown_depth=np.inf,
+                                                      camera_key=(cam.index, cam.t_capture_ns, cam.early),
+                                                      unknown_depth=np.inf,
                                                       camera_feeds=cam.display_feeds)
         out = []
         for e, v in enumerate(eye_views):  # colour order on the (smaller) canvas, then resize; unknown depth is inf
@@ -164,14 +207,14 @@ class PipelineXRStage:
         return out
 
     @classmethod
-    def from_source(cls, source) -> "PipelineXRStage":
+    def from_source(cls, source, early_image: bool = False) -> "PipelineXRStage":
         """A dataset path (:func:`passthrough.datasets.open_source`)."""
         from passthrough.datasets import open_source
 
-        return cls(open_source(Path(source)))
+        return cls(open_source(Path(source)), early_image=early_image)
 
     @classmethod
-    def from_camera(cls, spec: str, calibration) -> "PipelineXRStage":
+    def from_camera(cls, spec: str, calibration, early_image: bool = False) -> "PipelineXRStage":
         """Live cameras: ``camera`` (devices 0 and 1), ``camera:N`` (one side-by-side device) or
         ``camera:A,B``; ``calibration`` a stereo calibration JSON (:mod:`passthrough.datasets.pairs`)."""
         from passthrough.datasets.pairs import load_calibration
@@ -180,4 +223,4 @@ class PipelineXRStage:
         devs = ["0", "1"] if spec == "camera" else spec.split(":", 1)[1].split(",")
         source = LiveCameraSource([int(d) if d.isdigit() else d for d in devs], load_calibration(Path(calibration)))
         source.rate_hz = 1000.0  # the devices pace themselves: grab as fast as they deliver
-        return cls(source)
+        return cls(source, early_image=early_image)

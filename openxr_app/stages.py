@@ -250,10 +250,10 @@ class RawCameraStage:
         return cls(*(to_rgb(im) for im in _first_frame(source, "raw").rectified()))
 
 
-def _pipeline_stage(source):
+def _pipeline_stage(source, early_image: bool = False):
     from .pipeline_stage import PipelineXRStage
 
-    return PipelineXRStage.from_source(source)
+    return PipelineXRStage.from_source(source, early_image=early_image)
 
 
 STAGE_FACTORIES: Dict[str, Callable[[str], DisplayStage]] = {

@@ -136,6 +136,12 @@ def test_run_dump_dir_that_is_a_file_is_one_line_before_the_stage_starts(shared_
     assert afile.read_text() == "mine\n"
 
 
+def test_run_early_image_needs_the_pipeline_stage(shared_data):
+    r = subprocess.run([sys.executable, "-m", "openxr_app", "run", "--source", str(shared_data / KITTI),
+                        "--stage", "raw", "--early-image"], capture_output=True, text=True, timeout=300)
+    assert_one_line_error(r, "--early-image", "pipeline")
+
+
 def test_16_bit_pairs_replay_like_their_8_bit_copies(cli, shared_data, tmp_path):
     """16-bit PNGs (kept as uint16 by the reader) are matched and shown at 8 bits, not refused deep inside."""
     oakd = shared_data / "stereo/oakd-pairs"

@@ -88,3 +88,53 @@ def test_live_camera_source_with_a_video_standing_in(shared_data, tmp_path):
         assert imgs[0].rgb.shape == (140, 160, 3) and np.isfinite(imgs[0].depth_m).any()
     finally:
         s.close()
+
+
+def test_image_first_mode_publishes_each_frame_before_its_depth(shared_data, tmp_path, monkeypatch):
+    """``--early-image``: every camera frame appears twice in the stage's mailbox, first with the previous
+    frame's depth (the same arrays: a static rig) while its own depth is still running, then with its own
+    depth and the early output's images."""
+    import time
+
+    import passthrough.pipeline.camera_stage as camera_stage
+
+    real = camera_stage.default_depth_fn
+
+    def slowed(*a, **k):
+        fn = real(*a, **k)
+
+        def slow(left, right, frame):
+            time.sleep(0.3)
+            return fn(left, right, frame)
+        return slow
+
+    monkeypatch.setattr(camera_stage, "default_depth_fn", slowed)
+    src = open_source(shared_data / "stereo/oakd-pairs")
+    w = cv2.VideoWriter(str(tmp_path / "dev.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (1280, 480))
+    for f in list(src)[:3]:
+        w.write(cv2.cvtColor(np.hstack([f.left, f.right]), cv2.COLOR_GRAY2BGR))
+    w.release()
+    calib = tmp_path / "calib.json"
+    calib.write_text((shared_data / "stereo/oakd-pairs/stereodemo_calibration.json").read_text())
+    s = PipelineXRStage.from_camera(f"camera:{tmp_path / 'dev.avi'}", calib, early_image=True)
+    try:
+        seen, t_end = [], time.monotonic() + 4.0
+        while time.monotonic() < t_end and sum(o.early for o in seen) < 2:
+            out = s.box.get()
+            if not seen or out is not seen[-1]:
+                seen.append(out)
+            time.sleep(0.005)
+        early = [i for i, o in enumerate(seen) if o.early and i > 0]
+        assert early, [(o.index, o.early) for o in seen]
+        for i in early:
+            e, before = seen[i], seen[i - 1]
+            assert e.depth_left is before.depth_left and e.depth_index == before.index < e.index
+            assert e.left_bgr.shape == before.left_bgr.shape and e.K is before.K
+            if i + 1 < len(seen):  # the same frame with its own depth, sharing the early images
+                full = seen[i + 1]
+                assert full.index == e.index and not full.early and full.left_bgr is e.left_bgr
+                assert full.display_feeds["left_pixels"] is e.display_feeds["left_pixels"]
+        imgs = s.render(_views(0.063), 0)
+        assert imgs[0].rgb.shape == (140, 160, 3) and np.isfinite(imgs[0].depth_m).any()
+    finally:
+        s.close()
