@@ -28,11 +28,12 @@ test: models
 
 # Optional, not part of demo/test: MediaPipe's own hand pipeline (mediapipe==0.10.21, the wheel the hand
 # models are built from; it pins numpy<2, so it gets its own environment) on the hand photos, scored
-# with the project's metrics, next to `passthrough eval hands` on the same photos. Results in
-# mediapipe-reference/.
+# with the project's metrics, next to `passthrough eval hands` on the same photos, and its times on
+# the first-person pov_hands pair next to `passthrough bench hands`. Results in mediapipe-reference/.
 MP_VENV  := .venv-mediapipe
 MP_STAMP := $(MP_VENV)/.installed-stamp
 HANDS    ?= $(or $(PASSTHROUGH_SHARED_DATA),../shared/data)/hands
+POV      ?= $(or $(PASSTHROUGH_SHARED_DATA),../shared/data)/stereo/oakd-pairs/pov_hands
 
 $(MP_STAMP):
 	test -x $(MP_VENV)/bin/python || $(PYTHON) -m venv $(MP_VENV)
@@ -47,6 +48,10 @@ mediapipe-reference: models $(MP_STAMP)
 	  $(BIN)/passthrough eval hands --dataset $(HANDS) $$flag --json mediapipe-reference/ours-$$mode.json \
 	    | head -1 || exit 1; \
 	done
+	PYTHONPATH=. $(MP_VENV)/bin/python benchmarks/mediapipe_hands_reference.py \
+	  --images $(POV)_left.png $(POV)_right.png --json mediapipe-reference/mediapipe-pov_hands.json 2>/dev/null
+	$(BIN)/passthrough bench hands --frames 60 --json mediapipe-reference/ours-pov_hands.json \
+	  | grep -E "detection_plus_landmarks|tracking "
 
 clean:
 	rm -rf $(VENV) $(MP_VENV) demo-out mediapipe-reference .pytest_cache

@@ -111,3 +111,18 @@ def test_reference_refuses_to_write_into_the_dataset(tmp_path):
                        env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert r.returncode == 2 and "refusing" in r.stderr and r.stderr.strip().count("\n") == 0
     assert (tmp_path / "hands.json").read_bytes() == before
+
+
+def test_reference_times_unannotated_images(tmp_path, monkeypatch):
+    answers = _photo_set(tmp_path)
+    mp, calls = _fake_mediapipe(answers)
+    monkeypatch.setitem(sys.modules, "mediapipe", mp)
+    ref = _load_script()
+
+    res = ref.time_images([tmp_path / "img0.png", tmp_path / "img1.png"], gray=True, repeat=3, complexity=1,
+                          min_conf=0.5)
+
+    assert [r["hands"] for r in res["images"]] == [1, 0]
+    assert res["images"][0]["ms_median"] >= 0 and res["images"][0]["ms_track_median"] >= 0
+    assert res["images"][1]["ms_track_median"] is None     # nothing to track
+    assert calls == {"static": 6, "video": 6}
