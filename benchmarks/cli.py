@@ -201,6 +201,8 @@ def bench_pipeline(args) -> dict:
                "photon_to_photon_terms": p2p}
     base = bench_naive_interleaved(pipe, source, args, threads)
     quality = reprojection_quality(threads)
+    if pipe.early_image:
+        quality["early_image"] = early_image_cost(args, source, threads)
     display["display_core"] = pipe.display_cpus  # the display loop's own core, if pinned
     report = {"benchmark": "pipeline", "dataset": str(source.path), "wall_s": round(wall, 2), "stages": stages,
               "display": display, "latency": latency, "baseline": base["baseline"],
@@ -280,6 +282,47 @@ def reprojection_quality(threads: int) -> dict:
             "psnr": round(float(np.mean([r["psnr"] for r in rows])), 2),
             "baseline_splat_psnr": round(float(np.mean([r["baseline_splat_psnr"] for r in rows])), 2),
             "targets": len(rows)}
+
+
+def early_image_cost(args, source, threads: int, max_frames: int = 12) -> dict:
+    """What the image-first mode's early outputs cost in the picture: for each of the first ``max_frames``
+    frames after the first, the display frame made from its early output (its images, the previous frame's
+    depth moved to its pose) against the one made from its full output (its own depth), at the same eye
+    poses; PSNR (dB) over the pixels a camera saw in both, holograms included (they are depth-tested
+    against the real depth). ``rig_motion_m``: camera travel between consecutive frames (0: a static rig,
+    where only what moves in the scene differs). Not measured on stills: played as a stream they pair
+    unrelated scenes. Its own pipeline (no hands): the rig follows the source's ground-truth poses where
+    it has them (the timed run's head path only moves the eyes)."""
+    from passthrough.pipeline.factory import build_pipeline, make_head_path
+    from reprojection.evaluate import psnr
+
+    if source.stills:
+        return {"measured": False, "why": "stills: early frames would pair unrelated scenes"}
+    pipe = build_pipeline(source, _pipeline_args(args, no_hands=True, head_path=None, early_image=True),
+                          threads=threads)
+    cs, ds = pipe.camera_stage, pipe.display_stage
+    previous, values, motion = None, [], []
+    for i, frame in enumerate(itertools.islice(iter(source), max_frames + 1)):
+        rect = cs.rectify(frame)
+        if previous is None:
+            previous = ds.prepare(cs.finish(rect))
+            continue
+        early = ds.prepare(cs.early(rect, previous), previous)
+        full = ds.prepare(cs.finish(rect), early)
+        views = pipe.eye_fn(frame.t_left_ns)
+        a, b = ds.render(early, views), ds.render(full, views)
+        for e in range(a.eyes_bgr.shape[0]):
+            values.append(psnr(a.eyes_bgr[e], b.eyes_bgr[e], ~(a.holes[e] | b.holes[e])))
+        motion.append(float(np.linalg.norm(rect.T_world_from_left[:3, 3] - previous.T_world_from_left[:3, 3])))
+        previous = full
+    finite = [v for v in values if np.isfinite(v)]
+    return {"measured": bool(values), "frames": len(motion), "eyes": len(values),
+            "rig_poses": "ground truth" if make_head_path(None, source).name == "ground-truth" else "static",
+            "psnr_early_vs_own_depth_db": {"p50": round(float(np.median(finite)), 2) if finite else None,
+                                           "min": round(float(np.min(finite)), 2) if finite else None,
+                                           "identical": len(values) - len(finite)},
+            "rig_motion_m": {"p50": round(float(np.median(motion)), 4) if motion else None,
+                             "max": round(float(np.max(motion)), 4) if motion else None}}
 
 
 # ---------------------------------------------------------------------------------------- per stage

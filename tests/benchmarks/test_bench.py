@@ -124,3 +124,22 @@ def test_a_value_that_could_not_be_measured_is_null_in_standard_json(cli, shared
     assert rep["stages"]["detection_plus_landmarks"]["p50_ms"] > 0
     tracking = [t for t in rep["targets"] if "tracking" in t["target"]]
     assert tracking and tracking[0]["value"] is None and tracking[0]["holds"] is False
+
+
+def test_bench_pipeline_measures_what_the_image_first_mode_costs(cli, shared_data, tmp_path):
+    """On a recorded sequence with ground-truth poses (KITTI: the rig moves ~1 m per frame), the early
+    frames (previous depth moved to the new pose) are compared with the same frames on their own depth."""
+    out = tmp_path / "bench.json"
+    r = cli("bench", "pipeline", "--dataset", shared_data / "sequences/kitti-odometry-excerpt-frames000-025",
+            "--early-image", "--no-hands", "--frames", "20", "--warmup", "3", "--baseline-frames", "1",
+            "--json", out, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads(out.read_text())
+    assert rep["display"]["early_image"] is True
+    cost = rep["quality"]["early_image"]
+    assert cost["measured"] and cost["rig_poses"] == "ground truth" and cost["frames"] == 12
+    assert cost["eyes"] == 2 * cost["frames"]
+    assert 0.5 < cost["rig_motion_m"]["p50"] <= cost["rig_motion_m"]["max"] < 2.0
+    p = cost["psnr_early_vs_own_depth_db"]
+    # the same images: close, but not identical (the depth differs)
+    assert 25 < p["min"] <= p["p50"] < 80 and p["identical"] < cost["eyes"]
