@@ -31,11 +31,12 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
 
-def _fail(msg: str) -> "NoReturn":  # noqa: F821
+def _fail(msg: str) -> NoReturn:
     print(f"mediapipe_hands_reference: error: {msg}", file=sys.stderr)
     raise SystemExit(2)
 

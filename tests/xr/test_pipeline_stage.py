@@ -74,15 +74,20 @@ def test_ipd_and_head_motion_change_the_images(stage):
     assert np.abs(a[0].rgb.astype(int) - moved[0].rgb).mean() > 1.0
 
 
-def test_live_camera_source_with_a_video_standing_in(shared_data, tmp_path):
+def _video_camera(shared_data, tmp_path, frames: int):
+    """``(spec, calibration)`` of a side-by-side video of the first OAK-D pairs standing in for a camera."""
     src = open_source(shared_data / "stereo/oakd-pairs")
     w = cv2.VideoWriter(str(tmp_path / "dev.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (1280, 480))
-    for f in list(src)[:4]:
+    for f in list(src)[:frames]:
         w.write(cv2.cvtColor(np.hstack([f.left, f.right]), cv2.COLOR_GRAY2BGR))
     w.release()
     calib = tmp_path / "calib.json"
     calib.write_text((shared_data / "stereo/oakd-pairs/stereodemo_calibration.json").read_text())
-    s = PipelineXRStage.from_camera(f"camera:{tmp_path / 'dev.avi'}", calib)
+    return f"camera:{tmp_path / 'dev.avi'}", calib
+
+
+def test_live_camera_source_with_a_video_standing_in(shared_data, tmp_path):
+    s = PipelineXRStage.from_camera(*_video_camera(shared_data, tmp_path, 4))
     try:
         imgs = s.render(_views(0.063), 0)
         assert imgs[0].rgb.shape == (140, 160, 3) and np.isfinite(imgs[0].depth_m).any()
@@ -109,14 +114,7 @@ def test_image_first_mode_publishes_each_frame_before_its_depth(shared_data, tmp
         return slow
 
     monkeypatch.setattr(camera_stage, "default_depth_fn", slowed)
-    src = open_source(shared_data / "stereo/oakd-pairs")
-    w = cv2.VideoWriter(str(tmp_path / "dev.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (1280, 480))
-    for f in list(src)[:3]:
-        w.write(cv2.cvtColor(np.hstack([f.left, f.right]), cv2.COLOR_GRAY2BGR))
-    w.release()
-    calib = tmp_path / "calib.json"
-    calib.write_text((shared_data / "stereo/oakd-pairs/stereodemo_calibration.json").read_text())
-    s = PipelineXRStage.from_camera(f"camera:{tmp_path / 'dev.avi'}", calib, early_image=True)
+    s = PipelineXRStage.from_camera(*_video_camera(shared_data, tmp_path, 3), early_image=True)
     try:
         seen, t_end = [], time.monotonic() + 4.0
         while time.monotonic() < t_end and sum(o.early for o in seen) < 2:
