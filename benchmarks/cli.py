@@ -302,7 +302,7 @@ def early_image_cost(args, source, threads: int, max_frames: int = 12) -> dict:
                           threads=threads)
     cs, ds = pipe.camera_stage, pipe.display_stage
     previous, values, motion = None, [], []
-    for i, frame in enumerate(itertools.islice(iter(source), max_frames + 1)):
+    for frame in itertools.islice(iter(source), max_frames + 1):
         rect = cs.rectify(frame)
         if previous is None:
             previous = ds.prepare(cs.finish(rect))
