@@ -68,6 +68,8 @@ class RunStats:
     hands_tracked_frames: int = 0
     pose_changes: int = 0  # submitted frames whose eye poses differ from the previous frame's
     frame_rows: List[dict] = field(default_factory=list)  # one per frame-loop iteration (:meth:`frame_log`)
+    camera_to_frame_s: List[float] = field(default_factory=list)  # grab -> xrEndFrame, once per camera frame
+    _last_grab_ns: Optional[int] = None
     _phases: dict = field(default_factory=dict)  # the current frame's phases
 
     def add_phase(self, name: str, seconds: float) -> None:
@@ -83,6 +85,13 @@ class RunStats:
                                 **{f"{k}_ms": v * 1e3 for k, v in self._phases.items()}})
         self._phases = {}
 
+    def camera_frame_shown(self, t_grab_ns: Optional[int], t_now_ns: int) -> None:
+        """Note a submitted frame built from the camera frame grabbed at ``t_grab_ns`` (monotonic ns; None:
+        the stage has no camera clock): the first frame showing each new camera frame adds one latency."""
+        if t_grab_ns is not None and (self._last_grab_ns is None or t_grab_ns > self._last_grab_ns):
+            self._last_grab_ns = t_grab_ns
+            self.camera_to_frame_s.append((t_now_ns - t_grab_ns) / 1e9)
+
     def frame_log(self) -> List[dict]:
         """Per frame-loop iteration: ``frame``, ``t_wait_return_ms`` (since the first ``xrWaitFrame`` return),
         ``work_ms`` (wall clock, ``xrWaitFrame`` return to ``xrEndFrame`` return), ``cpu_ms`` (the loop
@@ -92,11 +101,12 @@ class RunStats:
 
     def report(self) -> dict:
         """The run JSON: runtime, system, frames_submitted, frame_period_ms {p50, p99}, deadline_miss_rate,
-        session_states, eye_poses_first."""
+        session_states, eye_poses_first, camera_to_frame_ms {p50, p99, n} (None without a camera clock)."""
         periods = np.diff(np.asarray(self.wait_returns_s)) * 1000.0
         p50 = float(np.percentile(periods, 50)) if len(periods) else None
         p99 = float(np.percentile(periods, 99)) if len(periods) else None
         rate = self.misses / len(self.work_s) if self.work_s else None
+        c2f = np.asarray(self.camera_to_frame_s) * 1000.0
         return {
             "runtime": self.runtime,
             "system": self.system,
@@ -105,6 +115,8 @@ class RunStats:
             "deadline_miss_rate": rate,
             "session_states": list(self.session_states),
             "eye_poses_first": self.eye_poses_first,
+            "camera_to_frame_ms": {"p50": float(np.percentile(c2f, 50)), "p99": float(np.percentile(c2f, 99)),
+                                   "n": int(c2f.size)} if c2f.size else None,
         }
 
     def details(self) -> dict:
@@ -355,6 +367,7 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
                     stats.add_phase("compose", t3 - t2)
                     sess.end_frame(timing.predicted_display_time, poses, fovs, near, far)
                     stats.add_phase("end_frame", time.perf_counter() - t3)
+                    stats.camera_frame_shown(getattr(stage, "last_grab_ns", None), time.monotonic_ns())
                     submitted = True
                     if on_frame is not None:
                         on_frame(stats.frames_submitted, views, images)

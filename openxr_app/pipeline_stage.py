@@ -77,6 +77,9 @@ class PipelineXRStage:
         self.scale = float(scale)
         self.box: Mailbox = Mailbox()
         self.early_image = bool(early_image) and not source.stills
+        #: ``time.monotonic_ns()`` when the camera frame behind the last :meth:`render` was grabbed (None for
+        #: stills: their one frame is grabbed before the session); the app turns it into ``camera_to_frame_ms``
+        self.last_grab_ns: Optional[int] = None
         self.rate_hz = source.rate_hz or 10.0
         self._stop = threading.Event()
         self._T_xr_from_rig: Optional[np.ndarray] = None
@@ -106,7 +109,7 @@ class PipelineXRStage:
         h, w = image.shape[:2]
         return max(8, int(round(w * self.scale))), max(8, int(round(h * self.scale)))
 
-    def _publish(self, out, early=None) -> None:
+    def _publish(self, out, early=None, t_grab_ns: Optional[int] = None) -> None:
         """Put a camera output on the reprojection canvas (images, depth, K scaled) with its model inputs
         and publish it. ``early``: this frame's image-first output, already on the canvas: its images
         (and their model inputs) are taken as they are."""
@@ -127,9 +130,10 @@ class PipelineXRStage:
         out.display_feeds = self.reprojector.camera_feeds(
             out.left_bgr, out.right_bgr, out.depth_left, out.depth_right,
             reuse=early.display_feeds if early is not None else None, reuse_images=early is not None)
+        out.t_grab_ns = t_grab_ns
         self.box.put(out)
 
-    def _publish_early(self, rect, previous):
+    def _publish_early(self, rect, previous, t_grab_ns: Optional[int] = None):
         """The image-first output of a rectified frame: its images on the canvas with ``previous``'s depth
         (already on the canvas; moved to the new pose by :meth:`CameraStage.early`, the same arrays for
         this static rig). Returns it (published)."""
@@ -144,6 +148,7 @@ class PipelineXRStage:
         out.display_feeds = self.reprojector.camera_feeds(out.left_bgr, out.right_bgr, out.depth_left,
                                                           out.depth_right, reuse=previous.display_feeds,
                                                           reuse_depth=same_depth)
+        out.t_grab_ns = t_grab_ns
         self.box.put(out)
         return out
 
@@ -160,12 +165,13 @@ class PipelineXRStage:
                     t0 = time.monotonic()
                     if self._stop.is_set():
                         return
+                    t_grab = time.monotonic_ns()  # the frame is read from the source (device) by now
                     rect = self.camera.rectify(frame)
                     previous = self.box.get()
                     early = None
                     if self.early_image and previous is not None and previous.display_feeds is not None:
-                        early = self._publish_early(rect, previous)
-                    self._publish(self.camera.finish(rect), early)
+                        early = self._publish_early(rect, previous, t_grab)
+                    self._publish(self.camera.finish(rect), early, t_grab)
                     rest = period - (time.monotonic() - t0)
                     if rest > 0:
                         self._stop.wait(rest)
@@ -180,6 +186,7 @@ class PipelineXRStage:
         if self.errors:
             raise self.errors[0]
         cam = self.box.get()
+        self.last_grab_ns = getattr(cam, "t_grab_ns", None)
         if self._T_xr_from_rig is None:
             self._T_xr_from_rig = head_pose_from_eyes(eye_views) @ invert_T(self.T_rig_from_eyecentre)
         T_rig_from_xr = invert_T(self._T_xr_from_rig)

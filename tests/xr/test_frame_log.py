@@ -25,3 +25,14 @@ def test_frame_log_has_one_row_per_frame_with_its_phases(tmp_path):
     assert rows[0]["stage_ms"] == "" and float(rows[2]["stage_ms"]) == 6.5  # a skipped frame has no phases
     assert float(rows[2]["cpu_ms"]) == 13.0 and float(rows[2]["t_wait_return_ms"]) == 22.2222
     assert float(rows[1]["predicted_period_ms"]) == 11.1111
+
+
+def test_camera_to_frame_latency_counts_each_camera_frame_once():
+    stats = RunStats()
+    assert stats.report()["camera_to_frame_ms"] is None  # no camera clock (stills, other stages)
+    ms = 1_000_000
+    for grab, now in [(None, 5 * ms), (100 * ms, 130 * ms), (100 * ms, 141 * ms), (133 * ms, 150 * ms),
+                      (133 * ms, 161 * ms), (166 * ms, 190 * ms)]:
+        stats.camera_frame_shown(grab, now)
+    c2f = stats.report()["camera_to_frame_ms"]
+    assert c2f["n"] == 3 and c2f["p50"] == 24.0  # 30, 17, 24 ms: the first frame showing each grab

@@ -24,6 +24,11 @@ def _views(ipd_m, size=(160, 140), head_x=0.0):
     return out
 
 
+def test_a_still_has_no_camera_clock(stage):
+    stage.render(_views(0.063), 0)
+    assert stage.last_grab_ns is None  # its one frame was read before any session
+
+
 @pytest.fixture(scope="module")
 def stage(shared_data):
     # one still pair: its depth is computed once, so every render sees the same camera output
@@ -91,6 +96,13 @@ def test_live_camera_source_with_a_video_standing_in(shared_data, tmp_path):
     try:
         imgs = s.render(_views(0.063), 0)
         assert imgs[0].rgb.shape == (140, 160, 3) and np.isfinite(imgs[0].depth_m).any()
+        import time
+
+        t_end = time.monotonic() + 5  # the camera thread's frames carry their grab time (the app's latency)
+        while s.last_grab_ns is None and time.monotonic() < t_end:
+            time.sleep(0.02)
+            s.render(_views(0.063), 0)
+        assert s.last_grab_ns is not None and 0 < time.monotonic_ns() - s.last_grab_ns < 10e9
     finally:
         s.close()
 
