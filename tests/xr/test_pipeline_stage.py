@@ -108,42 +108,54 @@ def test_live_camera_source_with_a_video_standing_in(shared_data, tmp_path):
 
 
 def test_image_first_mode_publishes_each_frame_before_its_depth(shared_data, tmp_path, monkeypatch):
-    """``--early-image``: every camera frame appears twice in the stage's mailbox, first with the previous
-    frame's depth (the same arrays: a static rig) while its own depth is still running, then with its own
-    depth and the early output's images."""
+    """``--early-image``: every camera frame is published twice, first with the previous frame's depth (the
+    same arrays: a static rig) while its own depth is still running, then with its own depth and the early
+    output's images. Every publication is recorded (a poller could miss an output that lives 1 ms)."""
     import time
 
+    import openxr_app.pipeline_stage as pipeline_stage
     import passthrough.pipeline.camera_stage as camera_stage
 
     real = camera_stage.default_depth_fn
+    depth_done = []  # monotonic ns at the end of each depth computation, in order
 
     def slowed(*a, **k):
         fn = real(*a, **k)
 
         def slow(left, right, frame):
             time.sleep(0.3)
-            return fn(left, right, frame)
+            out = fn(left, right, frame)
+            depth_done.append(time.monotonic_ns())
+            return out
         return slow
 
+    published = []  # (monotonic ns, output) of every put
+
+    class RecordingMailbox(pipeline_stage.Mailbox):
+        def put(self, value):
+            published.append((time.monotonic_ns(), value))
+            return super().put(value)
+
     monkeypatch.setattr(camera_stage, "default_depth_fn", slowed)
+    monkeypatch.setattr(pipeline_stage, "Mailbox", RecordingMailbox)
     s = PipelineXRStage.from_camera(*_video_camera(shared_data, tmp_path, 3), early_image=True)
     try:
-        seen, t_end = [], time.monotonic() + 4.0
-        while time.monotonic() < t_end and sum(o.early for o in seen) < 2:
-            out = s.box.get()
-            if not seen or out is not seen[-1]:
-                seen.append(out)
-            time.sleep(0.005)
-        early = [i for i, o in enumerate(seen) if o.early and i > 0]
-        assert early, [(o.index, o.early) for o in seen]
+        t_end = time.monotonic() + 6.0
+        while time.monotonic() < t_end and sum(o.early for _, o in published[:-1]) < 2:
+            time.sleep(0.01)
+        outs = list(published)
+        early = [i for i, (_, o) in enumerate(outs[:-1]) if o.early]
+        assert len(early) >= 2, [(o.index, o.early) for _, o in outs]
         for i in early:
-            e, before = seen[i], seen[i - 1]
+            (t_e, e), (_, before), (t_f, full) = outs[i], outs[i - 1], outs[i + 1]
             assert e.depth_left is before.depth_left and e.depth_index == before.index < e.index
             assert e.left_bgr.shape == before.left_bgr.shape and e.K is before.K
-            if i + 1 < len(seen):  # the same frame with its own depth, sharing the early images
-                full = seen[i + 1]
-                assert full.index == e.index and not full.early and full.left_bgr is e.left_bgr
-                assert full.display_feeds["left_pixels"] is e.display_feeds["left_pixels"]
+            # next: the same frame with its own depth, sharing the early images and their model inputs
+            assert full.index == e.index and not full.early and full.left_bgr is e.left_bgr
+            assert full.display_feeds["left_pixels"] is e.display_feeds["left_pixels"]
+            # the early output came before that frame's depth was done (0.3 s of it)
+            done = [t for t in depth_done if t_e < t <= t_f]
+            assert done and done[0] - t_e > 0.2e9
         imgs = s.render(_views(0.063), 0)
         assert imgs[0].rgb.shape == (140, 160, 3) and np.isfinite(imgs[0].depth_m).any()
     finally:
