@@ -152,17 +152,17 @@ def bench_pipeline(args) -> dict:
     t_first = recs[0].t_frame_start_ns
     cams_m = [c for c in cams if c.t_capture_ns >= t_first]
     cam_period_ms = 1000.0 / args.camera_hz
-    # capture -> ready: first display frame that shows each camera frame, composite end - capture
-    first_use: Dict[int, int] = {}
-    for r in recs:
-        first_use.setdefault(r.t_capture_ns, r.t_composite_end_ns)
-    c2r = [(t_end - t_cap) / 1e6 for t_cap, t_end in first_use.items() if t_cap >= t_first]
-    # capture -> hands shown: first display frame whose hand result came from each camera frame
-    first_hands: Dict[int, int] = {}
-    for r in recs:
-        if r.hands_t_capture_ns >= 0:
-            first_hands.setdefault(r.hands_t_capture_ns, r.t_composite_end_ns)
-    c2h = [(t_end - t_cap) / 1e6 for t_cap, t_end in first_hands.items() if t_cap >= t_first]
+    def first_shown_ms(capture_of) -> List[float]:
+        """Per camera frame (capture time ``capture_of(record)``; negative: none): capture -> composite end
+        of the first display frame using it, ms."""
+        first: Dict[int, int] = {}
+        for r in recs:
+            if capture_of(r) >= 0:
+                first.setdefault(capture_of(r), r.t_composite_end_ns)
+        return [(t_end - t_cap) / 1e6 for t_cap, t_end in first.items() if t_cap >= t_first]
+
+    c2r = first_shown_ms(lambda r: r.t_capture_ns)  # capture -> ready: the frame's image first shown
+    c2h = first_shown_ms(lambda r: r.hands_t_capture_ns)  # capture -> its hand result first shown
     # a frame ready after its slot's vsync is shown at the next vsync: wait until the next slot boundary
     period_ns = 1e9 / args.display_hz
     wait = [((r.t_predicted_display_ns - r.t_composite_end_ns) % period_ns) / 1e6 for r in recs]
@@ -293,7 +293,7 @@ def early_image_cost(args, source, threads: int, max_frames: int = 12) -> dict:
     where only what moves in the scene differs). Not measured on stills: played as a stream they pair
     unrelated scenes. Its own pipeline (no hands): the rig follows the source's ground-truth poses where
     it has them (the timed run's head path only moves the eyes)."""
-    from passthrough.pipeline.factory import build_pipeline, make_head_path
+    from passthrough.pipeline.factory import build_pipeline
     from reprojection.evaluate import psnr
 
     if source.stills:
@@ -317,7 +317,7 @@ def early_image_cost(args, source, threads: int, max_frames: int = 12) -> dict:
         previous = full
     finite = [v for v in values if np.isfinite(v)]
     return {"measured": bool(values), "frames": len(motion), "eyes": len(values),
-            "rig_poses": "ground truth" if make_head_path(None, source).name == "ground-truth" else "static",
+            "rig_poses": "ground truth" if pipe.head_path.name == "ground-truth" else "static",
             "psnr_early_vs_own_depth_db": {"p50": round(float(np.median(finite)), 2) if finite else None,
                                            "min": round(float(np.min(finite)), 2) if finite else None,
                                            "identical": len(values) - len(finite)},

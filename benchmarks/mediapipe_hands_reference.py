@@ -119,7 +119,7 @@ def time_images(paths: list, gray: bool, repeat: int, complexity: int, min_conf:
 
 
 def evaluate(dataset: Path, gray: bool, repeat: int, complexity: int, min_conf: float) -> dict:
-    from hand_tracking.metrics import score_hand, summarize
+    from hand_tracking.metrics import score_hand, summarize_photo_set
     from passthrough.datasets.handkp import load_hand_annotations
     from passthrough.errors import InputError
 
@@ -133,24 +133,18 @@ def evaluate(dataset: Path, gray: bool, repeat: int, complexity: int, min_conf: 
         by_image.setdefault(Path(e["image"]), []).append(e)
 
     opts = dict(max_num_hands=2, model_complexity=complexity, min_detection_confidence=min_conf)
-    static = mp_hands.Hands(static_image_mode=True, **opts)
     scores, ms, ms_track, per_ds_ms = [], [], [], {}
-    for image_path, anns in by_image.items():
-        rgb = _read_rgb(image_path, gray)
-        lms, t_det, t_track = _run_image(mp_hands, static, opts, rgb, repeat)
-        ms.append(t_det)
-        if lms:
-            ms_track.append(t_track / len(lms))
-        for e in anns:
-            ds = str(e.get("dataset", "default"))
-            scores.append(score_hand(lms, e["kp2d"], e["bbox_xyxy"], 0.2, ds))
-            per_ds_ms.setdefault(ds, []).append(ms[-1])
-    static.close()
-    out = summarize(scores, ms)
-    out["ms_track_median"] = float(np.median(ms_track)) if ms_track else float("nan")
-    out["input"] = "gray" if gray else "color"
-    out["per_dataset"] = {ds: summarize([s for s in scores if s.dataset == ds], per_ds_ms[ds])
-                          for ds in sorted(per_ds_ms)}
+    with mp_hands.Hands(static_image_mode=True, **opts) as static:
+        for image_path, anns in by_image.items():
+            lms, t_det, t_track = _run_image(mp_hands, static, opts, _read_rgb(image_path, gray), repeat)
+            ms.append(t_det)
+            if lms:
+                ms_track.append(t_track / len(lms))
+            for e in anns:
+                ds = str(e.get("dataset", "default"))
+                scores.append(score_hand(lms, e["kp2d"], e["bbox_xyxy"], 0.2, ds))
+                per_ds_ms.setdefault(ds, []).append(ms[-1])
+    out = summarize_photo_set(scores, ms, ms_track, per_ds_ms, gray)
     out["per_image"] = [
         {"image": str(Path(e["image"]).name), "found": s.found,
          "pck02": float((s.errors_px < s.threshold_px).sum() / s.n_joints) if s.n_joints else None,

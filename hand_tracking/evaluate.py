@@ -30,7 +30,7 @@ import numpy as np
 from passthrough.errors import InputError
 
 from .mask import BONES
-from .metrics import score_hand, summarize
+from .metrics import score_hand, summarize_photo_set
 
 __all__ = ["add_arguments", "main", "evaluate_dataset", "evaluate_stereo", "draw_hands"]
 
@@ -108,12 +108,7 @@ def evaluate_dataset(path: Path, models, gray: bool = False, repeat: int = 3) ->
             ds = str(e.get("dataset", "default"))
             scores.append(score_hand(lms, e["kp2d"], e["bbox_xyxy"], 0.2, ds))
             per_ds_ms.setdefault(ds, []).append(ms[-1])
-    out = summarize(scores, ms)
-    out["ms_track_median"] = float(np.median(ms_track)) if ms_track else float("nan")
-    out["input"] = "gray" if gray else "color"
-    out["per_dataset"] = {ds: summarize([s for s in scores if s.dataset == ds], per_ds_ms[ds])
-                          for ds in sorted(per_ds_ms)}
-    return out
+    return summarize_photo_set(scores, ms, ms_track, per_ds_ms, gray)
 
 
 def draw_hands(image: np.ndarray, hands, label: bool = True) -> np.ndarray:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["HandScore", "score_hand", "match_prediction", "summarize"]
+__all__ = ["HandScore", "score_hand", "match_prediction", "summarize", "summarize_photo_set"]
 
 
 @dataclass
@@ -110,3 +110,17 @@ def summarize(scores: list[HandScore], ms: list[float]) -> dict:
         "ms_median": float(np.median(ms)) if len(ms) else float("nan"),
         "n_hands": n,
     }
+
+
+def summarize_photo_set(scores: list[HandScore], ms: list[float], ms_track: list[float],
+                        per_dataset_ms: dict, gray: bool) -> dict:
+    """The result of a photo-set evaluation (``passthrough eval hands`` and the MediaPipe reference):
+    :func:`summarize` over all hands plus ``ms_track_median`` (median of ``ms_track``, per hand),
+    ``input`` (``"gray"`` / ``"color"``) and ``per_dataset`` ({name: :func:`summarize` of its hands,
+    with its images' times ``per_dataset_ms[name]``})."""
+    out = summarize(scores, ms)
+    out["ms_track_median"] = float(np.median(ms_track)) if len(ms_track) else float("nan")
+    out["input"] = "gray" if gray else "color"
+    out["per_dataset"] = {ds: summarize([s for s in scores if s.dataset == ds], per_dataset_ms[ds])
+                          for ds in sorted(per_dataset_ms)}
+    return out

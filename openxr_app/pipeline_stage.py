@@ -105,27 +105,29 @@ class PipelineXRStage:
                                 np.stack([cam.K, cam.K]), [np.eye(4)] * 2, [T_left_from_right] * 2,
                                 camera_key=(cam.index, cam.t_capture_ns))
 
-    def _canvas_size(self, image: np.ndarray) -> tuple:
-        h, w = image.shape[:2]
-        return max(8, int(round(w * self.scale))), max(8, int(round(h * self.scale)))
+    def _canvas_images(self, left: np.ndarray, right: np.ndarray) -> tuple:
+        """Both camera images resized onto the reprojection canvas (themselves at scale 1)."""
+        if self.scale == 1.0:
+            return left, right
+        h, w = left.shape[:2]
+        size = (max(8, int(round(w * self.scale))), max(8, int(round(h * self.scale))))
+        return (cv2.resize(left, size, interpolation=cv2.INTER_AREA),
+                cv2.resize(right, size, interpolation=cv2.INTER_AREA))
 
     def _publish(self, out, early=None, t_grab_ns: Optional[int] = None) -> None:
         """Put a camera output on the reprojection canvas (images, depth, K scaled) with its model inputs
         and publish it. ``early``: this frame's image-first output, already on the canvas: its images
         (and their model inputs) are taken as they are."""
-        if self.scale != 1.0:
-            size = self._canvas_size(out.left_bgr)
-            sx, sy = size[0] / out.left_bgr.shape[1], size[1] / out.left_bgr.shape[0]
-            if early is not None:
-                out.left_bgr, out.right_bgr = early.left_bgr, early.right_bgr
-            else:
-                out.left_bgr = cv2.resize(out.left_bgr, size, interpolation=cv2.INTER_AREA)
-                out.right_bgr = cv2.resize(out.right_bgr, size, interpolation=cv2.INTER_AREA)
+        full_w, full_h = out.left_bgr.shape[1], out.left_bgr.shape[0]
+        if early is not None:
+            out.left_bgr, out.right_bgr = early.left_bgr, early.right_bgr
+        else:
+            out.left_bgr, out.right_bgr = self._canvas_images(out.left_bgr, out.right_bgr)
+        size = (out.left_bgr.shape[1], out.left_bgr.shape[0])
+        if size != (full_w, full_h):
             out.depth_left = cv2.resize(out.depth_left, size, interpolation=cv2.INTER_NEAREST)
             out.depth_right = cv2.resize(out.depth_right, size, interpolation=cv2.INTER_NEAREST)
-            out.K = scale_intrinsics(out.K, sx, sy)
-        elif early is not None:
-            out.left_bgr, out.right_bgr = early.left_bgr, early.right_bgr
+            out.K = scale_intrinsics(out.K, size[0] / full_w, size[1] / full_h)
         # the model's per-camera-frame inputs are made here, on the camera thread: no XR frame pays for them
         out.display_feeds = self.reprojector.camera_feeds(
             out.left_bgr, out.right_bgr, out.depth_left, out.depth_right,
@@ -140,10 +142,7 @@ class PipelineXRStage:
         from passthrough.pipeline.camera_stage import CameraStage
 
         out = CameraStage.early(rect, previous)  # K and depth are previous's: on the canvas already
-        if self.scale != 1.0:
-            size = self._canvas_size(out.left_bgr)
-            out.left_bgr = cv2.resize(out.left_bgr, size, interpolation=cv2.INTER_AREA)
-            out.right_bgr = cv2.resize(out.right_bgr, size, interpolation=cv2.INTER_AREA)
+        out.left_bgr, out.right_bgr = self._canvas_images(out.left_bgr, out.right_bgr)
         same_depth = out.depth_left is previous.depth_left and out.depth_right is previous.depth_right
         out.display_feeds = self.reprojector.camera_feeds(out.left_bgr, out.right_bgr, out.depth_left,
                                                           out.depth_right, reuse=previous.display_feeds,
