@@ -284,12 +284,19 @@ def reprojection_quality(threads: int) -> dict:
             "targets": len(rows)}
 
 
+#: A pixel of an early output counts as visibly changed where a channel differs from the full output by more.
+CHANGED_LEVELS = 16
+
+
 def early_image_cost(args, source, threads: int, max_frames: int = 12) -> dict:
     """What the image-first mode's early outputs cost in the picture: for each of the first ``max_frames``
     frames after the first, the display frame made from its early output (its images, the previous frame's
     depth moved to its pose) against the one made from its full output (its own depth), at the same eye
     poses; PSNR (dB) over the pixels a camera saw in both, holograms included (they are depth-tested
-    against the real depth). ``rig_motion_m``: camera travel between consecutive frames (0: a static rig,
+    against the real depth), and ``changed_share``: the share of those pixels where a channel differs by
+    more than :data:`CHANGED_LEVELS` (of 255), i.e. how much of the picture an early frame gets visibly
+    wrong (``passthrough synth --sequence`` makes a sequence with a hand-sized plate moving at a chosen
+    speed to measure it on). ``rig_motion_m``: camera travel between consecutive frames (0: a static rig,
     where only what moves in the scene differs). Not measured on stills: played as a stream they pair
     unrelated scenes. Its own pipeline (no hands): the rig follows the source's ground-truth poses where
     it has them (the timed run's head path only moves the eyes)."""
@@ -301,7 +308,7 @@ def early_image_cost(args, source, threads: int, max_frames: int = 12) -> dict:
     pipe = build_pipeline(source, _pipeline_args(args, no_hands=True, head_path=None, early_image=True),
                           threads=threads)
     cs, ds = pipe.camera_stage, pipe.display_stage
-    previous, values, motion = None, [], []
+    previous, values, motion, changed = None, [], [], []
     for frame in itertools.islice(iter(source), max_frames + 1):
         rect = cs.rectify(frame)
         if previous is None:
@@ -312,7 +319,10 @@ def early_image_cost(args, source, threads: int, max_frames: int = 12) -> dict:
         views = pipe.eye_fn(frame.t_left_ns)
         a, b = ds.render(early, views), ds.render(full, views)
         for e in range(a.eyes_bgr.shape[0]):
-            values.append(psnr(a.eyes_bgr[e], b.eyes_bgr[e], ~(a.holes[e] | b.holes[e])))
+            seen = ~(a.holes[e] | b.holes[e])
+            values.append(psnr(a.eyes_bgr[e], b.eyes_bgr[e], seen))
+            off = np.abs(a.eyes_bgr[e].astype(np.int16) - b.eyes_bgr[e]).reshape(seen.shape + (-1,)).max(axis=-1)
+            changed.append(float((off[seen] > CHANGED_LEVELS).mean()) if seen.any() else 0.0)
         motion.append(float(np.linalg.norm(rect.T_world_from_left[:3, 3] - previous.T_world_from_left[:3, 3])))
         previous = full
     finite = [v for v in values if np.isfinite(v)]
@@ -321,6 +331,9 @@ def early_image_cost(args, source, threads: int, max_frames: int = 12) -> dict:
             "psnr_early_vs_own_depth_db": {"p50": round(float(np.median(finite)), 2) if finite else None,
                                            "min": round(float(np.min(finite)), 2) if finite else None,
                                            "identical": len(values) - len(finite)},
+            "changed_share": {"p50": round(float(np.median(changed)), 4) if changed else None,
+                              "max": round(float(np.max(changed)), 4) if changed else None,
+                              "levels": CHANGED_LEVELS},
             "rig_motion_m": {"p50": round(float(np.median(motion)), 4) if motion else None,
                              "max": round(float(np.max(motion)), 4) if motion else None}}
 

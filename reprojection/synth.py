@@ -12,6 +12,10 @@ just a shift). Inputs are the cameras, targets the eyes; ``ground_truth_disparit
 disparity of ``cam_left`` (uint16 PNG, scale 64, for the camera baseline). ``--camera-yaw-deg`` turns the
 cameras (a toed rig whose inputs are not a rectified pair; then there is no ground-truth disparity). ``depth_<view>.npy`` holds
 every view's exact z-depth (float32, metres) for tests.
+
+``--sequence N`` writes a stream instead (:func:`render_sequence`): the two cameras only, the near object
+replaced by a hand-sized plate that moves left and right in front of the static rig, in the KITTI
+odometry layout, for what moving near objects cost (the image-first mode's early frames).
 """
 
 from __future__ import annotations
@@ -85,15 +89,16 @@ def load_textures(data_dir: Path) -> List[np.ndarray]:
 
 
 def raycast(K: np.ndarray, T_world_from_camera: np.ndarray, width: int, height: int,
-            textures: List[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
-    """Render one view: ``(image uint8 (H, W, 3) BGR, z-depth float32 (H, W) metres)``."""
+            textures: List[np.ndarray], room=None) -> Tuple[np.ndarray, np.ndarray]:
+    """Render one view of ``room`` (rectangles as in :data:`ROOM`, the default): ``(image uint8 (H, W, 3)
+    BGR, z-depth float32 (H, W) metres)``."""
     v, u = np.mgrid[0:height, 0:width].astype(np.float64)
     d_cam = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1)
     R, o = T_world_from_camera[:3, :3], T_world_from_camera[:3, 3]
     d = d_cam @ R.T  # world directions; the camera-frame z of d_cam is 1, so t is the z-depth
     best_t = np.full((height, width), np.inf)
     img = np.zeros((height, width, 3), np.float32)
-    for axis, val, r1, r2, tex_i, metres in ROOM:
+    for axis, val, r1, r2, tex_i, metres in (ROOM if room is None else room):
         a1, a2 = [a for a in range(3) if a != axis]
         with np.errstate(divide="ignore", invalid="ignore"):
             t = (val - o[axis]) / d[..., axis]
@@ -156,16 +161,93 @@ def render_set(out: Path, width: int = 640, height: int = 512, supersample: int 
     return out
 
 
+#: The moving hand of :func:`render_sequence`: a hand-sized plate (width, height in metres) ...
+HAND_SIZE = (0.10, 0.18)
+#: ... this far in front of the cameras (metres; arm's length is ~0.3-0.6 m) ...
+HAND_DEPTH = 0.40
+#: ... sweeping left and right at constant speed, its centre within +-HAND_SWEEP m of the rig's axis.
+HAND_SWEEP = 0.15
+#: Marker file of a sequence folder (its parameters): a folder holding it is an earlier sequence of this
+#: command, and only then are its frames rewritten.
+SEQUENCE_MARKER = "synth_sequence.json"
+SEQUENCE_FILES = frozenset({"image_l", "image_r", "calib.txt", "times.txt", "poses.txt", SEQUENCE_MARKER})
+
+
+def hand_x(t_s: float, speed: float) -> float:
+    """Centre x (metres) of the moving hand at time ``t_s`` (s): from 0 towards +x at ``speed`` (m/s), back
+    and forth within +-:data:`HAND_SWEEP` (a triangle wave); 0 for a hand that does not move."""
+    if speed <= 0:
+        return 0.0
+    a = HAND_SWEEP
+    d = (t_s * speed) % (4 * a)  # distance travelled within one cycle 0 -> +a -> -a -> 0
+    return d if d < a else (2 * a - d if d < 3 * a else d - 4 * a)
+
+
+def sequence_room(x_centre: float) -> list:
+    """:data:`ROOM` with its near object replaced by the hand plate centred at ``x_centre``."""
+    w, h = HAND_SIZE
+    return ROOM[:-1] + [(2, HAND_DEPTH, (x_centre - w / 2, x_centre + w / 2), (0.05 - h / 2, 0.05 + h / 2), 6, 0.3)]
+
+
+def render_sequence(out: Path, frames: int, speed: float, width: int = 640, height: int = 480, supersample: int = 2,
+                    data_dir: Path = DEFAULT_DATA, baseline: float = 0.07, rate_hz: float = 30.0) -> Path:
+    """Write a stereo sequence of the room with a hand-sized plate moving at ``speed`` m/s (:func:`hand_x`)
+    in front of a static rig, in the KITTI odometry layout (read by
+    :class:`passthrough.datasets.kitti.KittiOdometrySource`): ``image_l/ image_r/`` colour PNG frames,
+    ``calib.txt`` (``P0:``/``P1:`` rows of the rectified pair), ``times.txt`` (``rate_hz``), ``poses.txt``
+    (``T_world_from_cam0``, the same every frame: a static head; world = the room's frame of :data:`ROOM`) and :data:`SEQUENCE_MARKER` (parameters and the
+    hand's position per frame). Returns ``out``."""
+    out = Path(out)
+    textures = load_textures(data_dir)
+    Wb, Hb = width * supersample, height * supersample
+    Kb, T = make_views(Wb, Hb, baseline=baseline)
+    K, _ = make_views(width, height, baseline=baseline)
+    dirs = {name: out / sub for name, sub in (("cam_left", "image_l"), ("cam_right", "image_r"))}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+        for old in d.glob("*.png"):  # an earlier sequence's frames (the marker said the folder is ours)
+            old.unlink()
+    xs = []
+    for i in range(frames):
+        x = hand_x(i / rate_hz, speed)
+        xs.append(round(x, 6))
+        room = sequence_room(x)
+        for name, d in dirs.items():
+            img, _ = raycast(Kb, T[name], Wb, Hb, textures, room)
+            cv2.imwrite(str(d / f"{i:06d}.png"), cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA))
+    P0 = np.hstack([K, np.zeros((3, 1))])
+    P1 = P0.copy()
+    P1[0, 3] = -K[0, 0] * baseline
+    row = lambda M: " ".join(f"{v:.12g}" for v in np.asarray(M, np.float64).ravel())
+    (out / "calib.txt").write_text(f"P0: {row(P0)}\nP1: {row(P1)}\n")
+    (out / "times.txt").write_text("".join(f"{i / rate_hz:.9f}\n" for i in range(frames)))
+    (out / "poses.txt").write_text("".join(row(T["cam_left"][:3]) + "\n" for _ in range(frames)))
+    marker = {"format": "synth-sequence", "layout": "kitti-odometry", "frames": frames, "rate_hz": rate_hz,
+              "hand_speed_m_s": speed, "hand_size_m": list(HAND_SIZE), "hand_depth_m": HAND_DEPTH,
+              "width": width, "height": height, "baseline_m": baseline, "hand_x_m": xs,
+              "note": "synthetic room (Middlebury 2014 photos as textures) with a hand-sized plate moving in "
+                      "front of a static rig, rendered by `passthrough synth --sequence`"}
+    (out / SEQUENCE_MARKER).write_text(json.dumps(marker, indent=1) + "\n")
+    return out
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder to write the rig-v1 set into")
     parser.add_argument("--width", type=int, default=640, help="output width (default 640)")
-    parser.add_argument("--height", type=int, default=512, help="output height (default 512)")
+    parser.add_argument("--height", type=int, default=None, help="output height (default 512; 480 with --sequence)")
     parser.add_argument("--supersample", type=int, default=2, help="render at this factor, then downscale (default 2)")
     parser.add_argument("--baseline", type=float, default=0.07, help="camera baseline in metres (default 0.07)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder holding the texture photos")
     parser.add_argument("--camera-yaw-deg", type=float, nargs=2, default=(0.0, 0.0), metavar=("LEFT", "RIGHT"),
                         help="turn the two cameras about the vertical axis (toed out / in: inputs that are not a "
                              "rectified pair; no ground-truth disparity then). Default 0 0")
+    parser.add_argument("--sequence", type=int, default=0, metavar="N",
+                        help="write a stereo sequence of N frames instead (KITTI odometry layout, 640x480 unless "
+                             "told, 30 Hz): a hand-sized plate 0.4 m in front of a static rig moves left and right "
+                             "at --hand-speed (for what moving near objects cost, e.g. `passthrough bench pipeline "
+                             "--early-image --dataset DIR`)")
+    parser.add_argument("--hand-speed", type=float, default=0.5,
+                        help="speed of the sequence's hand in m/s (default 0.5; 0 = still)")
 
 
 #: The files :func:`render_set` writes: an existing ``--out`` folder may hold these and nothing else
@@ -174,6 +256,8 @@ SET_FILES = frozenset({"rig.json", "disp_cam_left.png"} | {f"{n}.png" for n in V
 
 
 def main(args) -> int:
+    if args.height is None:
+        args.height = 480 if args.sequence else 512
     if not (16 <= args.width <= 4096 and 16 <= args.height <= 4096):
         raise InputError(None, f"--width and --height must be 16..4096 px, got {args.width}x{args.height}")
     if not 1 <= args.supersample <= 4:
@@ -185,6 +269,23 @@ def main(args) -> int:
         raise InputError(None, f"--camera-yaw-deg must be within +-30 degrees, got {yaw[0]:g} {yaw[1]:g}")
     from passthrough.io.out_folder import prepare_out_folder
 
+    if args.sequence:
+        if not 2 <= args.sequence <= 10000:
+            raise InputError(None, f"--sequence must be 2..10000 frames, got {args.sequence}")
+        if not 0 <= args.hand_speed <= 5.0:  # also refuses nan
+            raise InputError(None, f"--hand-speed must be 0..5 m/s, got {args.hand_speed}")
+        if yaw != (0.0, 0.0):
+            raise InputError(None, "--camera-yaw-deg is for rig-v1 sets; a --sequence is a rectified pair")
+        out = Path(args.out)
+        if out.is_dir() and any(out.iterdir()) and not (out / SEQUENCE_MARKER).is_file():
+            raise InputError(out, f"output folder is not empty and holds no {SEQUENCE_MARKER} (not an earlier "
+                                  "sequence of this command); nothing is overwritten: choose a new or empty folder")
+        prepare_out_folder(out, SEQUENCE_FILES)
+        render_sequence(out, args.sequence, args.hand_speed, args.width, args.height, args.supersample, args.data,
+                        args.baseline)
+        print(f"wrote {args.sequence}-frame sequence {out} ({args.width}x{args.height}, 30 Hz, KITTI odometry layout; "
+              f"hand plate at {HAND_DEPTH:g} m moving at {args.hand_speed:g} m/s)")
+        return 0
     prepare_out_folder(args.out, SET_FILES)
     out = render_set(args.out, args.width, args.height, args.supersample, args.data, args.baseline, yaw)
     print(f"wrote rig-v1 set {out} ({args.width}x{args.height}, inputs cam_left+cam_right, targets eye_left, eye_right)")

@@ -143,3 +143,5 @@ def test_bench_pipeline_measures_what_the_image_first_mode_costs(cli, shared_dat
     p = cost["psnr_early_vs_own_depth_db"]
     # the same images: close, but not identical (the depth differs)
     assert 25 < p["min"] <= p["p50"] < 80 and p["identical"] < cost["eyes"]
+    changed = cost["changed_share"]
+    assert changed["levels"] == 16 and 0.0 <= changed["p50"] <= changed["max"] < 0.05
