@@ -47,6 +47,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--early-image", action="store_true",
                         help="pipeline in the image-first mode (new images shown with the previous frame's depth "
                              "until their own is done; see `passthrough replay --help`)")
+    parser.add_argument("--early-depth", default="refresh", choices=["refresh", "previous"],
+                        help="image-first mode's depth: the previous frame's re-chosen where the new pair "
+                             "contradicts it (default), or as it is (both are measured in quality.early_image)")
     parser.add_argument("--exposure-ms", type=float, default=LatencyConstants.exposure_ms, help="camera exposure (model)")
     parser.add_argument("--readout-ms", type=float, default=LatencyConstants.readout_ms, help="sensor readout (model)")
     parser.add_argument("--scanout-ms", type=float, default=None, help="display scan-out (model; default one period)")
@@ -74,6 +77,7 @@ def _pipeline_args(args, **extra):
     a = p.parse_args([])
     a.display_hz, a.provider, a.no_hands, a.head_path = args.display_hz, args.provider, args.no_hands, "sway"
     a.early_image = bool(getattr(args, "early_image", False))
+    a.early_depth = getattr(args, "early_depth", "refresh")
     for k, v in extra.items():
         setattr(a, k, v)
     return a
@@ -296,10 +300,13 @@ def early_image_cost(args, source, threads: int, max_frames: int = 12) -> dict:
     against the real depth), and ``changed_share``: the share of those pixels where a channel differs by
     more than :data:`CHANGED_LEVELS` (of 255), i.e. how much of the picture an early frame gets visibly
     wrong (``passthrough synth --sequence`` makes a sequence with a hand-sized plate moving at a chosen
-    speed to measure it on). ``rig_motion_m``: camera travel between consecutive frames (0: a static rig,
-    where only what moves in the scene differs). Not measured on stills: played as a stream they pair
-    unrelated scenes. Its own pipeline (no hands): the rig follows the source's ground-truth poses where
-    it has them (the timed run's head path only moves the eyes)."""
+    speed to measure it on). Both ``--early-depth`` modes are measured on the same frames, each early
+    output made three times per frame in alternating order for its camera-thread time (``early_ms``:
+    :meth:`CameraStage.early` alone); the top-level figures are the chosen mode's. ``rig_motion_m``:
+    camera travel between consecutive frames (0: a static rig, where only what moves in the scene
+    differs). Not measured on stills: played as a stream they pair unrelated scenes. Its own pipeline (no
+    hands): the rig follows the source's ground-truth poses where it has them (the timed run's head path
+    only moves the eyes)."""
     from passthrough.pipeline.factory import build_pipeline
     from reprojection.evaluate import psnr
 
@@ -308,32 +315,53 @@ def early_image_cost(args, source, threads: int, max_frames: int = 12) -> dict:
     pipe = build_pipeline(source, _pipeline_args(args, no_hands=True, head_path=None, early_image=True),
                           threads=threads)
     cs, ds = pipe.camera_stage, pipe.display_stage
-    previous, values, motion, changed = None, [], [], []
+    modes = {"refresh": True, "previous": False}
+    values = {m: [] for m in modes}
+    changed = {m: [] for m in modes}
+    ms = {m: [] for m in modes}
+    previous, motion = None, []
     for frame in itertools.islice(iter(source), max_frames + 1):
         rect = cs.rectify(frame)
         if previous is None:
             previous = ds.prepare(cs.finish(rect))
             continue
-        early = ds.prepare(cs.early(rect, previous), previous)
-        full = ds.prepare(cs.finish(rect), early)
+        if not motion:  # warm-up, untimed: the first call of each mode may compile
+            for m in modes:
+                cs.early(rect, previous, refresh=modes[m])
+        early = {}
+        for rep in range(3):
+            for m in (modes if rep % 2 == 0 else reversed(list(modes))):
+                t0 = time.perf_counter_ns()
+                early[m] = cs.early(rect, previous, refresh=modes[m])
+                ms[m].append((time.perf_counter_ns() - t0) / 1e6)
+        full = ds.prepare(cs.finish(rect), previous)
         views = pipe.eye_fn(frame.t_left_ns)
-        a, b = ds.render(early, views), ds.render(full, views)
-        for e in range(a.eyes_bgr.shape[0]):
-            seen = ~(a.holes[e] | b.holes[e])
-            values.append(psnr(a.eyes_bgr[e], b.eyes_bgr[e], seen))
-            off = np.abs(a.eyes_bgr[e].astype(np.int16) - b.eyes_bgr[e]).reshape(seen.shape + (-1,)).max(axis=-1)
-            changed.append(float((off[seen] > CHANGED_LEVELS).mean()) if seen.any() else 0.0)
+        b = ds.render(full, views)
+        for m in modes:
+            a = ds.render(ds.prepare(early[m], previous), views)
+            for e in range(a.eyes_bgr.shape[0]):
+                seen = ~(a.holes[e] | b.holes[e])
+                values[m].append(psnr(a.eyes_bgr[e], b.eyes_bgr[e], seen))
+                off = np.abs(a.eyes_bgr[e].astype(np.int16) - b.eyes_bgr[e]).reshape(seen.shape + (-1,)).max(axis=-1)
+                changed[m].append(float((off[seen] > CHANGED_LEVELS).mean()) if seen.any() else 0.0)
         motion.append(float(np.linalg.norm(rect.T_world_from_left[:3, 3] - previous.T_world_from_left[:3, 3])))
         previous = full
-    finite = [v for v in values if np.isfinite(v)]
-    return {"measured": bool(values), "frames": len(motion), "eyes": len(values),
+
+    def picture(m: str) -> dict:
+        finite = [v for v in values[m] if np.isfinite(v)]
+        return {"psnr_early_vs_own_depth_db": {"p50": round(float(np.median(finite)), 2) if finite else None,
+                                               "min": round(float(np.min(finite)), 2) if finite else None,
+                                               "identical": len(values[m]) - len(finite)},
+                "changed_share": {"p50": round(float(np.median(changed[m])), 4) if changed[m] else None,
+                                  "max": round(float(np.max(changed[m])), 4) if changed[m] else None,
+                                  "levels": CHANGED_LEVELS},
+                "early_ms": {"p50": round(float(np.median(ms[m])), 3) if ms[m] else None,
+                             "max": round(float(np.max(ms[m])), 3) if ms[m] else None, "n": len(ms[m])}}
+
+    chosen = "refresh" if cs.refresh else "previous"
+    return {"measured": bool(motion), "frames": len(motion), "eyes": len(values[chosen]),
             "rig_poses": "ground truth" if pipe.head_path.name == "ground-truth" else "static",
-            "psnr_early_vs_own_depth_db": {"p50": round(float(np.median(finite)), 2) if finite else None,
-                                           "min": round(float(np.min(finite)), 2) if finite else None,
-                                           "identical": len(values) - len(finite)},
-            "changed_share": {"p50": round(float(np.median(changed)), 4) if changed else None,
-                              "max": round(float(np.max(changed)), 4) if changed else None,
-                              "levels": CHANGED_LEVELS},
+            "early_depth": chosen, **picture(chosen), "modes": {m: picture(m) for m in modes},
             "rig_motion_m": {"p50": round(float(np.median(motion)), 4) if motion else None,
                              "max": round(float(np.max(motion)), 4) if motion else None}}
 

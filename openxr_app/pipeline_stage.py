@@ -139,9 +139,8 @@ class PipelineXRStage:
         """The image-first output of a rectified frame: its images on the canvas with ``previous``'s depth
         (already on the canvas; moved to the new pose by :meth:`CameraStage.early`, the same arrays for
         this static rig). Returns it (published)."""
-        from passthrough.pipeline.camera_stage import CameraStage
-
-        out = CameraStage.early(rect, previous)  # K and depth are previous's: on the canvas already
+        # K and depth are previous's: on the canvas already; the depth refresh needs the full-size maps
+        out = self.camera.early(rect, previous, refresh=self.scale == 1.0)
         out.left_bgr, out.right_bgr = self._canvas_images(out.left_bgr, out.right_bgr)
         same_depth = out.depth_left is previous.depth_left and out.depth_right is previous.depth_right
         out.display_feeds = self.reprojector.camera_feeds(out.left_bgr, out.right_bgr, out.depth_left,

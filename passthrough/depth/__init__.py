@@ -34,6 +34,11 @@ low where pixels were hole-filled or failed the uniqueness / left-right checks) 
 - ``opencv_sgbm`` / ``opencv_bm``: OpenCV matchers at 1/2 resolution with the same filling/upsampling.
 - ``opencv_sgbm_full``: the reference every evaluation also runs (full resolution, holes left invalid).
 
+For the camera stage's image-first mode (an image shown before its own depth is done) two helpers
+reuse the previous frame's depth: :mod:`passthrough.depth.warp` moves it to the new camera pose
+(z-buffered forward splat), :mod:`passthrough.depth.refresh` re-chooses it where the new pair
+contradicts it (something in front of a static rig moved) without a stereo match.
+
 :class:`TemporalFilter` (``DepthEstimator(..., temporal=True)``) stabilises video: confidence-weighted
 running mean per pixel while the value stays within max(1 px, 4 %), immediate switch on a larger change
 (low-confidence contradictions are held back for one frame).

@@ -119,6 +119,16 @@ def right_disparity_from_left(disp_left: np.ndarray, fill: bool = True) -> np.nd
     return out
 
 
+def right_disparity_rows(disp_left: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Rows ``lo:hi`` of :func:`right_disparity_from_left` ``(disp_left)`` (float32 (hi - lo, W)),
+    computed on those rows and the hole fill's vertical reach around them only (the warp works row by
+    row; the fill looks up to :data:`passthrough.depth._kernels.VERTICAL_REACH` rows up and down)."""
+    from ..depth._kernels import VERTICAL_REACH
+
+    a, b = max(0, lo - VERTICAL_REACH), min(disp_left.shape[0], hi + VERTICAL_REACH)
+    return right_disparity_from_left(disp_left[a:b])[lo - a:hi - a]
+
+
 #: nearest surface the pipeline's depth search covers: hands held in front of a headset are 0.4-0.7 m
 #: from its cameras (the OAK-D ``pov_hands`` pair: 0.46-0.48 m); nearer hands are still tracked and
 #: occlude holograms through the hand tracker's 3-D joints.
@@ -154,9 +164,10 @@ class CameraStage:
     then :meth:`early` (the new images with the previous frame's depth, shown while depth runs), then
     :meth:`finish` (the new depth)."""
 
-    def __init__(self, depth_fn: DepthFn, pose_fn: Callable[[int], np.ndarray]):
+    def __init__(self, depth_fn: DepthFn, pose_fn: Callable[[int], np.ndarray], refresh: bool = True):
         self.depth_fn = depth_fn
         self.pose_fn = pose_fn
+        self.refresh = refresh
 
     def process(self, frame: StereoFrame) -> CameraOutput:
         return self.finish(self.rectify(frame))
@@ -186,12 +197,18 @@ class CameraStage:
             rectify_ms=rect.rectify_ms, depth_ms=(t2 - t1) / 1e6, left_gray=rect.left_gray, right_gray=rect.right_gray,
         )
 
-    @staticmethod
-    def early(rect: "Rectified", previous: CameraOutput) -> CameraOutput:
+    def early(self, rect: "Rectified", previous: CameraOutput, refresh: Optional[bool] = None) -> CameraOutput:
         """The image-first output: ``rect``'s images with ``previous``'s depth, each map moved to the new
         camera pose (:func:`passthrough.depth.warp.warp_depth`; the same array objects when the rig did not
-        move, as for a static rig). ``depth_index`` names the frame the depth was computed from;
-        ``disparity`` and ``confidence`` stay the previous frame's (left camera at its own pose)."""
+        move, as for a static rig). With ``refresh`` (the default) and a rig that did not move, the left
+        map is then checked against the new pair and re-chosen where the pair contradicts it (something
+        in the scene moved: :func:`passthrough.depth.refresh.refresh_disparity`), and the right map
+        follows it as in :meth:`finish`, on the rows that changed (``refresh``: None = the stage's setting; the maps
+        must be at the images' size). Not on a moving rig: there the test compares the new pair's
+        photometric error with the old pair's at pixels that no longer correspond, and on KITTI and
+        EuRoC it cost 9-13 ms per frame for no gain (README).
+        ``depth_index`` names the frame the depth was computed from; ``disparity`` and
+        ``confidence`` stay the previous frame's (left camera at its own pose)."""
         from ..depth.warp import warp_depth
         from ..geometry import invert_T
 
@@ -199,6 +216,20 @@ class CameraStage:
         frame, K = rect.frame, previous.K
         depth_l = warp_depth(previous.depth_left, K, invert_T(rect.T_world_from_left) @ previous.T_world_from_left)
         depth_r = warp_depth(previous.depth_right, K, invert_T(rect.T_world_from_right) @ previous.T_world_from_right)
+        static = depth_l is previous.depth_left and depth_r is previous.depth_right
+        if static and (self.refresh if refresh is None else refresh):
+            from ..depth.refresh import refresh_disparity
+
+            rig = frame.rig
+            matched_on = (previous.left_gray, previous.right_gray, previous.disparity)
+            fresh, changed = refresh_disparity(rect.left_gray, rect.right_gray, rig.depth_to_disparity(depth_l),
+                                               matched_on if previous.left_gray is not None else None)
+            rows = np.flatnonzero(changed.any(axis=1))
+            if rows.size:  # both maps change on the rows the refresh touched, and between them
+                lo, hi = int(rows[0]), int(rows[-1]) + 1
+                depth_l, depth_r = depth_l.copy(), depth_r.copy()
+                depth_l[lo:hi] = rig.disparity_to_depth(fresh[lo:hi])
+                depth_r[lo:hi] = rig.disparity_to_depth(right_disparity_rows(fresh, lo, hi))
         return CameraOutput(
             frame.index, frame.t_left_ns, rect.left_bgr, rect.right_bgr, depth_l, depth_r, previous.disparity,
             previous.confidence, K, rect.T_world_from_left, rect.T_world_from_right, t_done_ns=time.monotonic_ns(),

@@ -31,8 +31,8 @@ def reprojector():
 
 @pytest.fixture
 def make_pipeline(oakd, reprojector):
-    def _make(pairs=("desk",), **overrides):
-        src = PairsFolderSource(oakd, only=pairs)
+    def _make(pairs=("desk",), source=None, **overrides):
+        src = PairsFolderSource(oakd, only=pairs) if source is None else source
         args = pipeline_args(**{"no_hands": True, "head_path": "static", **overrides})
         return build_pipeline(src, args, reprojector=reprojector)
 
