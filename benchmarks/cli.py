@@ -376,21 +376,24 @@ def bench_depth(args) -> dict:
     n = _num_disp(rig)
     ours = DepthEstimator(DEFAULT_METHOD, num_disparities=n)
     ref = DepthEstimator(REFERENCE_METHOD, num_disparities=n)
-    a, b = [], []
+    a, b, snap = [], [], []
     for i in range(args.warmup + args.frames):
         f = frames[i % len(frames)]
         l, r = (to_gray(x) for x in f.rectified())
         t0 = time.perf_counter()
-        ours.compute(l, r, f.rig)
+        res = ours.compute(l, r, f.rig)
         t1 = time.perf_counter()
         ref.compute(l, r, f.rig)
         t2 = time.perf_counter()
         if i >= args.warmup:
             a.append((t1 - t0) * 1e3)
             b.append((t2 - t1) * 1e3)
+            if "snap_ms" in res.timings:
+                snap.append(res.timings["snap_ms"])
     so, sb = summarize_ms(a), summarize_ms(b)
     w, h = rig.rectified_size
-    return {"benchmark": "depth", "stages": {"depth": so}, "baseline": {REFERENCE_METHOD: sb},
+    parts = {"depth_snap": summarize_ms(snap)} if snap else {}  # the edge snap, part of depth
+    return {"benchmark": "depth", "stages": {"depth": so, **parts}, "baseline": {REFERENCE_METHOD: sb},
             "speedup_vs_reference": _ratio(sb, so), "method": DEFAULT_METHOD,
             "compile_ms": round(float(ours.compile_ms), 1), "resolution": [w, h],
             "num_disparities": n,

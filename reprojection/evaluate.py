@@ -130,7 +130,8 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
     dropped, then both maps are cleaned as the depth stage cleans its own
     (:func:`passthrough.depth.upsample.clean_disparity`: zero disparities and holes filled from the
     background side, 5x5 median; the stage's own cleaning is switched off so that it comes after the
-    check). ``"warped"``: as the pipeline's camera stage: the left grey image is matched only (the stage
+    check; a method that snaps its edges, :attr:`MethodSpec.snap`, does it last, on both maps).
+    ``"warped"``: as the pipeline's camera stage: the left grey image is matched only (the stage
     cleans its map) and the map is forward-warped into the right view
     (:func:`passthrough.pipeline.camera_stage.right_disparity_from_left`): one match per frame, lower
     scores (``docs/reprojection.md``).
@@ -163,10 +164,18 @@ def estimate_depths(left: np.ndarray, right: np.ndarray, focal: float, baseline:
             dr = right_disparity_from_left(dl)
             name += ", right view forward-warped (as the camera stage)"
         else:
-            est = DepthEstimator(name, num_disparities=num_disp, median=0)  # cleaned here, after the check
+            # cleaned (and edges snapped) here, after the check
+            est = DepthEstimator(name, num_disparities=num_disp, median=0, snap=False)
             dl, dr = lr_consistent(matched(est.compute(left, right)),
                                    np.fliplr(matched(est.compute(flip(right), flip(left)))), LR_TOL_PX)
             dl, dr = clean_disparity(dl), clean_disparity(dr)
+            if METHODS[name].snap:
+                from passthrough.depth.snap import snap_edges
+                from passthrough.io.images import to_gray
+
+                gl, gr = to_gray(left), to_gray(right)
+                dl = snap_edges(gl, gr, dl)[0]
+                dr = np.fliplr(snap_edges(flip(gr), flip(gl), flip(dr))[0])
     with np.errstate(divide="ignore", invalid="ignore"):
         zl = np.where(dl + doffs > 0, focal * baseline / (dl + doffs), np.nan).astype(np.float32)
         zr = np.where(dr + doffs > 0, focal * baseline / (dr + doffs), np.nan).astype(np.float32)

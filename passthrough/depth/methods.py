@@ -78,6 +78,10 @@ class MethodSpec:
         sigma_range: intensity sigma of the joint bilateral upsampling.
         recover: re-match pixels the pair contradicts at full resolution (thin structures the matcher
             lost, :func:`~passthrough.depth.recover.recover_thin`); None = off.
+        snap: last, depth edges are moved to where the pair puts them
+            (:func:`~passthrough.depth.snap.snap_edges`: pixels the pair contradicts take the nearest or
+            farthest disparity around them where that fits much better; the fattened edges of a matcher
+            at reduced resolution).
         median: with ``fill``, the map is cleaned for view synthesis as
             :func:`~passthrough.depth.upsample.clean_disparity` cleans a full-resolution map, at less cost:
             zero disparities (the search truncated at the left border) are holes for the fill at matching
@@ -97,6 +101,7 @@ class MethodSpec:
     scale_y: Optional[float] = None
     recover: Optional[RecoverParams] = None
     median: int = 5
+    snap: bool = False
 
 
 #: Shared matcher settings. ``speckle_size=12`` (regions of <= 12 matching-resolution pixels, i.e. ~100
@@ -116,6 +121,10 @@ METHODS: Dict[str, MethodSpec] = {
                    "as sgm_aniso, then pixels whose disparity the pair contradicts are re-matched at full "
                    "resolution (small-window search over the whole range, mutual matches kept): thin structures",
                    _SGM, scale_y=0.25, recover=RecoverParams()),
+        MethodSpec("sgm_aniso_snap", "census_sgm", 0.5,
+                   "as sgm_aniso, then pixels whose disparity the pair contradicts take the nearest or farthest "
+                   "disparity around them where that fits the pair much better (depth edges snapped to image edges)",
+                   _SGM, scale_y=0.25, snap=True),
         MethodSpec("sgm_aniso_3path", "census_sgm", 0.5,
                    "as sgm_aniso with 3 paths (both horizontal + bottom-to-top): one vertical sweep less",
                    replace(_SGM, paths=3), scale_y=0.25),
@@ -139,7 +148,7 @@ METHODS: Dict[str, MethodSpec] = {
 }
 
 #: The method with the best accuracy/speed trade-off measured (see the package docstring).
-DEFAULT_METHOD = "sgm_aniso"
+DEFAULT_METHOD = "sgm_aniso_snap"
 
 #: The reference every evaluation also runs.
 REFERENCE_METHOD = "opencv_sgbm_full"
@@ -191,6 +200,8 @@ class DepthEstimator:
         scale_y: override the vertical matching resolution (as ``scale``).
         median: override the method's final median window (0 = no cleaning; e.g. for a caller that
             cleans after a left-right check of its own).
+        snap: override the method's edge snapping (``MethodSpec.snap``; off for a caller that snaps
+            after cleaning of its own).
 
     Attributes:
         compile_ms: milliseconds the numba kernels took on their first call in this process (compile,
@@ -203,7 +214,8 @@ class DepthEstimator:
 
     def __init__(self, method: str = DEFAULT_METHOD, num_disparities: Optional[int] = None,
                  scale: Optional[float] = None, block_size: Optional[int] = None, temporal: bool = False,
-                 sgm: Optional[SGMParams] = None, scale_y: Optional[float] = None, median: Optional[int] = None):
+                 sgm: Optional[SGMParams] = None, scale_y: Optional[float] = None, median: Optional[int] = None,
+                 snap: Optional[bool] = None):
         spec = get_method(method)
         if num_disparities is not None and (int(num_disparities) != num_disparities or num_disparities <= 0):
             raise ValueError(f"disparity range must be a positive integer, got {num_disparities}")
@@ -224,6 +236,8 @@ class DepthEstimator:
             spec = replace(spec, sgm=sgm)
         if median is not None:
             spec = replace(spec, median=int(median))
+        if snap is not None:
+            spec = replace(spec, snap=bool(snap))
         if spec.median not in (0, 3, 5):
             raise ValueError(f"median window must be 0 (none), 3 or 5, got {spec.median}")
         if spec.kind == "census_sgm":
@@ -368,6 +382,13 @@ class DepthEstimator:
             t0 = time.perf_counter()
             disp = median_disparity(disp, spec.median)
             t["median_ms"] = (time.perf_counter() - t0) * 1e3
+        # ---- depth edges snapped to where the pair puts them
+        if spec.snap:
+            from .snap import snap_edges
+
+            t0 = time.perf_counter()
+            disp, _ = snap_edges(gray_left, to_gray(right), disp)
+            t["snap_ms"] = (time.perf_counter() - t0) * 1e3
         depth = rig.disparity_to_depth(disp) if rig is not None else None
         disp = np.ascontiguousarray(disp, dtype=np.float32)
         conf = conf.astype(np.float32, copy=False)  # every producer above keeps it within 0..1

@@ -54,7 +54,8 @@ OFFSETS = ((0, 16), (0, -16), (0, 32), (0, -32), (16, 0), (-16, 0))
 #: The suspect test runs on every STEP-th pixel of every STEP-th row (a block of STEP x STEP pixels).
 STEP = 2
 _R = 1  # 3x3 box (of the STEP grid) of the suspect test: 6x6 pixels
-_POOL = 4  # window extremes are taken on every _POOL-th pixel
+#: The window extremes are taken on every POOL-th pixel of every POOL-th row.
+POOL = 4
 
 
 @njit(cache=True, nogil=True)
@@ -139,7 +140,7 @@ def _block_score_own(L, R, d, y0, x0):
 
 
 @njit(cache=True, nogil=True)
-def _rechoose(L, R, d, blocks_y, blocks_x, dmax, dmin, offsets, out, changed):
+def _rechoose(L, R, d, blocks_y, blocks_x, bmax, bmin, offsets, out, changed):
     """Re-choose ``out`` (a copy of ``d``) block by block (STEP x STEP pixels, top-left corners
     ``blocks_y * STEP``, ``blocks_x * STEP``): one disparity per block, marking what changed in
     ``changed``; returns how many pixels."""
@@ -153,9 +154,9 @@ def _rechoose(L, R, d, blocks_y, blocks_x, dmax, dmin, offsets, out, changed):
         m = 0
         for k in range(2 + offsets.shape[0]):
             if k == 0:
-                v = dmax[y0 // _POOL, x0 // _POOL]
+                v = bmax[b]
             elif k == 1:
-                v = dmin[y0 // _POOL, x0 // _POOL]
+                v = bmin[b]
             else:
                 yy = y0 + offsets[k - 2, 0]
                 xx = x0 + offsets[k - 2, 1]
@@ -191,17 +192,19 @@ def _coarse_box_residual(L, R, d) -> np.ndarray:
     return cv2.blur(res, (2 * _R + 1, 2 * _R + 1), borderType=cv2.BORDER_REPLICATE)
 
 
-def _window_extremes(d: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Largest and smallest known disparity in a WINDOW around each pixel, on every _POOL-th pixel of
-    every _POOL-th row (candidates need not be exact); NaN where none is known."""
-    sub = d[::_POOL, ::_POOL]
+def _window_extremes(d: np.ndarray, blocks_y: np.ndarray, blocks_x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Largest and smallest known disparity in a :data:`WINDOW` around each block's top-left pixel
+    (float32 per block, NaN where none is known), from every :data:`POOL`-th pixel of every POOL-th row
+    (candidates need not be exact)."""
+    sub = d[::POOL, ::POOL]
     known = np.isfinite(sub)
-    kernel = np.ones((WINDOW[0] // _POOL | 1, WINDOW[1] // _POOL | 1), np.uint8)
+    kernel = np.ones((WINDOW[0] // POOL | 1, WINDOW[1] // POOL | 1), np.uint8)
     dmax = cv2.dilate(np.where(known, sub, np.float32(-1.0)), kernel)
     dmin = cv2.erode(np.where(known, sub, np.float32(1e9)), kernel)
     dmax[dmax < 0] = np.nan
     dmin[dmin >= 1e9] = np.nan
-    return dmax, dmin
+    iy, ix = blocks_y * STEP // POOL, blocks_x * STEP // POOL
+    return dmax[iy, ix], dmin[iy, ix]
 
 
 def _f32(a) -> np.ndarray:
@@ -244,6 +247,6 @@ def refresh_disparity(left_gray: np.ndarray, right_gray: np.ndarray, disparity: 
         keep = np.sort(np.argpartition(-excess, budget)[:budget])  # raster order
         blocks_y, blocks_x = blocks_y[keep], blocks_x[keep]
     if blocks_y.size:
-        dmax, dmin = _window_extremes(d)
-        _rechoose(L, R, d, blocks_y, blocks_x, dmax, dmin, np.asarray(OFFSETS, np.int64), out, changed)
+        bmax, bmin = _window_extremes(d, blocks_y, blocks_x)
+        _rechoose(L, R, d, blocks_y, blocks_x, bmax, bmin, np.asarray(OFFSETS, np.int64), out, changed)
     return out, changed

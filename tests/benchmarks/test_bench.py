@@ -105,7 +105,10 @@ def test_json_into_a_folder_is_refused_and_a_missing_folder_is_made(cli, tmp_pat
     out = tmp_path / "new" / "sub" / "depth.json"
     r = cli("bench", "depth", "--frames", "3", "--warmup", "1", "--json", out, timeout=600)
     assert r.returncode == 0, r.stderr
-    assert json.loads(out.read_text())["stages"]["depth"]["n"] == 3
+    stages = json.loads(out.read_text())["stages"]
+    assert stages["depth"]["n"] == 3
+    # the default method's edge snap, a part of its time
+    assert stages["depth_snap"]["n"] == 3 and 0 < stages["depth_snap"]["p50_ms"] < stages["depth"]["p50_ms"]
 
 
 def test_a_value_that_could_not_be_measured_is_null_in_standard_json(cli, shared_data, tmp_path):
