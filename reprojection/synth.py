@@ -189,13 +189,33 @@ def sequence_room(x_centre: float) -> list:
     return ROOM[:-1] + [(2, HAND_DEPTH, (x_centre - w / 2, x_centre + w / 2), (0.05 - h / 2, 0.05 + h / 2), 6, 0.3)]
 
 
+#: Head sway of a sequence (:func:`head_pose`): period (s), and side-to-side travel and yaw per metre of
+#: ``--head-sway`` amplitude (a 5 cm sway turns the head +-5 deg, peak 16 cm/s and 16 deg/s: a user
+#: looking around calmly).
+SWAY_PERIOD_S = 2.0
+SWAY_YAW_DEG_PER_M = 100.0
+
+
+def head_pose(t_s: float, sway_m: float) -> np.ndarray:
+    """(4, 4) ``T_world_from_head`` of a sequence at ``t_s``: the head sways sideways by ``sway_m`` (m,
+    amplitude) and turns with it (:data:`SWAY_YAW_DEG_PER_M`), period :data:`SWAY_PERIOD_S`; identity
+    for ``sway_m`` 0 (a static rig). The head frame is the room's at t = 0 (OpenCV axes)."""
+    s = np.sin(2 * np.pi * t_s / SWAY_PERIOD_S)
+    T = np.eye(4)
+    T[:3, :3] = rot_y(SWAY_YAW_DEG_PER_M * sway_m * s)
+    T[0, 3] = sway_m * s
+    return T
+
+
 def render_sequence(out: Path, frames: int, speed: float, width: int = 640, height: int = 480, supersample: int = 2,
-                    data_dir: Path = DEFAULT_DATA, baseline: float = 0.07, rate_hz: float = 30.0) -> Path:
+                    data_dir: Path = DEFAULT_DATA, baseline: float = 0.07, rate_hz: float = 30.0,
+                    sway_m: float = 0.0) -> Path:
     """Write a stereo sequence of the room with a hand-sized plate moving at ``speed`` m/s (:func:`hand_x`)
-    in front of a static rig, in the KITTI odometry layout (read by
+    in front of the rig (static, or swaying with the head by ``sway_m``: :func:`head_pose`), in the KITTI
+    odometry layout (read by
     :class:`passthrough.datasets.kitti.KittiOdometrySource`): ``image_l/ image_r/`` colour PNG frames,
     ``calib.txt`` (``P0:``/``P1:`` rows of the rectified pair), ``times.txt`` (``rate_hz``), ``poses.txt``
-    (``T_world_from_cam0``, the same every frame: a static head; world = the room's frame of :data:`ROOM`) and :data:`SEQUENCE_MARKER` (parameters and the
+    (``T_world_from_cam0`` per frame; world = the room's frame of :data:`ROOM`) and :data:`SEQUENCE_MARKER` (parameters and the
     hand's position per frame). Returns ``out``."""
     out = Path(out)
     textures = load_textures(data_dir)
@@ -207,13 +227,15 @@ def render_sequence(out: Path, frames: int, speed: float, width: int = 640, heig
         d.mkdir(parents=True, exist_ok=True)
         for old in d.glob("*.png"):  # an earlier sequence's frames (the marker said the folder is ours)
             old.unlink()
-    xs = []
+    xs, poses = [], []
     for i in range(frames):
         x = hand_x(i / rate_hz, speed)
         xs.append(round(x, 6))
         room = sequence_room(x)
+        T_head = head_pose(i / rate_hz, sway_m)
+        poses.append(T_head @ T["cam_left"])
         for name, d in dirs.items():
-            img, _ = raycast(Kb, T[name], Wb, Hb, textures, room)
+            img, _ = raycast(Kb, T_head @ T[name], Wb, Hb, textures, room)
             cv2.imwrite(str(d / f"{i:06d}.png"), cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA))
     P0 = np.hstack([K, np.zeros((3, 1))])
     P1 = P0.copy()
@@ -221,12 +243,13 @@ def render_sequence(out: Path, frames: int, speed: float, width: int = 640, heig
     row = lambda M: " ".join(f"{v:.12g}" for v in np.asarray(M, np.float64).ravel())
     (out / "calib.txt").write_text(f"P0: {row(P0)}\nP1: {row(P1)}\n")
     (out / "times.txt").write_text("".join(f"{i / rate_hz:.9f}\n" for i in range(frames)))
-    (out / "poses.txt").write_text("".join(row(T["cam_left"][:3]) + "\n" for _ in range(frames)))
+    (out / "poses.txt").write_text("".join(row(P[:3]) + "\n" for P in poses))
     marker = {"format": "synth-sequence", "layout": "kitti-odometry", "frames": frames, "rate_hz": rate_hz,
               "hand_speed_m_s": speed, "hand_size_m": list(HAND_SIZE), "hand_depth_m": HAND_DEPTH,
               "width": width, "height": height, "baseline_m": baseline, "hand_x_m": xs,
+              "head_sway_m": sway_m, "head_sway_period_s": SWAY_PERIOD_S,
               "note": "synthetic room (Middlebury 2014 photos as textures) with a hand-sized plate moving in "
-                      "front of a static rig, rendered by `passthrough synth --sequence`"}
+                      "front of the rig, rendered by `passthrough synth --sequence`"}
     (out / SEQUENCE_MARKER).write_text(json.dumps(marker, indent=1) + "\n")
     return out
 
@@ -248,6 +271,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--early-image --dataset DIR`)")
     parser.add_argument("--hand-speed", type=float, default=0.5,
                         help="speed of the sequence's hand in m/s (default 0.5; 0 = still)")
+    parser.add_argument("--head-sway", type=float, default=0.0, metavar="M",
+                        help="the sequence's rig sways sideways by M metres (amplitude, 2 s period) and turns with "
+                             "it (+-1 deg per cm): a head looking around; poses.txt holds the poses (default 0: "
+                             "a static rig)")
 
 
 #: The files :func:`render_set` writes: an existing ``--out`` folder may hold these and nothing else
@@ -269,11 +296,15 @@ def main(args) -> int:
         raise InputError(None, f"--camera-yaw-deg must be within +-30 degrees, got {yaw[0]:g} {yaw[1]:g}")
     from passthrough.io.out_folder import prepare_out_folder
 
+    if args.head_sway and not args.sequence:
+        raise InputError(None, "--head-sway is for a --sequence (a rig-v1 set is one still rig)")
     if args.sequence:
         if not 2 <= args.sequence <= 10000:
             raise InputError(None, f"--sequence must be 2..10000 frames, got {args.sequence}")
         if not 0 <= args.hand_speed <= 5.0:  # also refuses nan
             raise InputError(None, f"--hand-speed must be 0..5 m/s, got {args.hand_speed}")
+        if not 0 <= args.head_sway <= 0.2:
+            raise InputError(None, f"--head-sway must be 0..0.2 m, got {args.head_sway}")
         if yaw != (0.0, 0.0):
             raise InputError(None, "--camera-yaw-deg is for rig-v1 sets; a --sequence is a rectified pair")
         out = Path(args.out)
@@ -282,9 +313,10 @@ def main(args) -> int:
                                   "sequence of this command); nothing is overwritten: choose a new or empty folder")
         prepare_out_folder(out, SEQUENCE_FILES)
         render_sequence(out, args.sequence, args.hand_speed, args.width, args.height, args.supersample, args.data,
-                        args.baseline)
+                        args.baseline, sway_m=args.head_sway)
         print(f"wrote {args.sequence}-frame sequence {out} ({args.width}x{args.height}, 30 Hz, KITTI odometry layout; "
-              f"hand plate at {HAND_DEPTH:g} m moving at {args.hand_speed:g} m/s)")
+              f"hand plate at {HAND_DEPTH:g} m moving at {args.hand_speed:g} m/s"
+              + (f"; head swaying by {args.head_sway:g} m)" if args.head_sway else ")"))
         return 0
     prepare_out_folder(args.out, SET_FILES)
     out = render_set(args.out, args.width, args.height, args.supersample, args.data, args.baseline, yaw)

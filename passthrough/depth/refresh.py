@@ -11,8 +11,8 @@ match:
    grid (6x6 pixels): the photometric error of the old disparity, per STEP x STEP block.
 2. suspects: blocks whose mean residual exceeds ``threshold`` (gray levels) and, given the pair the old
    disparity was matched on, ``ratio`` times that pair's residual at the same block (what the matcher
-   could not do better: texture, occlusions, noise; exact for a static rig, where the old map is not
-   moved). Only what changed is re-chosen; at most ``max_share`` of the blocks, the most contradicted
+   could not do better: texture, occlusions, noise): the same block on a static rig, on a moving one
+   the block holding the old pixel the new one shows (``source_of``). Only what changed is re-chosen; at most ``max_share`` of the blocks, the most contradicted
    first (a bound on the cost where nearly everything disagrees).
 3. candidates for a suspect block: the old disparity at fixed offsets from it (:data:`OFFSETS`: where the
    moved surface came from, +-16, +-32 px horizontally, +-16 px vertically) and the largest and
@@ -34,7 +34,7 @@ scores and the right map that follows).
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -221,10 +221,16 @@ def _u8(a, what: str) -> np.ndarray:
 def refresh_disparity(left_gray: np.ndarray, right_gray: np.ndarray, disparity: np.ndarray,
                       matched_on: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None,
                       threshold: float = THRESHOLD, ratio: float = RATIO,
-                      max_share: float = MAX_SHARE) -> Tuple[np.ndarray, np.ndarray]:
+                      max_share: float = MAX_SHARE,
+                      source_of: Optional[Callable[[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]] = None
+                      ) -> Tuple[np.ndarray, np.ndarray]:
     """An earlier frame's left disparity, re-chosen where the new rectified pair contradicts it (module
     docstring). ``matched_on``: ``(left_gray, right_gray, disparity)`` of the frame the old map was
-    matched on (its own pose), for the relative test. Returns ``(disparity float32 (H, W) px NaN-unknown:
+    matched on (its own pose), for the relative test. ``source_of``: where the rig moved and ``disparity``
+    is the old map moved to the new pose, ``source_of(ys, xs) -> (ys_old, xs_old)`` maps new pixels to
+    the old pixels they show (-1 where none: e.g. :func:`passthrough.depth.warp.source_pixels`); the
+    relative test then reads the old pair's residual there (-1: the absolute test alone). None: the
+    same pixel (a static rig). Returns ``(disparity float32 (H, W) px NaN-unknown:
     a new array, the inputs are not modified; bool (H, W) mask of the pixels it changed)``."""
     L, R, d = _u8(left_gray, "left image"), _u8(right_gray, "right image"), _f32(disparity)
     if L.shape != d.shape or R.shape != d.shape:
@@ -235,9 +241,21 @@ def refresh_disparity(left_gray: np.ndarray, right_gray: np.ndarray, disparity: 
     if matched_on is not None and blocks_y.size:
         oL, oR, od = matched_on
         if np.shape(oL) == d.shape and np.shape(oR) == d.shape and np.shape(od) == d.shape:
-            before = np.empty(blocks_y.size, np.float32)  # the old pair's, at the suspects only
+            before = np.zeros(blocks_y.size, np.float32)  # the old pair's, at the suspects only
+            oby, obx = blocks_y, blocks_x
+            if source_of is not None:  # the old block holding the old pixel each suspect shows
+                sy, sx = source_of(blocks_y * STEP, blocks_x * STEP)
+                seen = sy >= 0
+                oby = np.minimum(sy[seen] // STEP, residual.shape[0] - 1)
+                obx = np.minimum(sx[seen] // STEP, residual.shape[1] - 1)
+            part = np.empty(oby.size, np.float32)
             _coarse_box_residual_at(_u8(oL, "earlier left image"), _u8(oR, "earlier right image"), _f32(od),
-                                    blocks_y, blocks_x, residual.shape[0], residual.shape[1], before)
+                                    oby.astype(np.int64), obx.astype(np.int64), residual.shape[0], residual.shape[1],
+                                    part)
+            if source_of is None:
+                before = part
+            else:
+                before[seen] = part
             np.minimum(excess, residual[blocks_y, blocks_x] - np.float32(ratio) * before, out=excess)
             keep = excess > 0
             blocks_y, blocks_x, excess = blocks_y[keep], blocks_x[keep], excess[keep]

@@ -16,10 +16,12 @@ float32 (H, W), NaN (or <= 0) unknown; ``K`` (3, 3) pixels with pixel centres at
 
 from __future__ import annotations
 
+from typing import Tuple
+
 import numpy as np
 from numba import njit
 
-__all__ = ["is_identity", "warp_depth"]
+__all__ = ["is_identity", "source_pixels", "warp_depth"]
 
 
 def is_identity(T: np.ndarray, atol: float = 1e-9) -> bool:
@@ -105,3 +107,25 @@ def warp_depth(depth: np.ndarray, K: np.ndarray, T_dst_from_src: np.ndarray, fil
         z = np.reciprocal(inv)
     z[~(inv > 0)] = np.nan
     return z
+
+
+def source_pixels(depth: np.ndarray, K: np.ndarray, T_src_from_dst: np.ndarray, ys: np.ndarray,
+                  xs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Where the points that pixels ``(ys, xs)`` of a warped map show were in the source pose: each
+    pixel back-projected with its depth and moved by ``T_src_from_dst`` (the inverse of the warp's
+    transform), rounded to the nearest pixel. ``depth``: the destination's float32 (H, W) map (e.g. the
+    output of :func:`warp_depth`). Returns ``(ys_src, xs_src)`` int64 arrays like ``ys``; -1 (both) where
+    the depth is unknown or the point falls outside the source image or behind it."""
+    d = np.asarray(depth, np.float32)
+    H, W = d.shape
+    ys, xs = np.asarray(ys, np.int64), np.asarray(xs, np.int64)
+    K = np.asarray(K, np.float64)
+    T = np.asarray(T_src_from_dst, np.float64)
+    z = d[ys, xs].astype(np.float64)
+    p = np.stack([(xs - K[0, 2]) / K[0, 0] * z, (ys - K[1, 2]) / K[1, 1] * z, z])
+    q = T[:3, :3] @ p + T[:3, 3:4]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.rint(K[0, 0] * q[0] / q[2] + K[0, 2])
+        v = np.rint(K[1, 1] * q[1] / q[2] + K[1, 2])
+        ok = (z > 0) & (q[2] > 1e-6) & (u >= 0) & (u < W) & (v >= 0) & (v < H)
+    return np.where(ok, v, -1).astype(np.int64), np.where(ok, u, -1).astype(np.int64)

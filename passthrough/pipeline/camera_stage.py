@@ -200,32 +200,42 @@ class CameraStage:
     def early(self, rect: "Rectified", previous: CameraOutput, refresh: Optional[bool] = None) -> CameraOutput:
         """The image-first output: ``rect``'s images with ``previous``'s depth, each map moved to the new
         camera pose (:func:`passthrough.depth.warp.warp_depth`; the same array objects when the rig did not
-        move, as for a static rig). With ``refresh`` (the default) and a rig that did not move, the left
-        map is then checked against the new pair and re-chosen where the pair contradicts it (something
-        in the scene moved: :func:`passthrough.depth.refresh.refresh_disparity`), and the right map
-        follows it as in :meth:`finish`, on the rows that changed (``refresh``: None = the stage's setting; the maps
-        must be at the images' size). Not on a moving rig: there the test compares the new pair's
-        photometric error with the old pair's at pixels that no longer correspond, and on KITTI and
-        EuRoC it cost 9-13 ms per frame for no gain (README).
-        ``depth_index`` names the frame the depth was computed from; ``disparity`` and
-        ``confidence`` stay the previous frame's (left camera at its own pose)."""
+        move, as for a static rig). With ``refresh`` (the default) the moved left map is then checked
+        against the new pair and re-chosen where the pair contradicts it (something in the scene moved:
+        :func:`passthrough.depth.refresh.refresh_disparity`; on a moving rig each new pixel is compared
+        with the old pixel it shows, :func:`passthrough.depth.warp.source_pixels`), and the right map
+        follows it as in :meth:`finish`: on a static rig on the rows that changed, on a moving one
+        entirely (instead of being moved itself). ``refresh``: None = the stage's setting; the maps must
+        be at the images' size. ``depth_index`` names the frame the depth was computed from;
+        ``disparity`` and ``confidence`` stay the previous frame's (left camera at its own pose)."""
         from ..depth.warp import warp_depth
         from ..geometry import invert_T
 
         t0 = time.perf_counter_ns()
         frame, K = rect.frame, previous.K
-        depth_l = warp_depth(previous.depth_left, K, invert_T(rect.T_world_from_left) @ previous.T_world_from_left)
-        depth_r = warp_depth(previous.depth_right, K, invert_T(rect.T_world_from_right) @ previous.T_world_from_right)
-        static = depth_l is previous.depth_left and depth_r is previous.depth_right
-        if static and (self.refresh if refresh is None else refresh):
+        refresh = self.refresh if refresh is None else refresh
+        T_new_from_old = invert_T(rect.T_world_from_left) @ previous.T_world_from_left
+        depth_l = warp_depth(previous.depth_left, K, T_new_from_old)
+        moved = depth_l is not previous.depth_left
+        if not (refresh and moved):  # with the refresh on a moving rig, the right map follows the left
+            depth_r = warp_depth(previous.depth_right, K,
+                                 invert_T(rect.T_world_from_right) @ previous.T_world_from_right)
+        if refresh:
             from ..depth.refresh import refresh_disparity
+            from ..depth.warp import source_pixels
 
             rig = frame.rig
             matched_on = (previous.left_gray, previous.right_gray, previous.disparity)
+            T_old_from_new = invert_T(T_new_from_old)
+            source_of = (lambda ys, xs: source_pixels(depth_l, K, T_old_from_new, ys, xs)) if moved else None
             fresh, changed = refresh_disparity(rect.left_gray, rect.right_gray, rig.depth_to_disparity(depth_l),
-                                               matched_on if previous.left_gray is not None else None)
+                                               matched_on if previous.left_gray is not None else None,
+                                               source_of=source_of)
             rows = np.flatnonzero(changed.any(axis=1))
-            if rows.size:  # both maps change on the rows the refresh touched, and between them
+            if moved:
+                depth_l = rig.disparity_to_depth(fresh) if rows.size else depth_l
+                depth_r = rig.disparity_to_depth(right_disparity_from_left(fresh))
+            elif rows.size:  # both maps change on the rows the refresh touched, and between them
                 lo, hi = int(rows[0]), int(rows[-1]) + 1
                 depth_l, depth_r = depth_l.copy(), depth_r.copy()
                 depth_l[lo:hi] = rig.disparity_to_depth(fresh[lo:hi])

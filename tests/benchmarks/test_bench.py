@@ -148,11 +148,12 @@ def test_bench_pipeline_measures_what_the_image_first_mode_costs(cli, shared_dat
     assert 25 < p["min"] <= p["p50"] < 80 and p["identical"] < cost["eyes"]
     changed = cost["changed_share"]
     assert changed["levels"] == 16 and 0.0 <= changed["p50"] <= changed["max"] < 0.05
-    # both --early-depth modes on the same frames; on a moving rig the refresh does not run (the old and
-    # new maps do not correspond pixel for pixel), so they show the same pictures
+    # both --early-depth modes on the same frames; the top-level figures are the chosen mode's
     assert cost["early_depth"] == "refresh" and set(cost["modes"]) == {"refresh", "previous"}
     fresh, prev = cost["modes"]["refresh"], cost["modes"]["previous"]
     assert fresh["psnr_early_vs_own_depth_db"] == p and fresh["changed_share"] == changed
-    assert prev["psnr_early_vs_own_depth_db"] == p and prev["changed_share"] == changed
+    assert fresh["early_ms"] == cost["early_ms"]
     for m in (fresh, prev):
         assert m["early_ms"]["n"] == 3 * cost["frames"] and 0 < m["early_ms"]["p50"] <= m["early_ms"]["max"]
+        q = m["psnr_early_vs_own_depth_db"]
+        assert 25 < q["min"] <= q["p50"] < 80 and 0.0 <= m["changed_share"]["p50"] <= m["changed_share"]["max"] < 0.05

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from passthrough.depth.warp import warp_depth
+from passthrough.depth.warp import source_pixels, warp_depth
 from passthrough.geometry import make_T
 
 K = np.array([[100.0, 0.0, 79.5], [0.0, 100.0, 59.5], [0.0, 0.0, 1.0]])
@@ -45,3 +45,18 @@ def test_unknown_pixels_move_nowhere():
     out = warp_depth(d, K, make_T(np.eye(3), [0.02, 0.0, 0.0]), fill=False)
     assert np.isfinite(out).sum() <= 4 and np.nanmin(out) == 2.0  # one point's 2x2 footprint
     assert np.isnan(warp_depth(np.full((8, 8), np.nan, np.float32), K, make_T(np.eye(3), [0.1, 0, 0]))).all()
+
+
+def test_each_warped_pixel_knows_the_source_pixel_it_shows():
+    d = _wall(4.0)
+    d[40:80, 70:90] = 1.0  # a near box
+    T_new_from_old = make_T(np.eye(3), [-0.1, 0.0, 0.0])  # 0.1 m to the right: box 10 px left, wall 2.5
+    out = warp_depth(d, K, T_new_from_old, fill=False)
+    ys, xs = np.array([60, 60, 10, 60]), np.array([65, 30, 30, 83])
+    sy, sx = source_pixels(out, K, np.linalg.inv(T_new_from_old), ys, xs)
+    assert list(sy[:3]) == [60, 60, 10] and sx[0] == 75  # the box: 10 px back to the right
+    assert abs(sx[1] - 32.5) <= 0.5 and abs(sx[2] - 32.5) <= 0.5  # the wall: 2.5 px
+    assert sy[3] == -1 and sx[3] == -1  # nothing landed there (unknown depth): no source
+    # points that fall outside the source image have none either
+    far = source_pixels(_wall(4.0), K, make_T(np.eye(3), [5.0, 0.0, 0.0]), np.array([60]), np.array([80]))
+    assert far == (-1, -1)
