@@ -7,7 +7,27 @@ import numpy as np
 import pytest
 
 from passthrough.datasets import open_source
-from reprojection.synth import HAND_DEPTH, HAND_SIZE, HAND_SWEEP, SEQUENCE_MARKER, hand_x
+from reprojection.synth import HAND_DEPTH, HAND_SIZE, HAND_SWEEP, SEQUENCE_MARKER, SWAY_PERIOD_S, hand_x, head_pose
+
+
+def test_head_sways_sideways_and_turns_with_it():
+    assert np.array_equal(head_pose(0.7, 0.0), np.eye(4)) and np.allclose(head_pose(0.0, 0.05), np.eye(4))
+    quarter = head_pose(SWAY_PERIOD_S / 4, 0.05)  # the far end of the sway: 5 cm right, turned 5 deg
+    assert np.isclose(quarter[0, 3], 0.05) and np.isclose(np.degrees(np.arctan2(quarter[0, 2], quarter[2, 2])), 5.0)
+    assert np.allclose(head_pose(SWAY_PERIOD_S / 2, 0.05), np.eye(4), atol=1e-12)
+
+
+def test_a_swaying_sequence_records_the_rig_poses(tmp_path, cli):
+    out = tmp_path / "seq"
+    r = cli("synth", "--sequence", "3", "--hand-speed", "0", "--head-sway", "0.05", "--out", out, "--width", "64",
+            "--height", "48", "--supersample", "1")
+    assert r.returncode == 0, r.stderr
+    src = open_source(out)
+    T_head_from_cam = np.eye(4)
+    T_head_from_cam[0, 3] = -0.035
+    for i, P in enumerate(src.poses):
+        assert np.allclose(P, head_pose(i / 30, 0.05) @ T_head_from_cam)
+    assert json.loads((out / SEQUENCE_MARKER).read_text())["head_sway_m"] == 0.05
 
 
 def test_hand_sweeps_back_and_forth_at_constant_speed():
@@ -61,7 +81,8 @@ def test_sequence_never_writes_over_a_users_recording(tmp_path, cli):
     assert r.returncode == 2 and SEQUENCE_MARKER in r.stderr and "Traceback" not in r.stderr
     assert (mine / "image_l" / "000000.png").read_bytes() == b"user's frame"
     assert (mine / "poses.txt").read_text() == "keep\n" and sorted(p.name for p in mine.iterdir()) == ["image_l", "poses.txt"]
-    for bad in (["--sequence", "1"], ["--sequence", "3", "--hand-speed", "nan"], ["--sequence", "3", "--camera-yaw-deg", "2", "0"]):
+    for bad in (["--sequence", "1"], ["--sequence", "3", "--hand-speed", "nan"], ["--sequence", "3", "--camera-yaw-deg", "2", "0"],
+                ["--sequence", "3", "--head-sway", "0.5"], ["--head-sway", "0.05"]):
         r = cli("synth", *bad, "--out", tmp_path / "new", "--width", "32", "--height", "32")
         assert r.returncode == 2 and "error" in r.stderr and "Traceback" not in r.stderr, bad
 
