@@ -140,6 +140,25 @@ def _block_score_own(L, R, d, y0, x0):
 
 
 @njit(cache=True, nogil=True)
+def _take(d, out, changed, y0, x0, v, score, old):
+    """The block at (x0, y0) takes disparity ``v`` if its ``score`` at most halves the block's ``old``
+    one (``v`` NaN: no candidate): ``out`` and ``changed`` written where it differs from ``d`` (unknown
+    pixels stay unknown). Returns how many pixels changed."""
+    if not (v == v and score <= 0.5 * old):
+        return 0
+    H, W = d.shape
+    n = 0
+    for y in range(y0, min(H, y0 + STEP)):
+        for x in range(x0, min(W, x0 + STEP)):
+            v0 = d[y, x]
+            if v0 == v0 and v0 != v:
+                out[y, x] = v
+                changed[y, x] = True
+                n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
 def _rechoose(L, R, d, blocks_y, blocks_x, bmax, bmin, offsets, out, changed):
     """Re-choose ``out`` (a copy of ``d``) block by block (STEP x STEP pixels, top-left corners
     ``blocks_y * STEP``, ``blocks_x * STEP``): one disparity per block, marking what changed in
@@ -175,14 +194,7 @@ def _rechoose(L, R, d, blocks_y, blocks_x, bmax, bmin, offsets, out, changed):
             c = _block_score(L, R, y0, x0, v)
             if c < best:
                 best, bv = c, v
-        if bv == bv and best <= 0.5 * old:
-            for y in range(y0, min(H, y0 + STEP)):
-                for x in range(x0, min(W, x0 + STEP)):
-                    v0 = d[y, x]
-                    if v0 == v0 and v0 != bv:
-                        out[y, x] = bv
-                        changed[y, x] = True
-                        n += 1
+        n += _take(d, out, changed, y0, x0, bv, best, old)
     return n
 
 

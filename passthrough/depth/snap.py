@@ -34,7 +34,7 @@ from typing import Tuple
 import numpy as np
 from numba import njit
 
-from .refresh import STEP, THRESHOLD, _block_score, _block_score_own, _coarse_box_residual, _f32, _u8
+from .refresh import STEP, THRESHOLD, _block_score, _block_score_own, _coarse_box_residual, _f32, _take, _u8
 
 #: (rows, cols) of the window whose largest / smallest disparity are a block's candidates, centred on the
 #: block's top-left pixel: the few pixels a fattened edge reaches.
@@ -83,14 +83,7 @@ def _snap(L, R, d, residual, threshold, min_range, ry, rx, out, changed):
             c = _block_score(L, R, y0, x0, lo)
             if c < best:
                 best, bv = c, lo
-            if bv == bv and best <= 0.5 * old:
-                for y in range(y0, min(H, y0 + STEP)):
-                    for x in range(x0, min(W, x0 + STEP)):
-                        v0 = d[y, x]
-                        if v0 == v0 and v0 != bv:
-                            out[y, x] = bv
-                            changed[y, x] = True
-                            n += 1
+            n += _take(d, out, changed, y0, x0, bv, best, old)
     return n
 
 
