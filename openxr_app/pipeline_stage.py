@@ -137,8 +137,8 @@ class PipelineXRStage:
 
     def _publish_early(self, rect, previous, t_grab_ns: Optional[int] = None):
         """The image-first output of a rectified frame: its images on the canvas with ``previous``'s depth
-        (already on the canvas; moved to the new pose by :meth:`CameraStage.early`, the same arrays for
-        this static rig). Returns it (published)."""
+        (already on the canvas; by :meth:`CameraStage.early`: the same arrays for this static rig unless
+        the depth refresh re-chose some of it, which needs full-size maps). Returns it (published)."""
         # K and depth are previous's: on the canvas already; the depth refresh needs the full-size maps
         out = self.camera.early(rect, previous, refresh=self.scale == 1.0)
         out.left_bgr, out.right_bgr = self._canvas_images(out.left_bgr, out.right_bgr)

@@ -227,7 +227,7 @@ class CameraStage:
             rig = frame.rig
             matched_on = (previous.left_gray, previous.right_gray, previous.disparity)
             T_old_from_new = invert_T(T_new_from_old)
-            source_of = (lambda ys, xs: source_pixels(depth_l, K, T_old_from_new, ys, xs)) if moved else None
+            source_of = (lambda ys, xs, z=depth_l: source_pixels(z, K, T_old_from_new, ys, xs)) if moved else None
             fresh, changed = refresh_disparity(rect.left_gray, rect.right_gray, rig.depth_to_disparity(depth_l),
                                                matched_on if previous.left_gray is not None else None,
                                                source_of=source_of)
