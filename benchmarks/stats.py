@@ -32,6 +32,8 @@ def cpu_model() -> str:
 
 def machine_info(threads: int) -> dict:
     import cv2
+
+    from passthrough.allocator import allocator_info
     import numba
     import onnxruntime as ort
 
@@ -43,6 +45,7 @@ def machine_info(threads: int) -> dict:
         "threads": {"requested": threads, "cv2": cv2.getNumThreads(), "numba": numba.get_num_threads(),
                     "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
         "python": platform.python_version(),
+        "allocator": allocator_info(),
     }
 
 

@@ -9,6 +9,9 @@ from .cli import add_run_arguments, add_xr_info_arguments, run_main, xr_info_mai
 
 
 def main(argv=None) -> int:
+    from passthrough.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as `passthrough`: frame loops reuse their freed buffers
     parser = argparse.ArgumentParser(prog="python -m openxr_app")
     sub = parser.add_subparsers(dest="command", required=True)
     add_run_arguments(sub.add_parser("run", help="run the display stage in an OpenXR session"))

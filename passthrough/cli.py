@@ -110,6 +110,9 @@ def build_parser(argv: List[str]) -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from .allocator import keep_freed_memory
+
+    keep_freed_memory()  # frame loops reuse their freed buffers instead of faulting in fresh pages
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
