@@ -12,8 +12,9 @@ match:
 2. suspects: blocks whose mean residual exceeds ``threshold`` (gray levels) and, given the pair the old
    disparity was matched on, ``ratio`` times that pair's residual at the same block (what the matcher
    could not do better: texture, occlusions, noise): the same block on a static rig, on a moving one
-   the block holding the old pixel the new one shows (``source_of``). Only what changed is re-chosen; at most ``max_share`` of the blocks, the most contradicted
-   first (a bound on the cost where nearly everything disagrees).
+   the block holding the old pixel the new one shows (``source_of``). Only what changed is re-chosen;
+   at most ``max_share`` of the blocks, the most contradicted first (a bound on the cost where nearly
+   everything disagrees).
 3. candidates for a suspect block: the old disparity at fixed offsets from it (:data:`OFFSETS`: where the
    moved surface came from, +-16, +-32 px horizontally, +-16 px vertically) and the largest and
    smallest old disparity in a :data:`WINDOW` around it (the nearest surface: a hand that moved in; the
@@ -27,9 +28,10 @@ the right image), NaN = unknown (stays unknown). Images uint8 (H, W) gray.
 
 Measured (``passthrough bench pipeline --early-image`` on ``passthrough synth --sequence`` streams,
 quality.early_image, both modes on the same frames; README, Benchmarks): the early frames' PSNR against
-the same frames on their own depth rises by 2.5-3.5 dB (p50) and visibly wrong pixels drop by a third
-at 0.25-1 m/s, for 3-4 ms per 640x480 frame on one core (most of it the residual, the candidates'
-scores and the right map that follows).
+the same frames on their own depth rises by 2.2-3.5 dB (p50) and visibly wrong pixels drop by a third
+at 0.25-1 m/s on a static rig, for 3.6-3.8 ms per 640x480 frame on one core (most of it the residual,
+the candidates' scores and the right map that follows); with the rig swaying 5 cm by 2.0-2.3 dB for
+2.5-3.2 ms on top of moving the map.
 """
 
 from __future__ import annotations
