@@ -605,7 +605,19 @@ def print_report(rep: dict) -> None:
               f"readout {t['readout_ms']} + pipeline {t['pipeline_ms']} + wait for slot {t['wait_for_display_slot_ms']} + "
               f"half scan-out {t['half_scanout_ms']}; constants {t['constants']}")
     if rep.get("quality"):
-        print(f"  quality: {rep['quality']}")
+        q = dict(rep["quality"])
+        early = q.pop("early_image", None)
+        print(f"  quality: {q}")
+        if early and early.get("measured"):
+            print(f"  image-first early frames vs their own depth ({early['frames']} frames, rig poses "
+                  f"{early['rig_poses']}, chosen --early-depth {early['early_depth']}):")
+            for mode, m in early["modes"].items():
+                p, c, t = m["psnr_early_vs_own_depth_db"], m["changed_share"], m["early_ms"]
+                psnr = (f"PSNR p50 {p['p50']} / min {p['min']} dB" if p["p50"] is not None else "PSNR -")
+                print(f"    {mode:<8} {psnr}, identical {p['identical']}; visibly changed p50 {c['p50']:.2%} / "
+                      f"max {c['max']:.2%}; early step p50 {t['p50']} ms / max {t['max']} ms")
+        elif early:
+            print(f"  image-first early frames: not measured ({early.get('why', '')})")
     for v in rep.get("targets", []):
         print(f"  target {'HOLDS' if v['holds'] else 'MISSED'}: {v['target']} (measured {v['value']}, limit {v['limit']})")
 
