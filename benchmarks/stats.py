@@ -32,10 +32,10 @@ def cpu_model() -> str:
 
 def machine_info(threads: int) -> dict:
     import cv2
-
-    from passthrough.allocator import allocator_info
     import numba
     import onnxruntime as ort
+
+    from passthrough.allocator import allocator_info
 
     return {
         "cpu_model": cpu_model(),

@@ -11,10 +11,11 @@ process keeps its peak working set, as a real-time loop should). The command-lin
 (``passthrough``, ``python -m openxr_app``) call it first; ``PASSTHROUGH_KEEP_FREED_MEMORY=0`` turns it
 off (for an A/B run). Other C libraries (musl, macOS): nothing is changed.
 
-Measured (2026-12-03, 2-core AMD EPYC VM, one process, :func:`reprojection.gather.gather_eyes` on the
-demo frame, both 640x480 eyes, 30 calls per figure, three alternations of the thresholds in the same
-process): 13.3 / 11.4 / 11.2 ms with glibc's defaults, 8.7 / 7.3 / 8.8 ms kept; the pipeline-level
-figures are in ``docs/measurements.md``.
+Measured (2026-12-03, 2-core AMD EPYC VM, *one-off*: one process, :func:`reprojection.gather.gather_eyes`
+on the demo frame, both 640x480 eyes, three figures of 30 calls each before and after the call):
+12.8-13.0 ms with glibc's own thresholds, 8.2-8.7 ms kept. ``passthrough bench reprojection`` shows no
+difference (its loop already gets glibc's dynamic threshold); ``passthrough bench pipeline`` does, in
+four alternated pairs (``docs/measurements.md``).
 """
 
 from __future__ import annotations

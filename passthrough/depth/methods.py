@@ -307,10 +307,11 @@ class DepthEstimator:
         # ---- matching resolution
         t0 = time.perf_counter()
         gray_left = to_gray(left)  # also the full-resolution guide of the upsampling
+        gray_right = to_gray(right) if spec.kind != "opencv_sgbm" or spec.snap else None  # (and of the snap)
         if spec.kind == "opencv_sgbm":
             lm, rm = left, right
         else:
-            lm, rm = gray_left, to_gray(right)
+            lm, rm = gray_left, gray_right
         fx = max(1, int(round(1.0 / spec.scale)))
         fy = max(1, int(round(1.0 / (spec.scale if spec.scale_y is None else spec.scale_y))))
         lw, lh = w // fx, h // fy
@@ -387,7 +388,7 @@ class DepthEstimator:
             from .snap import snap_edges
 
             t0 = time.perf_counter()
-            disp, _ = snap_edges(gray_left, to_gray(right), disp)
+            disp, _ = snap_edges(gray_left, gray_right, disp)
             t["snap_ms"] = (time.perf_counter() - t0) * 1e3
         depth = rig.disparity_to_depth(disp) if rig is not None else None
         disp = np.ascontiguousarray(disp, dtype=np.float32)

@@ -74,6 +74,14 @@ def _sample(R, y, xf):
 
 
 @njit(cache=True, nogil=True)
+def _residual_at(L, R, d, y, x):
+    """|L - R(x - d)| at one pixel; 0 where ``d`` is unknown or the match lies outside R."""
+    v = d[y, x]
+    r = _sample(R, y, x - v) if v == v else -1.0
+    return abs(L[y, x] - r) if r >= 0.0 else 0.0
+
+
+@njit(cache=True, nogil=True)
 def _coarse_residual(L, R, d, out):
     """``out`` float32 (H // STEP, W // STEP): |L - R(x - d)| at every STEP-th pixel of every STEP-th
     row, 0 where ``d`` is unknown or the match lies outside R."""
@@ -81,10 +89,7 @@ def _coarse_residual(L, R, d, out):
     for j in range(h):
         y = j * STEP
         for i in range(w):
-            x = i * STEP
-            v = d[y, x]
-            r = _sample(R, y, x - v) if v == v else -1.0
-            out[j, i] = abs(L[y, x] - r) if r >= 0.0 else 0.0
+            out[j, i] = _residual_at(L, R, d, y, i * STEP)
 
 
 @njit(cache=True, nogil=True)
@@ -96,10 +101,7 @@ def _coarse_box_residual_at(L, R, d, blocks_y, blocks_x, h, w, out):
         for jj in range(blocks_y[k] - _R, blocks_y[k] + _R + 1):
             y = min(max(jj, 0), h - 1) * STEP
             for ii in range(blocks_x[k] - _R, blocks_x[k] + _R + 1):
-                x = min(max(ii, 0), w - 1) * STEP
-                v = d[y, x]
-                r = _sample(R, y, x - v) if v == v else -1.0
-                s += abs(L[y, x] - r) if r >= 0.0 else 0.0
+                s += _residual_at(L, R, d, y, min(max(ii, 0), w - 1) * STEP)
         out[k] = s / ((2 * _R + 1) * (2 * _R + 1))
 
 
@@ -255,8 +257,7 @@ def refresh_disparity(left_gray: np.ndarray, right_gray: np.ndarray, disparity: 
     if matched_on is not None and blocks_y.size:
         oL, oR, od = matched_on
         if np.shape(oL) == d.shape and np.shape(oR) == d.shape and np.shape(od) == d.shape:
-            before = np.zeros(blocks_y.size, np.float32)  # the old pair's, at the suspects only
-            oby, obx = blocks_y, blocks_x
+            oby, obx = blocks_y, blocks_x  # the old pair's block of each suspect
             if source_of is not None:  # the old block holding the old pixel each suspect shows
                 sy, sx = source_of(blocks_y * STEP, blocks_x * STEP)
                 seen = sy >= 0
@@ -268,7 +269,8 @@ def refresh_disparity(left_gray: np.ndarray, right_gray: np.ndarray, disparity: 
                                     part)
             if source_of is None:
                 before = part
-            else:
+            else:  # no old pixel: 0 (the absolute test alone)
+                before = np.zeros(blocks_y.size, np.float32)
                 before[seen] = part
             np.minimum(excess, residual[blocks_y, blocks_x] - np.float32(ratio) * before, out=excess)
             keep = excess > 0

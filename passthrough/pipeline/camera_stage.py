@@ -226,8 +226,9 @@ class CameraStage:
 
             rig = frame.rig
             matched_on = (previous.left_gray, previous.right_gray, previous.disparity)
-            T_old_from_new = invert_T(T_new_from_old)
-            source_of = (lambda ys, xs, z=depth_l: source_pixels(z, K, T_old_from_new, ys, xs)) if moved else None
+            source_of = None  # static: each pixel shows the old pixel at its place
+            if moved:
+                source_of = (lambda ys, xs, z=depth_l, T=invert_T(T_new_from_old): source_pixels(z, K, T, ys, xs))
             fresh, changed = refresh_disparity(rect.left_gray, rect.right_gray, rig.depth_to_disparity(depth_l),
                                                matched_on if previous.left_gray is not None else None,
                                                source_of=source_of)
