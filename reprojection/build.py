@@ -73,8 +73,11 @@ Outputs: ``eye_images`` [E,3,H,W] float32 (same range as the input images), ``ey
 float32 (z in each eye frame, bilinear from the cells with known depth; 0 where unknown: no surface, or
 past both cameras' images), ``eye_holes`` [E,1,H,W] bool (True where no camera saw the surface; those
 pixels are filled from the background side).
-The ``maps`` variant takes the inputs from ``left_depth`` on (:data:`MAPS_INPUT_NAMES`) and outputs
-:data:`MAPS_OUTPUT_NAMES` (see above).
+The ``maps`` variant (:data:`MAPS_INPUT_NAMES`) takes no images, and instead of the full-resolution depth
+and validity each camera's depth already subsampled at the splatted pixels (``left_depth_sub``,
+``right_depth_sub`` [1,1,Hs,Ws] float32: rows and columns 0, stride, 2 stride, ...; 0 where unusable;
+:func:`subsample_depth`, made once per camera frame instead of once per eye pose) and ``image_size``
+(int64 [2]: H, W); it outputs :data:`MAPS_OUTPUT_NAMES` (see above).
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 #: Version of the graph's interface and maths (part of the file name, with a hash of the bytes).
-MODEL_VERSION = 6
+MODEL_VERSION = 7
 OPSET = 18
 IR_VERSION = 8
 #: Strides built by :func:`build` (warp-field cell size in pixels).
@@ -102,8 +105,14 @@ INPUT_NAMES = ("left_image", "right_image", "left_depth", "right_depth", "left_v
                "K_left", "K_right", "K_eyes", "T_eye_from_left", "T_eye_from_right")
 OUTPUT_NAMES = ("eye_images", "eye_depth", "eye_holes")
 #: Inputs and outputs of the ``maps`` variant (no images in; per-cell sampling fields out).
-MAPS_INPUT_NAMES = INPUT_NAMES[2:]
+MAPS_INPUT_NAMES = ("left_depth_sub", "right_depth_sub", "image_size") + INPUT_NAMES[6:]
 MAPS_OUTPUT_NAMES = ("cell_fields", "cell_depth", "cell_holes")
+
+
+def subsample_depth(depth: np.ndarray, stride: int) -> np.ndarray:
+    """The ``maps`` variant's ``*_depth_sub`` input: float32 z-depth (H, W) with 0 where unusable ->
+    [1,1,Hs,Ws] (the pixels at rows and columns 0, stride, 2 stride, ..., the ones the graph splats)."""
+    return np.ascontiguousarray(np.asarray(depth, np.float32)[::stride, ::stride])[None, None]
 
 
 #: Depth fill and hole filling pool over (2 * POOL_RADIUS + 1)^2 cells per pass.
@@ -256,14 +265,17 @@ def _pixel_rows(g: _Graph, xs: str, ys: str) -> str:
 def _splat(g: _Graph, p: ModelParams, cams, pix_s, Ef, Hl, Wl, Hlf, Wlf, kx, ky, cells) -> str:
     """Step 1 of the full variant: z-buffer [E,1,Hl,Wl] of both cameras' subsampled points (BIG = empty)."""
     ss = p.source_step
-    eoff = g.reshape(g.mul(g.op("Range", g.f(0.0), Ef, g.f(1.0)), cells), [-1, 1, 1])  # [E,1,1]
+    eoff = g.reshape(g.mul(g.op("Range", g.f(0.0), g.op("Squeeze", Ef), g.f(1.0)), cells), [-1, 1, 1])  # [E,1,1]
     dump = g.mul(Ef, cells)
     idx_all, upd_all = [], []
     for c in ("left", "right"):
         cm = cams[c]
-        sub = lambda x: g.slice(x, [0, 0], [2**62, 2**62], [2, 3], [ss, ss])
-        d_sub = sub(f"{c}_depth")
-        cm["sub"] = g.where(g.and_(sub(f"{c}_valid"), g.op("Greater", d_sub, g.f(0.0))), d_sub, g.f(0.0))  # [1,1,Hs,Ws]
+        if p.maps:  # subsampled once per camera frame by the caller (subsample_depth), not per eye pose
+            cm["sub"] = f"{c}_depth_sub"
+        else:
+            sub = lambda x: g.slice(x, [0, 0], [2**62, 2**62], [2, 3], [ss, ss])
+            d_sub = sub(f"{c}_depth")
+            cm["sub"] = g.where(g.and_(sub(f"{c}_valid"), g.op("Greater", d_sub, g.f(0.0))), d_sub, g.f(0.0))  # [1,1,Hs,Ws]
         zsrc = g.reshape(cm["sub"], [1, 1, -1])
         P = g.add(g.mul(g.op("MatMul", cm["A_ec"], pix_s), zsrc), cm["b_ec"])  # [E,3,Ns]
         ze = g.slice(P, [2], [3], [1])
@@ -326,7 +338,9 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         helper.make_tensor_value_info("eye_holes", b, ["E", 1, "H", "W"]),
     ]
     if p.maps:  # no images in; per-cell fields out (Hl x Wl cells spanning the image corner to corner)
-        inputs = inputs[2:]
+        inputs = [helper.make_tensor_value_info("left_depth_sub", f32, [1, 1, "Hs", "Ws"]),
+                  helper.make_tensor_value_info("right_depth_sub", f32, [1, 1, "Hs", "Ws"]),
+                  helper.make_tensor_value_info("image_size", TensorProto.INT64, [2])] + inputs[6:]
         outputs = [
             helper.make_tensor_value_info("cell_fields", f32, ["E", 5, "Hl", "Wl"]),
             helper.make_tensor_value_info("cell_depth", f32, ["E", 1, "Hl", "Wl"]),
@@ -334,9 +348,9 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         ]
 
     # ---------------------------------------------------------------- sizes (dynamic H, W, E)
-    shp = g.op("Shape", "left_depth")
-    H = g.slice(shp, [2], [3], [0])
-    W = g.slice(shp, [3], [4], [0])
+    shp = "image_size" if p.maps else g.slice(g.op("Shape", "left_depth"), [2], [4], [0])  # (H, W)
+    H = g.slice(shp, [0], [1], [0])
+    W = g.slice(shp, [1], [2], [0])
     E = g.slice(g.op("Shape", "K_eyes"), [0], [1], [0])
     # cell centres: Hl x Wl points spanning the image corner to corner (spacing <= stride), so that
     # align_corners upsampling reproduces fields that are linear in the pixel position exactly
@@ -369,8 +383,8 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     # ---------------------------------------------------------------- 1. splat depth into eye cells
     g.section = "splat"
     ss = p.source_step
-    us = g.op("Range", g.f(0.0), Wf, g.f(ss))
-    vs = g.op("Range", g.f(0.0), Hf, g.f(ss))
+    us = g.op("Range", g.f(0.0), g.op("Squeeze", Wf), g.f(ss))
+    vs = g.op("Range", g.f(0.0), g.op("Squeeze", Hf), g.f(ss))
     pix_s = _pixel_rows(g, us, vs)  # [3, Ns]
     Wsf = g.op("Cast", g.op("Size", us), to=f32)  # subsampled width / height
     Hsf = g.op("Cast", g.op("Size", vs), to=f32)
@@ -389,8 +403,8 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
 
     # ---------------------------------------------------------------- 3. inverse warp + visibility
     g.section = "visibility"
-    uc = g.div(g.op("Range", g.f(0.0), Wlf, g.f(1.0)), kx)
-    vc = g.div(g.op("Range", g.f(0.0), Hlf, g.f(1.0)), ky)
+    uc = g.div(g.op("Range", g.f(0.0), g.op("Squeeze", Wlf), g.f(1.0)), kx)
+    vc = g.div(g.op("Range", g.f(0.0), g.op("Squeeze", Hlf), g.f(1.0)), ky)
     pix_c = _pixel_rows(g, uc, vc)  # [3, Nl]
     shape_c = g.concat([g.i64([1, 1]), Hl, Wl], 0)
     uc4 = g.reshape(g.slice(pix_c, [0], [1], [0]), shape_c)  # [1,1,Hl,Wl]
@@ -442,10 +456,15 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         soft = g.div(a, g.op("Max", g.add(a, b2), g.f(1e-20)))
         seen_f = g.op("Cast", seen, to=f32)
         wcol = g.add(wcol, g.mul(seen_f, g.sub(soft, wcol)))
-    F = g.concat([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], wcol], 1)
     holes = g.not_(seen)
-    # cells no camera sees: average the camera coordinates of seen neighbours weighted by
-    # (z / (z + mean z))^16, i.e. (almost) only the farthest, background ones; passes grow into wide holes
+    # cells no camera sees: average the preferred camera's coordinates of seen neighbours weighted by
+    # (z / (z + mean z))^16, i.e. (almost) only the farthest, background ones; passes grow into wide holes.
+    # Then both cameras' coordinates of the cell move by the same shift, so the cell keeps its own offset
+    # between the cameras (the parallax of the background depth it was filled with), and its share stays
+    # the preferred camera's (``wcol``); model v6 averaged all five fields (twice the channels)
+    prefLf = g.op("Cast", prefL, to=f32)  # [E,1,1,1]
+    xyL, xyR = g.concat(list(xy["left"]), 1), g.concat(list(xy["right"]), 1)  # [E,2,Hl,Wl]
+    xyP = g.add(xyR, g.mul(prefLf, g.sub(xyL, xyR)))
     zpos = g.op("Relu", Z)
     zmean = g.div(g.op("ReduceSum", zpos, keepdims=1),
                   g.op("Max", g.op("ReduceSum", g.op("Cast", covered, to=f32), keepdims=1), g.f(1.0)))
@@ -453,11 +472,11 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     for _ in range(4):
         zn = g.mul(zn, zn)  # ^16
     w = g.mul(g.op("Cast", seen, to=f32), g.op("Max", zn, g.f(1e-30)))  # [E,1,Hl,Wl]; > 0 exactly where seen
-    # passes on the weighted sums S = [F * w, w]: a cell without weight takes its neighbourhood's average
-    # (0 where no neighbour has weight), a cell with weight keeps its own; F = sum / weight at the end
-    # (arithmetic instead of Where: S is exactly 0 where w is; onnxruntime's Where is ~7x slower than Mul+Add)
-    S = g.concat([g.mul(F, w), w], 1)  # [E,6,Hl,Wl]
-    unweighted = lambda T: g.op("Cast", g.not_(g.op("Greater", g.slice(T, [5], [6], [1]), g.f(0.0))), to=f32)
+    # passes on the weighted sums S = [xyP * w, w]: a cell without weight takes its neighbourhood's average
+    # (0 where no neighbour has weight), a cell with weight keeps its own; xyP = sum / weight at the end
+    # (arithmetic instead of Where: S is exactly 0 where w is; onnxruntime's Where is ~3x slower than Mul)
+    S = g.concat([g.mul(xyP, w), w], 1)  # [E,3,Hl,Wl]
+    unweighted = lambda T: g.op("Cast", g.not_(g.op("Greater", g.slice(T, [2], [3], [1]), g.f(0.0))), to=f32)
     for _ in range(p.hole_passes):
         A = g.op("AveragePool", S, kernel_shape=[k, k], pads=[POOL_RADIUS] * 4)
         S = g.add(S, g.mul(A, unweighted(S)))
@@ -477,9 +496,12 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     # unknown, so holograms there are not hidden behind an extrapolated surface)
     periphery = g.and_(g.not_(direct), g.not_(g.or_(inside["left"], inside["right"])))
     Zout = g.mul(g.op("Relu", Z), g.op("Cast", g.not_(periphery), to=f32))
-    wS = g.slice(S, [5], [6], [1])
+    wS = g.slice(S, [2], [3], [1])
     filled = g.op("Cast", g.and_(g.not_(seen), g.op("Greater", wS, g.f(0.0))), to=f32)
-    F = g.add(F, g.mul(filled, g.sub(g.div(g.slice(S, [0], [5], [1]), g.op("Max", wS, g.f(1e-30))), F)))
+    shift = g.mul(filled, g.sub(g.div(g.slice(S, [0], [2], [1]), g.op("Max", wS, g.f(1e-30))), xyP))  # [E,2,Hl,Wl]
+    lim = g.reshape(g.concat([g.sub(Wf, one), g.sub(Hf, one)], 0), [1, 2, 1, 1])  # x, y upper bounds
+    move = lambda xy2: g.op("Min", g.op("Max", g.add(xy2, shift), g.f(0.0)), lim)
+    F = g.concat([move(xyL), move(xyR), wcol], 1)  # [E,5,Hl,Wl]
 
     if p.maps:  # stop here: the runtime upsamples the cells and gathers colour (reprojection.gather)
         g.section = "maps"

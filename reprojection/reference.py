@@ -207,13 +207,16 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         wcol = np.where(seen, a / np.maximum(a + b, 1e-20), wcol).astype(f32)
     F = np.concatenate([xy["left"][0], xy["left"][1], xy["right"][0], xy["right"][1], wcol], 1)
     holes = ~seen
-    # unseen cells: (z / (z + mean z))^16-weighted average of seen neighbours' coordinates (background wins)
+    # unseen cells: (z / (z + mean z))^16-weighted average of seen neighbours' coordinates in the preferred
+    # camera (background wins); then both cameras' coordinates of the cell move by the same shift (the cell
+    # keeps its own offset between the cameras) and its share stays the preferred camera's
+    xyP = np.where(prefL, F[:, 0:2], F[:, 2:4])
     zpos = np.maximum(Z, 0)
     zn = zpos / (zpos + zpos.sum() / max(float(covered.sum()), 1.0))
     w = seen * np.maximum(zn ** 16, f32(1e-30))  # > 0 exactly where seen
-    S = np.concatenate([F * w, w], 1)  # weighted sums: unweighted cells take their neighbourhood's average
+    S = np.concatenate([xyP * w, w], 1)  # weighted sums: unweighted cells take their neighbourhood's average
     for _ in range(p.hole_passes):
-        S = np.where(S[:, 5:6] > 0, S, _pool(S, POOL_RADIUS, "avg"))
+        S = np.where(S[:, 2:3] > 0, S, _pool(S, POOL_RADIUS, "avg"))
     levels = [S]  # push-pull pyramid for the wider holes
     for _ in range(p.hole_levels):
         levels.append(avg_pool2(levels[-1]))
@@ -221,9 +224,11 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
     for fine in reversed(levels[:-1]):
         h, w = fine.shape[-2:]
         parent = S[..., np.arange(h) // 2, :][..., np.arange(w) // 2]  # onnx Resize nearest, asymmetric, floor
-        S = np.where(fine[:, 5:6] > 0, fine, parent)
-    filled = ~seen & (S[:, 5:6] > 0)
-    F = np.where(filled, S[:, :5] / np.maximum(S[:, 5:6], f32(1e-30)), F)
+        S = np.where(fine[:, 2:3] > 0, fine, parent)
+    filled = ~seen & (S[:, 2:3] > 0)
+    shift = np.where(filled, S[:, :2] / np.maximum(S[:, 2:3], f32(1e-30)) - xyP, 0)
+    lim = np.array([W - 1, H - 1, W - 1, H - 1], f32)[None, :, None, None]
+    F = np.concatenate([np.clip(F[:, :4] + np.concatenate([shift, shift], 1), 0, lim), F[:, 4:5]], 1).astype(f32)
 
     # 4. full-resolution sampling positions (pixels; absolute, bilinearly upsampled) and colour
     off_r = 0 if p.blend else H + p.gap

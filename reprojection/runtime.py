@@ -29,7 +29,7 @@ from numba import njit
 
 from passthrough.errors import InputError
 
-from .build import MAPS_INPUT_NAMES, ModelParams, build, model_bytes, model_filename
+from .build import MAPS_INPUT_NAMES, ModelParams, build, model_bytes, model_filename, subsample_depth
 from .gather import gather_eyes, spread_image
 
 
@@ -209,6 +209,14 @@ class Reprojector:
             "left_depth": left_depth_feed, "right_depth": right_depth_feed,
             "left_valid": left_valid_feed, "right_valid": right_valid_feed,
         }
+        if self.resample == "remap":  # the maps graph's per-camera-frame inputs (subsampled depth, size)
+            sub_keys = ("left_depth_sub", "right_depth_sub", "image_size")
+            if reuse is not None and reuse_depth and all(k in reuse for k in sub_keys):
+                out.update({k: reuse[k] for k in sub_keys})
+            else:
+                out["left_depth_sub"] = subsample_depth(left_depth_feed[0, 0], self.stride)
+                out["right_depth_sub"] = subsample_depth(right_depth_feed[0, 0], self.stride)
+                out["image_size"] = np.array(left_depth_feed.shape[2:], np.int64)
         if key is not None:
             self._camera_cache = (key, arrays, out)  # holding the arrays keeps their identities unique
         return out
