@@ -19,11 +19,13 @@ Per eye, the graph:
 4. **Fuses**: ``blend`` (default) mixes the cameras that see a cell with weights ~ 1 / (camera-eye
    distance), so the nearer camera dominates and the other fills what it cannot see; ``select`` takes
    the nearer camera and the other only where the first cannot see. Cells no camera sees
-   (``eye_holes``) average the camera positions of their seen neighbours weighted by
+   (``eye_holes``) average the preferred camera's positions of their seen neighbours weighted by
    ``(z / (z + mean z))**16``, i.e. of the background: the hole repeats background pixels instead of
-   smearing the occluder. One 5x5 pass fills holes up to two cells wide; a push-pull pyramid
-   (``hole_levels`` 2x2 average-pool levels, pulled back by nearest ``Resize`` to the parent cell) fills
-   wider ones at a fraction of the cost of more 5x5 passes.
+   smearing the occluder; the other camera's position moves by the same shift (the cell keeps the
+   parallax of the background depth it was filled with) and the cell takes the preferred camera. One
+   5x5 pass fills holes up to two cells wide; a push-pull pyramid (``hole_levels`` 2x2 average-pool
+   levels, pulled back by nearest ``Resize`` to the parent cell) fills wider ones at a fraction of the
+   cost of more 5x5 passes.
 5. **Upsamples** the per-cell sampling positions bilinearly (align-corners ``Resize``: exact for the
    part linear in the pixel position) and resamples colour with bilinear ``GridSample`` in row bands.
 
@@ -143,7 +145,8 @@ class ModelParams:
         hole_levels: levels of the push-pull pyramid that fills hole cells after the one 5x5 pass
             (reach ~``2 + 2**hole_levels`` cells). Three levels rendered the Tsukuba and synth sets as
             the four 5x5 passes of model v4 did (same PSNR to 0.01 dB) for 1.3-1.7 ms less per frame
-            (one onnxruntime thread, 640x512: a 5x5 ``AveragePool`` over 6 channels costs ~0.5 ms).
+            (one onnxruntime thread, 640x512: a 5x5 ``AveragePool`` over 6 channels costs ~0.5 ms;
+            since model v7 the fill runs on 3 channels).
     """
 
     stride: int = 4
@@ -262,39 +265,44 @@ def _pixel_rows(g: _Graph, xs: str, ys: str) -> str:
     return g.concat([X, Y, g.add(g.mul(X, g.f(0.0)), g.f(1.0))], 0)
 
 
-def _splat(g: _Graph, p: ModelParams, cams, pix_s, Ef, Hl, Wl, Hlf, Wlf, kx, ky, cells) -> str:
-    """Step 1 of the full variant: z-buffer [E,1,Hl,Wl] of both cameras' subsampled points (BIG = empty)."""
+def _splat(g: _Graph, p: ModelParams, cams, pix_s, Ef, Hlf, Wlf, kx, ky) -> str:
+    """Step 1: z-buffer [E,1,Hl,Wl] of both cameras' subsampled points (BIG = empty).
+
+    The scatter writes into a buffer with a one-cell ring around each eye's cells: a point's cell
+    coordinates are clipped to [-1, Wl] x [-1, Hl], so points that miss the cells land in the ring, which
+    is cut off afterwards (two ``Clip`` instead of four comparisons, four ``And`` and a ``Where`` per
+    camera); points without depth or not in front of the eye scatter BIG, which changes nothing."""
     ss = p.source_step
-    eoff = g.reshape(g.mul(g.op("Range", g.f(0.0), g.op("Squeeze", Ef), g.f(1.0)), cells), [-1, 1, 1])  # [E,1,1]
-    dump = g.mul(Ef, cells)
+    Wp, Hp = g.add(Wlf, g.f(2.0)), g.add(Hlf, g.f(2.0))  # ringed size
+    eoff = g.reshape(g.mul(g.op("Range", g.f(0.0), g.op("Squeeze", Ef), g.f(1.0)), g.mul(Hp, Wp)), [-1, 1, 1])  # [E,1,1]
+    hx, hy = g.op("Squeeze", g.add(Wlf, g.f(1.0))), g.op("Squeeze", g.add(Hlf, g.f(1.0)))  # scalars for Clip
     idx_all, upd_all = [], []
     for c in ("left", "right"):
         cm = cams[c]
-        if p.maps:  # subsampled once per camera frame by the caller (subsample_depth), not per eye pose
-            cm["sub"] = f"{c}_depth_sub"
-        else:
+        if not p.maps:
             sub = lambda x: g.slice(x, [0, 0], [2**62, 2**62], [2, 3], [ss, ss])
             d_sub = sub(f"{c}_depth")
             cm["sub"] = g.where(g.and_(sub(f"{c}_valid"), g.op("Greater", d_sub, g.f(0.0))), d_sub, g.f(0.0))  # [1,1,Hs,Ws]
+        else:  # subsampled once per camera frame by the caller (subsample_depth), not per eye pose
+            cm["sub"] = f"{c}_depth_sub"
         zsrc = g.reshape(cm["sub"], [1, 1, -1])
         P = g.add(g.mul(g.op("MatMul", cm["A_ec"], pix_s), zsrc), cm["b_ec"])  # [E,3,Ns]
         ze = g.slice(P, [2], [3], [1])
-        ue = g.div(g.slice(P, [0], [1], [1]), ze)
-        ve = g.div(g.slice(P, [1], [2], [1]), ze)
-        cx = g.op("Floor", g.add(g.mul(ue, kx), g.f(0.5)))  # nearest cell centre
-        cy = g.op("Floor", g.add(g.mul(ve, ky), g.f(0.5)))
-        ok = g.and_(g.op("Greater", zsrc, g.f(0.0)), g.op("Greater", ze, g.f(p.near)),
-                    g.op("GreaterOrEqual", cx, g.f(0.0)), g.op("Less", cx, Wlf),
-                    g.op("GreaterOrEqual", cy, g.f(0.0)), g.op("Less", cy, Hlf))
-        idx = g.where(ok, g.add(eoff, g.add(g.mul(cy, Wlf), cx)), dump)
+        zd = g.op("Max", ze, g.f(p.near))  # finite cell coordinates for every point (the unused ones too)
+        ue = g.div(g.slice(P, [0], [1], [1]), zd)
+        ve = g.div(g.slice(P, [1], [2], [1]), zd)
+        # nearest cell centre, + 1 for the ring
+        cx = g.op("Clip", g.op("Floor", g.add(g.mul(ue, kx), g.f(1.5))), g.f(0.0), hx)
+        cy = g.op("Clip", g.op("Floor", g.add(g.mul(ve, ky), g.f(1.5))), g.f(0.0), hy)
+        ok = g.and_(g.op("Greater", zsrc, g.f(0.0)), g.op("Greater", ze, g.f(p.near)))
+        idx = g.add(eoff, g.add(g.mul(cy, Wp), cx))
         idx_all.append(g.reshape(g.op("Cast", idx, to=TensorProto.INT64), [-1]))
         upd_all.append(g.reshape(g.where(ok, ze, g.f(BIG)), [-1]))
-    nbuf = g.op("Cast", g.add(dump, g.f(1.0)), to=TensorProto.INT64)
+    nbuf = g.op("Cast", g.mul(Ef, g.mul(Hp, Wp)), to=TensorProto.INT64)
     zbuf = g.op("ScatterElements", g.op("Expand", g.f(BIG), nbuf), g.concat(idx_all, 0), g.concat(upd_all, 0),
                 axis=0, reduction="min")
-    grid4 = g.concat([g.i64([-1, 1]), Hl, Wl], 0)  # [E,1,Hl,Wl]
-    Zl = g.reshape(g.slice(zbuf, [0], [-1], [0]), grid4)
-    return Zl
+    ringed = g.reshape(zbuf, g.op("Cast", g.concat([g.const([-1.0, 1.0]), Hp, Wp], 0), to=TensorProto.INT64))
+    return g.slice(ringed, [1, 1], [-1, -1], [2, 3])  # [E,1,Hl,Wl]
 
 
 def _close_cracks(g: _Graph, Z: str) -> str:
@@ -388,7 +396,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     pix_s = _pixel_rows(g, us, vs)  # [3, Ns]
     Wsf = g.op("Cast", g.op("Size", us), to=f32)  # subsampled width / height
     Hsf = g.op("Cast", g.op("Size", vs), to=f32)
-    Zl = _splat(g, p, cams, pix_s, Ef, Hl, Wl, Hlf, Wlf, kx, ky, cells)
+    Zl = _splat(g, p, cams, pix_s, Ef, Hlf, Wlf, kx, ky)
 
     # ---------------------------------------------------------------- 2. background-side depth fill
     g.section = "fill"
