@@ -438,7 +438,8 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
             # coordinate round trip), as a flat GatherElements: onnxruntime's Gather copies per index (10x slower)
             flat = g.op("Cast", g.add(g.mul(g.op("Round", ys_), Wsf), g.op("Round", xs_)), to=TensorProto.INT64)
             looked = g.op("GatherElements", g.reshape(cm["sub"], [-1]), g.reshape(flat, [-1]), axis=0)
-            zs = g.where(inb, g.reshape(looked, lowE(1)), g.f(0.0))  # [E,1,Hl,Wl]
+            zs = g.reshape(looked, lowE(1))  # [E,1,Hl,Wl]; outside the image it reads the clamped edge, but
+            # vis below requires inb (a Where to 0 here, as the full variant's GridSample pads, would change nothing)
         else:
             gx = g.where(inb, g.sub(g.div(g.add(g.mul(xs_, g.f(2.0)), g.f(1.0)), Wsf), g.f(1.0)), g.f(-2.0))
             gy = g.where(inb, g.sub(g.div(g.add(g.mul(ys_, g.f(2.0)), g.f(1.0)), Hsf), g.f(1.0)), g.f(-2.0))
