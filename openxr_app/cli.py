@@ -83,6 +83,34 @@ def default_eye_scale(stage) -> float:
     return 1.0 if on_gpu else CPU_EYE_SCALE
 
 
+def _frame_dumper(args):
+    """The ``--dump-dir`` callback: saves frame ``--dump-frame`` and, after SIGUSR1, the next submitted frame
+    (``frame_latest.npz``, to compare with what is on the display)."""
+    import os
+    import signal
+
+    import numpy as np
+
+    snapshot = [False]
+    # SIGUSR1: save the next submitted frame as frame_latest.npz (to compare with what is on the display).
+    signal.signal(signal.SIGUSR1, lambda *_: snapshot.__setitem__(0, True))
+
+    def on_frame(i, views, images):
+        name = f"frame{i:05d}.npz" if i == args.dump_frame else "frame_latest.npz" if snapshot[0] else None
+        if name is None:
+            return
+        snapshot[0] = False
+        tmp = args.dump_dir / (name + ".tmp.npz")
+        np.savez(tmp, index=i,
+                 **{f"rgb{k}": im.rgb for k, im in enumerate(images)},
+                 **{f"depth{k}": im.depth_m for k, im in enumerate(images)},
+                 **{f"T_world_from_eye{k}": v.T_world_from_eye for k, v in enumerate(views)},
+                 **{f"K{k}": v.K for k, v in enumerate(views)})
+        os.replace(tmp, args.dump_dir / name)
+
+    return on_frame
+
+
 def run_main(args: argparse.Namespace) -> int:
     """``passthrough run``: see the module doc. Returns the exit status."""
     from passthrough.errors import InputError
@@ -123,29 +151,7 @@ def run_main(args: argparse.Namespace) -> int:
         # Build the stage before the session: bad input fails fast, and its one-time cost stays out of frames.
         stage = factory(source, early_image=True) if args.early_image else factory(source)
 
-    on_frame = None
-    if args.dump_dir is not None:
-        import os
-        import signal
-
-        import numpy as np
-
-        snapshot = [False]
-        # SIGUSR1: save the next submitted frame as frame_latest.npz (to compare with what is on the display).
-        signal.signal(signal.SIGUSR1, lambda *_: snapshot.__setitem__(0, True))
-
-        def on_frame(i, views, images):
-            name = f"frame{i:05d}.npz" if i == args.dump_frame else "frame_latest.npz" if snapshot[0] else None
-            if name is None:
-                return
-            snapshot[0] = False
-            tmp = args.dump_dir / (name + ".tmp.npz")
-            np.savez(tmp, index=i,
-                     **{f"rgb{k}": im.rgb for k, im in enumerate(images)},
-                     **{f"depth{k}": im.depth_m for k, im in enumerate(images)},
-                     **{f"T_world_from_eye{k}": v.T_world_from_eye for k, v in enumerate(views)},
-                     **{f"K{k}": v.K for k, v in enumerate(views)})
-            os.replace(tmp, args.dump_dir / name)
+    on_frame = _frame_dumper(args) if args.dump_dir is not None else None
 
     try:
         eye_scale = args.eye_scale if args.eye_scale is not None else default_eye_scale(stage)
