@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 from passthrough.errors import InputError
-from reprojection.build import OPSET, ModelParams, build, model_bytes, model_filename
+from reprojection.build import MAPS_INPUT_NAMES, OPSET, ModelParams, build, model_bytes, model_filename
 from reprojection.reference import reproject
 from reprojection.runtime import ModelIntegrityError, Reprojector
 
@@ -284,6 +284,35 @@ def test_wide_disocclusions_are_filled_by_the_pyramid_as_in_the_reference(model_
     for e in range(2):
         outside = _outside_both_cameras(K, [T_l[e], T_r[e]], 4.0, holes.shape[-2:])
         _check_hole_depths(depth[e, 0], holes[e, 0], outside, 4)
+
+
+def test_hole_cells_take_the_preferred_camera_and_keep_the_background_parallax(model_cache):
+    """Cells no camera sees copy the preferred (nearer) camera's position from the background beside them;
+    the other camera's position moves with it, so the two stay one background disparity apart."""
+    B, f_px = 0.1, 100.0
+    imgs, depths, K = _two_plane_scene(B=B, f=f_px)
+    depths["left"][5, 7] = np.nan  # unusable depth: 0 in the subsampled input, like an invalid pixel
+    T_l = [np.linalg.inv(_T(t=(x, 0, 0))) @ _T() for x in (-0.6, B + 0.6)]  # eye 0 nearer the left camera
+    T_r = [np.linalg.inv(_T(t=(x, 0, 0))) @ _T(t=(B, 0, 0)) for x in (-0.6, B + 0.6)]
+    rp = Reprojector(stride=4, cache_dir=model_cache, provider="cpu", resample="remap")
+    feeds = rp.feeds(imgs["left"], imgs["right"], depths["left"], depths["right"], K, K, np.stack([K, K]),
+                     np.stack(T_l), np.stack(T_r))
+    # the maps graph's per-camera-frame depth input: the splatted pixels only, 0 where unusable
+    expect = np.nan_to_num(depths["left"][::4, ::4], nan=0.0)
+    np.testing.assert_array_equal(feeds["left_depth_sub"][0, 0], expect)
+    assert feeds["left_depth_sub"][0, 0].shape == (30, 40)
+    fields, cell_depth, cell_holes = rp.session.run(None, {k: feeds[k] for k in MAPS_INPUT_NAMES})
+    h, w = depths["left"].shape
+    for e, share in ((0, 1.0), (1, 0.0)):
+        hole = cell_holes[e, 0]
+        assert hole.sum() > 20, "the scene must have cells no camera sees"
+        np.testing.assert_array_equal(fields[e, 4][hole], share)  # the preferred camera only
+        xl, yl, xr, yr = fields[e, :4]
+        inner = hole & (xl > 4) & (xl < w - 5) & (xr > 4) & (xr < w - 5)  # not clamped at an image edge
+        assert inner.sum() > 10
+        # the filled position is the wall's (4 m): the right camera sees it f B / 4 = 2.5 px further left
+        np.testing.assert_allclose((xr - xl)[inner], -f_px * B / 4.0, atol=0.05)
+        np.testing.assert_allclose(yr[inner], yl[inner], atol=1e-3)
 
 
 @pytest.mark.parametrize("W,Wl", [(640, 161), (384, 97), (100, 26), (37, 10), (50, 50), (9, 2), (11, 3)])
