@@ -63,7 +63,8 @@ left_image             [1,3,H,W] float32  left rectified camera image (any value
 right_image            [1,3,H,W] float32  right rectified camera image
 left_depth             [1,1,H,W] float32  z-depth of each left pixel (> 0)
 right_depth            [1,1,H,W] float32  z-depth of each right pixel
-left_valid             [1,1,H,W] bool     True where ``left_depth`` is usable
+left_valid             [1,1,H,W] bool     True where ``left_depth`` is usable (depth that is not > 0, NaN
+                                          or not below 1e30 is ignored even where True)
 right_valid            [1,1,H,W] bool     True where ``right_depth`` is usable
 K_left, K_right        [3,3] float32      camera intrinsics (pixels, upper triangular)
 K_eyes                 [E,3,3] float32    intrinsics of each eye's rendered view (E = 2)
@@ -112,9 +113,11 @@ MAPS_OUTPUT_NAMES = ("cell_fields", "cell_depth", "cell_holes")
 
 
 def subsample_depth(depth: np.ndarray, stride: int) -> np.ndarray:
-    """The ``maps`` variant's ``*_depth_sub`` input: float32 z-depth (H, W) with 0 where unusable ->
-    [1,1,Hs,Ws] (the pixels at rows and columns 0, stride, 2 stride, ..., the ones the graph splats)."""
-    return np.ascontiguousarray(np.asarray(depth, np.float32)[::stride, ::stride])[None, None]
+    """The ``maps`` variant's ``*_depth_sub`` input: float32 z-depth (H, W) -> [1,1,Hs,Ws], the pixels at
+    rows and columns 0, stride, 2 stride, ... (the ones the graph splats), 0 where the depth is unusable
+    (not > 0, NaN, or not below ``BIG``: the graph itself does not test them again)."""
+    d = np.asarray(depth, np.float32)[::stride, ::stride]
+    return np.ascontiguousarray(np.where((d > 0) & (d < BIG), d, np.float32(0.0)), np.float32)[None, None]
 
 
 #: Depth fill and hole filling pool over (2 * POOL_RADIUS + 1)^2 cells per pass.
@@ -282,7 +285,8 @@ def _splat(g: _Graph, p: ModelParams, cams, pix_s, Ef, Hlf, Wlf, kx, ky) -> str:
         if not p.maps:
             sub = lambda x: g.slice(x, [0, 0], [2**62, 2**62], [2, 3], [ss, ss])
             d_sub = sub(f"{c}_depth")
-            cm["sub"] = g.where(g.and_(sub(f"{c}_valid"), g.op("Greater", d_sub, g.f(0.0))), d_sub, g.f(0.0))  # [1,1,Hs,Ws]
+            usable = g.and_(sub(f"{c}_valid"), g.op("Greater", d_sub, g.f(0.0)), g.op("Less", d_sub, g.f(BIG)))  # not NaN, inf
+            cm["sub"] = g.where(usable, d_sub, g.f(0.0))  # [1,1,Hs,Ws]
         else:  # subsampled once per camera frame by the caller (subsample_depth), not per eye pose
             cm["sub"] = f"{c}_depth_sub"
         zsrc = g.reshape(cm["sub"], [1, 1, -1])

@@ -286,6 +286,37 @@ def test_wide_disocclusions_are_filled_by_the_pyramid_as_in_the_reference(model_
         _check_hole_depths(depth[e, 0], holes[e, 0], outside, 4)
 
 
+def test_graph_ignores_nan_and_inf_depth_even_where_marked_valid(model_cache):
+    """The model's inputs straight from a caller (not through Reprojector, which cleans them): depth that
+    is NaN or inf where the validity mask says True is treated as unusable, in both graph variants."""
+    import onnxruntime as ort
+
+    from reprojection.build import subsample_depth
+
+    B = 0.1
+    imgs, depths, K = _two_plane_scene(B=B)
+    T_l = [np.linalg.inv(_T(t=(x, 0, -0.2))) @ _T() for x in (0.0, B)]
+    T_r = [np.linalg.inv(_T(t=(x, 0, -0.2))) @ _T(t=(B, 0, 0)) for x in (0.0, B)]
+    bad = depths["left"].copy()
+    bad[8:20, 8:20] = np.inf
+    bad[40:52, 8:20] = np.nan
+    rp = Reprojector(stride=4, cache_dir=model_cache, provider="cpu", resample="onnx")
+    feeds = rp.feeds(imgs["left"], imgs["right"], depths["left"], depths["right"], K, K, np.stack([K, K]),
+                     np.stack(T_l), np.stack(T_r))
+    raw = dict(feeds, left_depth=bad[None, None], left_valid=np.ones((1, 1) + bad.shape, bool))
+    images, depth, holes = rp.session.run(None, raw)
+    assert np.isfinite(images).all() and np.isfinite(depth).all()
+    # the maps variant's input maker drops them too (the graph does not test its input again)
+    sub = subsample_depth(bad, 4)[0, 0]
+    assert np.isfinite(sub).all() and (sub[2:5, 2:5] == 0).all() and (sub[10:13, 2:5] == 0).all()
+    maps = ort.InferenceSession(model_bytes(4, True, True), providers=["CPUExecutionProvider"])
+    fields = maps.run(None, {**{k: raw[k] for k in MAPS_INPUT_NAMES if k in raw},
+                             "left_depth_sub": subsample_depth(bad, 4),
+                             "right_depth_sub": subsample_depth(depths["right"], 4),
+                             "image_size": np.array(bad.shape, np.int64)})[0]
+    assert np.isfinite(fields).all()
+
+
 def test_hole_cells_take_the_preferred_camera_and_keep_the_background_parallax(model_cache):
     """Cells no camera sees copy the preferred (nearer) camera's position from the background beside them;
     the other camera's position moves with it, so the two stay one background disparity apart."""
