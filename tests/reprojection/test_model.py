@@ -322,7 +322,7 @@ def test_hole_cells_take_the_preferred_camera_and_keep_the_background_parallax(m
     the other camera's position moves with it, so the two stay one background disparity apart."""
     B, f_px = 0.1, 100.0
     imgs, depths, K = _two_plane_scene(B=B, f=f_px)
-    depths["left"][5, 7] = np.nan  # unusable depth: 0 in the subsampled input, like an invalid pixel
+    depths["left"][4, 8] = np.nan  # unusable depth at a splatted pixel: 0 in the subsampled input
     T_l = [np.linalg.inv(_T(t=(x, 0, 0))) @ _T() for x in (-0.6, B + 0.6)]  # eye 0 nearer the left camera
     T_r = [np.linalg.inv(_T(t=(x, 0, 0))) @ _T(t=(B, 0, 0)) for x in (-0.6, B + 0.6)]
     rp = Reprojector(stride=4, cache_dir=model_cache, provider="cpu", resample="remap")
@@ -330,6 +330,7 @@ def test_hole_cells_take_the_preferred_camera_and_keep_the_background_parallax(m
                      np.stack(T_l), np.stack(T_r))
     # the maps graph's per-camera-frame depth input: the splatted pixels only, 0 where unusable
     expect = np.nan_to_num(depths["left"][::4, ::4], nan=0.0)
+    assert expect[1, 2] == 0
     np.testing.assert_array_equal(feeds["left_depth_sub"][0, 0], expect)
     assert feeds["left_depth_sub"][0, 0].shape == (30, 40)
     fields, cell_depth, cell_holes = rp.session.run(None, {k: feeds[k] for k in MAPS_INPUT_NAMES})
