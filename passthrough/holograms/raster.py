@@ -19,6 +19,10 @@ import numpy as np
 from .scene import Scene
 
 NEAR_M = 0.05
+#: a row's edge function counts as constant along x below this slope (per pixel), and as negative there
+#: below -_FLAT_B (the change across even a 10^4-pixel row stays under 1e-5)
+_FLAT = 1e-9
+_FLAT_B = 1e-5
 
 
 @numba.njit(cache=True, nogil=True)
@@ -48,8 +52,54 @@ def _raster(v_eye, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, depth, col
             continue
         iz0, iz1, iz2 = 1.0 / z0, 1.0 / z1, 1.0 / z2
         inv_area = 1.0 / area
+        # w0, w1, w2 below are linear along a row (w = a * x + b(y)): a row visits only the span where all
+        # three can be >= 0, plus a margin far wider than the rounding of w and of the crossings (~1e-9 px^2
+        # / edge height for image coordinates below ~10^4). The test per pixel stays the exact one, so the
+        # span skips only pixels it would reject (for small triangles, most of their box). Edges flatter
+        # than 1e-6 px and triangles under 1e-3 px^2 do not narrow the rows.
+        spans = abs(area) >= 1e-3
+        dy0, dy1, dy2 = y1 - y2, y2 - y0, y0 - y1
+        use0, use1, use2 = spans and abs(dy0) >= 1e-6, spans and abs(dy1) >= 1e-6, spans and abs(dy2) >= 1e-6
+        hmin = 1e30
+        if use0:
+            hmin = abs(dy0)
+        if use1:
+            hmin = min(hmin, abs(dy1))
+        if use2:
+            hmin = min(hmin, abs(dy2))
+        mg = 1e-3 + 1e-7 / hmin
+        r0 = -1.0 / (dy0 * inv_area) if use0 else 0.0  # x = -b / a where w crosses 0
+        r1 = -1.0 / (dy1 * inv_area) if use1 else 0.0
+        r2 = -1.0 / (dy2 * inv_area) if use2 else 0.0
+        pos0, pos1, pos2 = dy0 * inv_area > 0, dy1 * inv_area > 0, dy2 * inv_area > 0  # w grows with x
         for y in range(ymin, ymax + 1):
-            for x in range(xmin, xmax + 1):
+            xs, xe = xmin, xmax
+            if use0 or use1 or use2:
+                b0 = (x1 * (y2 - y) - x2 * (y1 - y)) * inv_area
+                b1 = (x2 * (y0 - y) - x0 * (y2 - y)) * inv_area
+                b2 = 1.0 - b0 - b1
+                lo = float(xmin)
+                hi = float(xmax)
+                if use0:
+                    if pos0:
+                        lo = max(lo, b0 * r0)
+                    else:
+                        hi = min(hi, b0 * r0)
+                if use1:
+                    if pos1:
+                        lo = max(lo, b1 * r1)
+                    else:
+                        hi = min(hi, b1 * r1)
+                if use2:
+                    if pos2:
+                        lo = max(lo, b2 * r2)
+                    else:
+                        hi = min(hi, b2 * r2)
+                if lo > hi + 2.0 * mg + 2.0:
+                    continue
+                xs = max(xmin, int(np.ceil(lo - mg)))
+                xe = min(xmax, int(np.floor(hi + mg)))
+            for x in range(xs, xe + 1):
                 w0 = ((x1 - x) * (y2 - y) - (x2 - x) * (y1 - y)) * inv_area
                 w1 = ((x2 - x) * (y0 - y) - (x0 - x) * (y2 - y)) * inv_area
                 w2 = 1.0 - w0 - w1
@@ -95,20 +145,28 @@ def _transform_shade(T, verts, tris, bgr, fx, fy, cx, cy, cull, v_out, face_out,
     ``NEAR_M``, and with ``cull`` facing the eye: the mesh is closed and wound counter-clockwise seen
     from outside, ``T`` keeps handedness) and the pixel box (xmin, ymin, xmax, ymax) of the drawn
     triangles (xmin > xmax when none is)."""
+    px = np.empty((verts.shape[0], 4), np.int64)  # per vertex floor(u), ceil(u), floor(v), ceil(v)
     for i in range(verts.shape[0]):
-        x, y, z = verts[i, 0], verts[i, 1], verts[i, 2]
+        x, y, z = np.float64(verts[i, 0]), np.float64(verts[i, 1]), np.float64(verts[i, 2])
         for r in range(3):
             v_out[i, r] = T[r, 0] * x + T[r, 1] * y + T[r, 2] * z + T[r, 3]
+        if v_out[i, 2] >= NEAR_M:  # projected once per vertex, not once per triangle using it
+            u = fx * v_out[i, 0] / v_out[i, 2] + cx
+            w = fy * v_out[i, 1] / v_out[i, 2] + cy
+            px[i, 0] = int(np.floor(u))
+            px[i, 1] = int(np.ceil(u))
+            px[i, 2] = int(np.floor(w))
+            px[i, 3] = int(np.ceil(w))
     ln = np.sqrt(0.3 * 0.3 + 0.8 * 0.8 + 0.5 * 0.5)
     lx, ly, lz = -0.3 / ln, 0.8 / ln, 0.5 / ln  # minus the light direction (from above, towards the viewer)
     xmin, ymin, xmax, ymax = 1 << 30, 1 << 30, -(1 << 30), -(1 << 30)
     for t in range(tris.shape[0]):
         a, b, c = tris[t, 0], tris[t, 1], tris[t, 2]
-        e1 = v_out[b] - v_out[a]
-        e2 = v_out[c] - v_out[a]
-        nx = e1[1] * e2[2] - e1[2] * e2[1]
-        ny = e1[2] * e2[0] - e1[0] * e2[2]
-        nz = e1[0] * e2[1] - e1[1] * e2[0]
+        e1x, e1y, e1z = v_out[b, 0] - v_out[a, 0], v_out[b, 1] - v_out[a, 1], v_out[b, 2] - v_out[a, 2]
+        e2x, e2y, e2z = v_out[c, 0] - v_out[a, 0], v_out[c, 1] - v_out[a, 1], v_out[c, 2] - v_out[a, 2]
+        nx = e1y * e2z - e1z * e2y
+        ny = e1z * e2x - e1x * e2z
+        nz = e1x * e2y - e1y * e2x
         nn = np.sqrt(nx * nx + ny * ny + nz * nz) + 1e-12
         nx, ny, nz = nx / nn, ny / nn, nz / nn
         mx = (v_out[a, 0] + v_out[b, 0] + v_out[c, 0]) / 3.0
@@ -127,12 +185,10 @@ def _transform_shade(T, verts, tris, bgr, fx, fy, cx, cy, cull, v_out, face_out,
             continue
         drawn[t] = True
         for q in (a, b, c):
-            u = fx * v_out[q, 0] / v_out[q, 2] + cx
-            w = fy * v_out[q, 1] / v_out[q, 2] + cy
-            xmin = min(xmin, int(np.floor(u)))
-            xmax = max(xmax, int(np.ceil(u)))
-            ymin = min(ymin, int(np.floor(w)))
-            ymax = max(ymax, int(np.ceil(w)))
+            xmin = min(xmin, px[q, 0])
+            xmax = max(xmax, px[q, 1])
+            ymin = min(ymin, px[q, 2])
+            ymax = max(ymax, px[q, 3])
     return xmin, ymin, xmax, ymax
 
 
@@ -150,9 +206,11 @@ def _prepared(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray):
         v = np.empty((len(holo.vertices), 3), np.float32)
         face_bgr = np.empty((len(tris), 3), np.float32)
         drawn = np.empty(len(tris), np.bool_)
-        cull = holo.closed and np.linalg.det(T[:3, :3]) > 0  # a mirroring pose flips the winding
-        box = _transform_shade(T, np.asarray(holo.vertices, np.float64), np.asarray(tris, np.int64),
-                               np.asarray(holo.color_rgb[::-1], np.float64), fx, fy, cx, cy, cull, v, face_bgr,
+        R = T[:3, :3]
+        det = (R[0, 0] * (R[1, 1] * R[2, 2] - R[1, 2] * R[2, 1]) - R[0, 1] * (R[1, 0] * R[2, 2] - R[1, 2] * R[2, 0])
+               + R[0, 2] * (R[1, 0] * R[2, 1] - R[1, 1] * R[2, 0]))
+        cull = holo.closed and det > 0  # a mirroring pose flips the winding
+        box = _transform_shade(T, holo.vertices, tris, holo.color_rgb[::-1], fx, fy, cx, cy, cull, v, face_bgr,
                                drawn)
         if box[0] > box[2]:
             continue

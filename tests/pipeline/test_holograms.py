@@ -124,3 +124,62 @@ def test_closed_meshes_skip_back_faces_without_changing_the_image():
     t = torus(0.1, 0.03)
     assert not is_closed_outward(t.vertices, t.triangles[:, ::-1])  # wound inward: not culled
     assert not is_closed_outward(t.vertices, t.triangles[:-1])  # a hole: not culled
+
+
+def _raster_every_pixel(v_eye, tris, fx, fy, cx, cy, H, W):
+    """The rasteriser's test done on every pixel of each triangle's box (numpy, the same float64 maths in
+    the same order): the reference for its row spans, which must only skip pixels this rejects."""
+    depth = np.full((H, W), np.inf, np.float32)
+    face = np.full((H, W), -1)
+    v = v_eye.astype(np.float64)
+    for t, (i0, i1, i2) in enumerate(tris):
+        (x0, y0), (x1, y1), (x2, y2) = [(fx * v[i, 0] / v[i, 2] + cx, fy * v[i, 1] / v[i, 2] + cy) for i in (i0, i1, i2)]
+        area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+        if min(v[i0, 2], v[i1, 2], v[i2, 2]) < 0.05 or abs(area) < 1e-12:
+            continue
+        xa, xb = max(int(np.floor(min(x0, x1, x2))), 0), min(int(np.ceil(max(x0, x1, x2))), W - 1)
+        ya, yb = max(int(np.floor(min(y0, y1, y2))), 0), min(int(np.ceil(max(y0, y1, y2))), H - 1)
+        if xa > xb or ya > yb:
+            continue
+        y, x = np.mgrid[ya:yb + 1, xa:xb + 1].astype(np.float64)
+        inv_area = 1.0 / area
+        w0 = ((x1 - x) * (y2 - y) - (x2 - x) * (y1 - y)) * inv_area
+        w1 = ((x2 - x) * (y0 - y) - (x0 - x) * (y2 - y)) * inv_area
+        w2 = 1.0 - w0 - w1
+        z = 1.0 / (w0 * (1.0 / v[i0, 2]) + w1 * (1.0 / v[i1, 2]) + w2 * (1.0 / v[i2, 2]))
+        box = depth[ya:yb + 1, xa:xb + 1]
+        wins = (w0 >= 0) & (w1 >= 0) & (w2 >= 0) & (z < box)
+        box[wins] = z[wins]
+        face[ya:yb + 1, xa:xb + 1][wins] = t
+    return depth, face
+
+
+def test_rasteriser_row_spans_draw_exactly_the_pixels_of_the_per_pixel_test():
+    from passthrough.holograms.raster import _raster
+
+    rng = np.random.default_rng(3)
+    H, W = 120, 160
+    fx = fy = 100.0
+    cx, cy = 79.5, 59.5
+    for trial in range(40):
+        n = 60
+        v = np.column_stack([rng.uniform(-1.2, 1.2, n), rng.uniform(-1, 1, n), rng.uniform(0.3, 3, n)])
+        if trial % 4 == 0:  # edges exactly on rows and columns (axis-aligned faces seen head-on)
+            v[:, :2] = np.round(v[:, :2] * 8) / 8
+            v[:, 2] = 1.0
+        tris = rng.integers(0, n, (80, 3)).astype(np.int32)
+        if trial % 4 == 1:  # slivers: the third vertex nearly on the line through the first two
+            a, b = v[tris[:, 0]], v[tris[:, 1]]
+            v[tris[:, 2]] = a + rng.uniform(-0.5, 1.5, (80, 1)) * (b - a) + rng.normal(0, 1e-5, (80, 3))
+        v = v.astype(np.float32)
+        depth = np.full((H, W), np.inf, np.float32)
+        color = np.zeros((H, W, 3), np.float32)
+        alpha = np.zeros((H, W), np.float32)
+        ids = np.arange(len(tris), dtype=np.float32)
+        face_bgr = np.repeat(ids[:, None], 3, 1)  # each triangle "coloured" with its own index
+        _raster(v, tris, np.ones(len(tris), bool), face_bgr, np.ones(len(tris), np.float32), fx, fy, cx, cy,
+                depth, color, alpha)
+        ref_depth, ref_face = _raster_every_pixel(v, tris, fx, fy, cx, cy, H, W)
+        np.testing.assert_array_equal(depth, ref_depth)
+        drawn = np.isfinite(ref_depth)
+        np.testing.assert_array_equal(color[..., 0][drawn], ref_face[drawn].astype(np.float32))
