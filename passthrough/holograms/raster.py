@@ -141,7 +141,7 @@ class HologramLayer:
 @numba.njit(cache=True, nogil=True)
 def _transform_shade(T, verts, tris, bgr, fx, fy, cx, cy, cull, v_out, face_out, drawn):
     """Object vertices (N, 3) -> eye frame ``v_out`` (float32, by the 4x4 ``T``), flat Lambert shading
-    per face (``face_out`` float32 (T, 3) BGR), which faces to draw (``drawn`` bool (T,): in front of
+    per drawn face (``face_out`` float32 (T, 3) BGR, 0 for the others), which faces to draw (``drawn`` bool (T,): in front of
     ``NEAR_M``, and with ``cull`` facing the eye: the mesh is closed and wound counter-clockwise seen
     from outside, ``T`` keeps handedness) and the pixel box (xmin, ymin, xmax, ymax) of the drawn
     triangles (xmin > xmax when none is)."""
@@ -172,17 +172,19 @@ def _transform_shade(T, verts, tris, bgr, fx, fy, cx, cy, cull, v_out, face_out,
         mx = (v_out[a, 0] + v_out[b, 0] + v_out[c, 0]) / 3.0
         my = (v_out[a, 1] + v_out[b, 1] + v_out[c, 1]) / 3.0
         mz = (v_out[a, 2] + v_out[b, 2] + v_out[c, 2]) / 3.0
-        mn = np.sqrt(mx * mx + my * my + mz * mz) + 1e-12
-        lam = abs(nx * lx + ny * ly + nz * lz) * 0.55 + abs(-(nx * mx + ny * my + nz * mz) / mn) * 0.3 + 0.15
-        lam = min(max(lam, 0.0), 1.0)
-        for k in range(3):
-            face_out[t, k] = lam * bgr[k]
         drawn[t] = False
+        for k in range(3):
+            face_out[t, k] = 0.0
         za, zb, zc = v_out[a, 2], v_out[b, 2], v_out[c, 2]
         if za < NEAR_M or zb < NEAR_M or zc < NEAR_M:
             continue
         if cull and nx * mx + ny * my + nz * mz >= 0.0:  # outward normal points away from the eye
             continue
+        mn = np.sqrt(mx * mx + my * my + mz * mz) + 1e-12  # shaded only when drawn
+        lam = abs(nx * lx + ny * ly + nz * lz) * 0.55 + abs(-(nx * mx + ny * my + nz * mz) / mn) * 0.3 + 0.15
+        lam = min(max(lam, 0.0), 1.0)
+        for k in range(3):
+            face_out[t, k] = lam * bgr[k]
         drawn[t] = True
         for q in (a, b, c):
             xmin = min(xmin, px[q, 0])
