@@ -141,10 +141,10 @@ class HologramLayer:
 @numba.njit(cache=True, nogil=True)
 def _transform_shade(T, verts, tris, bgr, fx, fy, cx, cy, cull, v_out, face_out, drawn):
     """Object vertices (N, 3) -> eye frame ``v_out`` (float32, by the 4x4 ``T``), flat Lambert shading
-    per drawn face (``face_out`` float32 (T, 3) BGR, 0 for the others), which faces to draw (``drawn`` bool (T,): in front of
-    ``NEAR_M``, and with ``cull`` facing the eye: the mesh is closed and wound counter-clockwise seen
-    from outside, ``T`` keeps handedness) and the pixel box (xmin, ymin, xmax, ymax) of the drawn
-    triangles (xmin > xmax when none is)."""
+    per drawn face (``face_out`` float32 (T, 3) BGR, 0 for the others), which faces to draw (``drawn``
+    bool (T,): in front of ``NEAR_M``, and with ``cull`` facing the eye: the mesh is closed and wound
+    counter-clockwise seen from outside, ``T`` keeps handedness) and the pixel box (xmin, ymin, xmax,
+    ymax) of the drawn triangles (xmin > xmax when none is)."""
     px = np.empty((verts.shape[0], 4), np.int64)  # per vertex floor(u), ceil(u), floor(v), ceil(v)
     for i in range(verts.shape[0]):
         x, y, z = np.float64(verts[i, 0]), np.float64(verts[i, 1]), np.float64(verts[i, 2])
