@@ -442,7 +442,8 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
         ys_ = g.op("Min", g.op("Max", g.mul(yc, g.f(1.0 / ss)), g.f(0.0)), g.sub(Hsf, g.f(1.0)))
         if p.maps:  # nearest lookup at the rounded position (GridSample nearest without the normalised-
             # coordinate round trip), as a flat GatherElements: onnxruntime's Gather copies per index (10x slower)
-            flat = g.op("Cast", g.add(g.mul(g.op("Round", ys_), Wsf), g.op("Round", xs_)), to=TensorProto.INT32)  # int32 as the splat's
+            # int32 indices, as the splat's
+            flat = g.op("Cast", g.add(g.mul(g.op("Round", ys_), Wsf), g.op("Round", xs_)), to=TensorProto.INT32)
             looked = g.op("GatherElements", g.reshape(cm["sub"], [-1]), g.reshape(flat, [-1]), axis=0)
             zs = g.reshape(looked, lowE(1))  # [E,1,Hl,Wl]; outside the image it reads the clamped edge, but
             # vis below requires inb (a Where to 0 here, as the full variant's GridSample pads, would change nothing)

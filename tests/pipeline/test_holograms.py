@@ -133,7 +133,8 @@ def _raster_every_pixel(v_eye, tris, fx, fy, cx, cy, H, W):
     face = np.full((H, W), -1)
     v = v_eye.astype(np.float64)
     for t, (i0, i1, i2) in enumerate(tris):
-        (x0, y0), (x1, y1), (x2, y2) = [(fx * v[i, 0] / v[i, 2] + cx, fy * v[i, 1] / v[i, 2] + cy) for i in (i0, i1, i2)]
+        (x0, y0), (x1, y1), (x2, y2) = [(fx * v[i, 0] / v[i, 2] + cx, fy * v[i, 1] / v[i, 2] + cy)
+                                        for i in (i0, i1, i2)]
         area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
         if min(v[i0, 2], v[i1, 2], v[i2, 2]) < 0.05 or abs(area) < 1e-12:
             continue
