@@ -426,6 +426,9 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     lowE = lambda ch: g.concat([g.i64([-1, ch]), Hl, Wl], 0)
     zflat = g.reshape(Z, [0, 1, -1])  # [E,1,Nl]
     vis, xy, inside = {}, {}, {}
+    # Clip bounds (scalars, as Clip requires): the last pixel of the image and of the subsampled map
+    w_max, h_max = (g.op("Squeeze", g.sub(v, g.f(1.0))) for v in (Wf, Hf))
+    ws_max, hs_max = (g.op("Squeeze", g.sub(v, g.f(1.0))) for v in (Wsf, Hsf))
     for c in ("left", "right"):
         cm = cams[c]
         P = g.reshape(g.add(g.mul(g.op("MatMul", cm["A_ce"], pix_c), zflat), cm["b_ce"]), lowE(3))  # [E,3,Hl,Wl]
@@ -438,8 +441,8 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
                      g.op("GreaterOrEqual", yc, g.f(-0.5)), g.op("LessOrEqual", yc, g.sub(Hf, g.f(0.5))))
         inside[c] = inb
         # the camera's depth is looked up in the same subsampled map that was splatted (consistent test)
-        xs_ = g.op("Min", g.op("Max", g.mul(xc, g.f(1.0 / ss)), g.f(0.0)), g.sub(Wsf, g.f(1.0)))
-        ys_ = g.op("Min", g.op("Max", g.mul(yc, g.f(1.0 / ss)), g.f(0.0)), g.sub(Hsf, g.f(1.0)))
+        xs_ = g.op("Clip", g.mul(xc, g.f(1.0 / ss)), g.f(0.0), ws_max)
+        ys_ = g.op("Clip", g.mul(yc, g.f(1.0 / ss)), g.f(0.0), hs_max)
         if p.maps:  # nearest lookup at the rounded position (GridSample nearest without the normalised-
             # coordinate round trip), as a flat GatherElements: onnxruntime's Gather copies per index (10x slower)
             # int32 indices, as the splat's
@@ -455,8 +458,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
                                 align_corners=0), lowE(1))  # [E,1,Hl,Wl]
         vis[c] = g.and_(inb, g.op("Greater", zs, g.f(0.0)),
                         g.op("GreaterOrEqual", zs, g.mul(zc, g.f(1.0 - p.tau))))
-        xy[c] = (g.op("Min", g.op("Max", xc, g.f(0.0)), g.sub(Wf, g.f(1.0))),
-                 g.op("Min", g.op("Max", yc, g.f(0.0)), g.sub(Hf, g.f(1.0))))
+        xy[c] = (g.op("Clip", xc, g.f(0.0), w_max), g.op("Clip", yc, g.f(0.0), h_max))
 
     g.section = "holes"
     prefL = g.reshape(g.op("LessOrEqual", cams["left"]["dist2"], cams["right"]["dist2"]), [-1, 1, 1, 1])
@@ -492,7 +494,7 @@ def make_model(params: ModelParams = ModelParams()) -> onnx.ModelProto:
     # (0 where no neighbour has weight), a cell with weight keeps its own; xyP = sum / weight at the end
     # (arithmetic instead of Where: S is exactly 0 where w is; onnxruntime's Where is ~3x slower than Mul)
     S = g.concat([g.mul(xyP, w), w], 1)  # [E,3,Hl,Wl]
-    unweighted = lambda T: g.op("Cast", g.not_(g.op("Greater", g.slice(T, [2], [3], [1]), g.f(0.0))), to=f32)
+    unweighted = lambda T: g.op("Cast", g.op("LessOrEqual", g.slice(T, [2], [3], [1]), g.f(0.0)), to=f32)
     for _ in range(p.hole_passes):
         A = g.op("AveragePool", S, kernel_shape=[k, k], pads=[POOL_RADIUS] * 4)
         S = g.add(S, g.mul(A, unweighted(S)))
