@@ -317,6 +317,27 @@ def test_graph_ignores_nan_and_inf_depth_even_where_marked_valid(model_cache):
     assert np.isfinite(fields).all()
 
 
+def test_reprojector_and_graph_share_one_rule_for_usable_depth(model_cache):
+    """Depth is usable where 0 < z < BIG (1e30, the splat's "empty"): the Reprojector's cleaning of the
+    camera-frame inputs, with and without a validity mask, and the maps variant's subsampled input agree
+    on every kind of value (a finite 1e31 included, which the graph would otherwise take as empty)."""
+    from reprojection.build import BIG, subsample_depth
+
+    z = np.array([[1.5, 0.0, -2.0, np.nan, np.inf, -np.inf, 1e31, np.float32(BIG), 9e29, 3e-8]], np.float32)
+    z = np.repeat(np.repeat(z, 4, 0), 4, 1)  # 4x40: every value lands on a stride-4 splatted pixel
+    usable = (z > 0) & (z < np.float32(BIG))
+    assert usable[0].tolist()[::4] == [True, False, False, False, False, False, False, False, True, True]
+    rp = Reprojector(stride=4, cache_dir=model_cache, provider="cpu", resample="remap")
+    img = np.zeros(z.shape + (3,), np.uint8)
+    plain = rp.camera_feeds(img, img, z, z)
+    masked = rp.camera_feeds(img, img, z, z, np.ones(z.shape, bool), np.ones(z.shape, bool))
+    for feeds in (plain, masked):
+        np.testing.assert_array_equal(feeds["left_depth"][0, 0], np.where(usable, z, 0))
+        np.testing.assert_array_equal(feeds["left_depth_sub"], subsample_depth(z, 4))
+    np.testing.assert_array_equal(plain["left_valid"][0, 0], usable)
+    np.testing.assert_array_equal(subsample_depth(z, 4)[0, 0] > 0, usable[::4, ::4])
+
+
 def test_hole_cells_take_the_preferred_camera_and_keep_the_background_parallax(model_cache):
     """Cells no camera sees copy the preferred (nearer) camera's position from the background beside them;
     the other camera's position moves with it, so the two stay one background disparity apart."""
