@@ -19,10 +19,6 @@ import numpy as np
 from .scene import Scene
 
 NEAR_M = 0.05
-#: a row's edge function counts as constant along x below this slope (per pixel), and as negative there
-#: below -_FLAT_B (the change across even a 10^4-pixel row stays under 1e-5)
-_FLAT = 1e-9
-_FLAT_B = 1e-5
 
 
 @numba.njit(cache=True, nogil=True)
@@ -95,7 +91,7 @@ def _raster(v_eye, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, depth, col
                         lo = max(lo, b2 * r2)
                     else:
                         hi = min(hi, b2 * r2)
-                if lo > hi + 2.0 * mg + 2.0:
+                if lo - mg > hi + mg:  # no pixel of this row can pass
                     continue
                 xs = max(xmin, int(np.ceil(lo - mg)))
                 xe = min(xmax, int(np.floor(hi + mg)))
