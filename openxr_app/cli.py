@@ -92,7 +92,6 @@ def _frame_dumper(args):
     import numpy as np
 
     snapshot = [False]
-    # SIGUSR1: save the next submitted frame as frame_latest.npz (to compare with what is on the display).
     signal.signal(signal.SIGUSR1, lambda *_: snapshot.__setitem__(0, True))
 
     def on_frame(i, views, images):

@@ -21,6 +21,18 @@ from .scene import Scene
 NEAR_M = 0.05
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _narrow(lo, hi, use, a, b):
+    """The part ``[lo, hi]`` of a row where the edge function ``a * x + b`` can be >= 0 (unchanged where the
+    edge does not narrow rows)."""
+    if use:
+        if a > 0:
+            lo = max(lo, -b / a)
+        else:
+            hi = min(hi, -b / a)
+    return lo, hi
+
+
 @numba.njit(cache=True, nogil=True)
 def _raster(v_eye, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, depth, color, alpha):
     H, W = depth.shape
@@ -56,41 +68,18 @@ def _raster(v_eye, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, depth, col
         spans = abs(area) >= 1e-3
         dy0, dy1, dy2 = y1 - y2, y2 - y0, y0 - y1
         use0, use1, use2 = spans and abs(dy0) >= 1e-6, spans and abs(dy1) >= 1e-6, spans and abs(dy2) >= 1e-6
-        hmin = 1e30
-        if use0:
-            hmin = abs(dy0)
-        if use1:
-            hmin = min(hmin, abs(dy1))
-        if use2:
-            hmin = min(hmin, abs(dy2))
+        hmin = min(abs(dy0) if use0 else 1e30, abs(dy1) if use1 else 1e30, abs(dy2) if use2 else 1e30)
         mg = 1e-3 + 1e-7 / hmin
-        r0 = -1.0 / (dy0 * inv_area) if use0 else 0.0  # x = -b / a where w crosses 0
-        r1 = -1.0 / (dy1 * inv_area) if use1 else 0.0
-        r2 = -1.0 / (dy2 * inv_area) if use2 else 0.0
-        pos0, pos1, pos2 = dy0 * inv_area > 0, dy1 * inv_area > 0, dy2 * inv_area > 0  # w grows with x
+        a0, a1, a2 = dy0 * inv_area, dy1 * inv_area, dy2 * inv_area  # dw/dx of each edge function
         for y in range(ymin, ymax + 1):
             xs, xe = xmin, xmax
             if use0 or use1 or use2:
                 b0 = (x1 * (y2 - y) - x2 * (y1 - y)) * inv_area
                 b1 = (x2 * (y0 - y) - x0 * (y2 - y)) * inv_area
                 b2 = 1.0 - b0 - b1
-                lo = float(xmin)
-                hi = float(xmax)
-                if use0:
-                    if pos0:
-                        lo = max(lo, b0 * r0)
-                    else:
-                        hi = min(hi, b0 * r0)
-                if use1:
-                    if pos1:
-                        lo = max(lo, b1 * r1)
-                    else:
-                        hi = min(hi, b1 * r1)
-                if use2:
-                    if pos2:
-                        lo = max(lo, b2 * r2)
-                    else:
-                        hi = min(hi, b2 * r2)
+                lo, hi = _narrow(float(xmin), float(xmax), use0, a0, b0)
+                lo, hi = _narrow(lo, hi, use1, a1, b1)
+                lo, hi = _narrow(lo, hi, use2, a2, b2)
                 if lo - mg > hi + mg:  # no pixel of this row can pass
                     continue
                 xs = max(xmin, int(np.ceil(lo - mg)))
@@ -204,10 +193,7 @@ def _prepared(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray):
         v = np.empty((len(holo.vertices), 3), np.float32)
         face_bgr = np.empty((len(tris), 3), np.float32)
         drawn = np.empty(len(tris), np.bool_)
-        R = T[:3, :3]
-        det = (R[0, 0] * (R[1, 1] * R[2, 2] - R[1, 2] * R[2, 1]) - R[0, 1] * (R[1, 0] * R[2, 2] - R[1, 2] * R[2, 0])
-               + R[0, 2] * (R[1, 0] * R[2, 1] - R[1, 1] * R[2, 0]))
-        cull = holo.closed and det > 0  # a mirroring pose flips the winding
+        cull = holo.closed and np.linalg.det(T[:3, :3]) > 0  # a mirroring pose flips the winding
         box = _transform_shade(T, holo.vertices, tris, holo.color_rgb[::-1], fx, fy, cx, cy, cull, v, face_bgr,
                                drawn)
         if box[0] > box[2]:
