@@ -112,12 +112,20 @@ MAPS_INPUT_NAMES = ("left_depth_sub", "right_depth_sub", "image_size") + INPUT_N
 MAPS_OUTPUT_NAMES = ("cell_fields", "cell_depth", "cell_holes")
 
 
+def usable_depth(depth: np.ndarray) -> np.ndarray:
+    """bool mask of the depth the model uses: 0 < z < ``BIG`` (not NaN, not inf, not the splat's "empty"
+    value). The one rule of the graph, its numpy reference and the runtime's input cleaning."""
+    d = np.asarray(depth)
+    with np.errstate(invalid="ignore"):
+        return (d > 0) & (d < BIG)
+
+
 def subsample_depth(depth: np.ndarray, stride: int) -> np.ndarray:
     """The ``maps`` variant's ``*_depth_sub`` input: float32 z-depth (H, W) -> [1,1,Hs,Ws], the pixels at
     rows and columns 0, stride, 2 stride, ... (the ones the graph splats), 0 where the depth is unusable
-    (not > 0, NaN, or not below ``BIG``: the graph itself does not test them again)."""
+    (:func:`usable_depth`: the graph itself does not test them again)."""
     d = np.asarray(depth, np.float32)[::stride, ::stride]
-    return np.ascontiguousarray(np.where((d > 0) & (d < BIG), d, np.float32(0.0)), np.float32)[None, None]
+    return np.ascontiguousarray(np.where(usable_depth(d), d, np.float32(0.0)), np.float32)[None, None]
 
 
 #: Depth fill and hole filling pool over (2 * POOL_RADIUS + 1)^2 cells per pass.

@@ -15,7 +15,7 @@ from typing import Dict
 
 import numpy as np
 
-from .build import BIG, POOL_RADIUS, ModelParams
+from .build import BIG, POOL_RADIUS, ModelParams, usable_depth
 
 
 def _kinv(K: np.ndarray) -> np.ndarray:
@@ -145,8 +145,7 @@ def reproject(images: Dict[str, np.ndarray], depths: Dict[str, np.ndarray], vali
         T = T_eye_from[c].astype(f32)
         R, t = T[:, :3, :3], T[:, :3, 3:4]
         Rt = R.transpose(0, 2, 1)
-        with np.errstate(invalid="ignore"):
-            d = np.where(valids[c] & (depths[c] > 0) & (depths[c] < BIG), depths[c], 0).astype(f32)
+        d = np.where(valids[c] & usable_depth(depths[c]), depths[c], 0).astype(f32)
         cams[c] = dict(A_ec=K_eyes @ R @ _kinv(K[c]), b_ec=K_eyes @ t, A_ce=K[c] @ Rt @ Kei,
                        b_ce=K[c] @ (-(Rt @ t)), dist2=(t ** 2).sum(axis=(1, 2)), depth=d)
 

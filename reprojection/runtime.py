@@ -29,14 +29,15 @@ from numba import njit
 
 from passthrough.errors import InputError
 
-from .build import BIG, MAPS_INPUT_NAMES, ModelParams, build, model_bytes, model_filename, subsample_depth
+from .build import (BIG, MAPS_INPUT_NAMES, ModelParams, build, model_bytes, model_filename, subsample_depth,
+                    usable_depth)
 from .gather import gather_eyes, spread_image
 
 
 @njit(cache=True, nogil=True)
 def _usable_depth(depth, out, valid):
-    """``valid = (depth > 0) & (depth < BIG)`` (the model's rule for usable depth: not NaN, not inf, not
-    the graph's "empty" value) and ``out = depth`` where valid, else 0 (float32 (H, W))."""
+    """``valid`` = :func:`reprojection.build.usable_depth` (0 < z < BIG) and ``out = depth`` where valid, else
+    0 (float32 (H, W)), in one pass."""
     h, w = depth.shape
     big = np.float32(BIG)
     for y in range(h):
@@ -183,14 +184,14 @@ class Reprojector:
                              + ", ".join(f"{k} {v[1]}x{v[0]}" for k, v in sizes.items() if len(v) == 2))
 
         def depth_and_valid(depth, valid):
-            """[1,1,H,W] depth with 0 where unusable (invalid, not > 0, NaN, inf, >= BIG) and the [1,1,H,W] validity."""
+            """[1,1,H,W] depth with 0 where invalid or not :func:`usable_depth`, and the [1,1,H,W] validity."""
             d = np.asarray(depth, np.float32)
             if valid is None:  # one pass instead of four numpy passes
                 out, v = np.empty(d.shape, np.float32), np.empty(d.shape, np.bool_)
                 _usable_depth(np.ascontiguousarray(d), out, v)
                 return out[None, None], v[None, None]
             v = np.asarray(valid, bool)
-            return np.where(v & (d > 0) & (d < BIG), d, np.float32(0.0))[None, None], v[None, None]
+            return np.where(v & usable_depth(d), d, np.float32(0.0))[None, None], v[None, None]
 
         depth_keys = ("left_depth", "right_depth", "left_valid", "right_valid")
         if reuse is not None and reuse_depth and all(k in reuse for k in depth_keys):
