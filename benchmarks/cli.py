@@ -181,6 +181,11 @@ def bench_pipeline(args) -> dict:
         "holograms": summarize_ms(r.holograms_ms for r in recs),
         "composite": summarize_ms(r.composite_ms for r in recs),
         "display": summarize_ms(r.display_ms for r in recs),
+        # the display thread's CPU time per display frame, and the rest of the frame's display time, which
+        # it spent waiting (another thread on its core, the GIL held by the camera or hand thread, the
+        # hypervisor)
+        "display_cpu": summarize_ms(r.display_cpu_ms for r in recs),
+        "display_wait": summarize_ms(max(0.0, r.display_ms - r.display_cpu_ms) for r in recs),
     }
     span_s = (recs[-1].t_frame_start_ns - recs[0].t_frame_start_ns) / 1e9
     display = {"hz": args.display_hz, "fps": round((len(recs) - 1) / span_s, 2) if span_s > 0 else float("nan"),

@@ -63,6 +63,7 @@ class FrameRecord:
     deadline_missed: bool
     camera_age_ms: float
     depth_camera_index: int = -1  # the camera frame the depth came from (< camera_index: image-first output)
+    display_cpu_ms: float = float("nan")  # the display thread's CPU time in display_ms (the rest it waited)
 
     def as_row(self) -> dict:
         return asdict(self)
@@ -152,7 +153,7 @@ class Pipeline:
             k, cam.index, cam.t_capture_ns, cam.t_done_ns, t_start, t_r0, t_r1, t_end, t_disp,
             hands.t_capture_ns if hands else -1, tm["display_ms"], tm["reproject_ms"], tm["holograms_ms"],
             tm["composite_ms"], (t_end - t_start) > self.period_ns, (t_disp - cam.t_capture_ns) / 1e6,
-            cam.depth_index)
+            cam.depth_index, tm.get("display_cpu_ms", float("nan")))
         self.records.append(rec)
         return rec, out, views
 

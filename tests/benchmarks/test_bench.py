@@ -21,8 +21,12 @@ def test_bench_pipeline_json(cli, tmp_path):
             "--json", out, "--plot", plot, timeout=900)
     assert r.returncode == 0, r.stderr[-2000:]
     rep = json.loads(out.read_text())
-    for name in ("rectify", "depth", "reproject", "holograms", "composite", "display"):
+    for name in ("rectify", "depth", "reproject", "holograms", "composite", "display", "display_cpu", "display_wait"):
         _check_stage(rep["stages"][name])
+    st = rep["stages"]  # a thread's CPU time within a frame is part of the frame's wall time
+    assert st["display_cpu"]["n"] == st["display_wait"]["n"] == st["display"]["n"]
+    assert 0 < st["display_cpu"]["p50_ms"] <= st["display"]["p50_ms"] + 0.01
+    assert st["display_wait"]["max_ms"] <= st["display"]["max_ms"]
     d = rep["display"]
     assert d["hz"] == 72 and d["frames"] == 30 and 0 <= d["deadline_miss_rate"] <= 1 and d["fps"] > 0
     lat = rep["latency"]
