@@ -114,19 +114,26 @@ def _probe_writable(folder: Path, flag: str) -> None:
 OUTPUT_FILE_ARGS = (("json", "--json", ""), ("plot", "--plot", "plot"), ("frame_log", "--frame-log", ""),
                     ("overlay", "--overlay", "image"))
 #: argparse destinations of the paths commands read (positional datasets, sources, calibrations, ...)
-INPUT_ARGS = ("path", "source", "dataset", "stereo", "calibration", "head_path", "hologram")
+INPUT_ARGS = ("path", "source", "dataset", "stereo", "calibration", "head_path", "hologram", "data")
+#: those of them that name data sets: a *file* given there stands for the folder it lies in (a rig-v1
+#: set by its ``rig.json``, the hand photos by ``hands.json``, a video with its ``.json`` calibration beside
+#: it, a stereo pair among the other pairs of its folder), so that folder is an input folder too
+DATASET_ARGS = ("path", "source", "dataset", "stereo", "data")
 
 
 def input_paths(args) -> list:
     """The existing files and folders the parsed ``args`` name as inputs (:data:`INPUT_ARGS`; lists are
-    flattened, values that are not paths, such as ``camera:0``, are skipped)."""
-    found = []
+    flattened, values that are not paths, such as ``camera:0``, are skipped), followed by the folder of
+    each file given as a data set (:data:`DATASET_ARGS`)."""
+    found, folders = [], []
     for dest in INPUT_ARGS:
         value = getattr(args, dest, None)
         for v in (value if isinstance(value, (list, tuple)) else [value]):
             if isinstance(v, (str, os.PathLike)) and str(v) and Path(v).exists():
                 found.append(Path(v))
-    return found
+                if dest in DATASET_ARGS and Path(v).is_file() and Path(v).parent not in folders:
+                    folders.append(Path(v).parent)
+    return found + folders
 
 
 #: argparse destinations of output folders, with their flags

@@ -246,6 +246,30 @@ def test_an_output_folder_inside_the_input_is_refused(cli, copy_of, shared_data)
     assert tree_digest(kitti) == before and not (kitti / "out").exists()
 
 
+def test_a_data_set_named_by_its_file_protects_its_folder(cli, copy_of, tmp_path):
+    """A rig-v1 set named by its rig.json, the hand photos by hands.json: outputs never land beside them."""
+    tsukuba, hands = copy_of("views/middlebury2001-tsukuba"), copy_of("hands")
+    before = tree_digest(tsukuba), tree_digest(hands)
+    r = cli("replay", tsukuba / "rig.json", "--out", tsukuba / "out", "--frames", "2", timeout=120)
+    assert_one_line_error(r, "--out", "inside the input folder")
+    r = cli("eval", "reprojection", "--dataset", tsukuba / "rig.json", "--json", tsukuba / "r.json", timeout=120)
+    assert_one_line_error(r, "--json", "inside the input folder")
+    r = cli("eval", "hands", "--dataset", hands / "hands.json", "--json", hands / "x.json", timeout=120)
+    assert_one_line_error(r, "--json", "inside the input folder")
+    assert (tree_digest(tsukuba), tree_digest(hands)) == before
+
+
+def test_synth_never_writes_into_its_texture_data(cli, copy_of, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copytree(copy_of("stereo/middlebury2014-Motorcycle-Q"), data / "stereo" / "middlebury2014-Motorcycle-Q")
+    before = tree_digest(data)
+    r = cli("synth", "--data", data, "--out", data / "stereo" / "new", "--width", "96", "--height", "64",
+            "--supersample", "1", timeout=120)
+    assert_one_line_error(r, "--out", "inside the input folder")
+    assert tree_digest(data) == before
+
+
 def test_a_principal_point_far_outside_the_image_is_one_line(cli, copy_of):
     import json
 
