@@ -32,7 +32,7 @@ def add_arguments(parser) -> None:
     from .pipeline.factory import add_pipeline_arguments
 
     parser.add_argument("path", help="dataset folder or video to replay")
-    parser.add_argument("--out", required=True, help="output folder (created; existing files in it are kept)")
+    parser.add_argument("--out", required=True, help="output folder: new, empty, or an earlier replay's (its outputs are replaced)")
     parser.add_argument("--realtime", action="store_true",
                         help="run on the wall clock with threads (camera at its recorded rate); default: a "
                              "deterministic replay on the source clock using measured stage times")
@@ -61,11 +61,14 @@ RECTIFY_ONLY_WRITES = ("preview.mp4", "preview_*.png")
 def output_dir(path) -> Path:
     """Create the output folder; refuse a path that is an existing file or a folder holding anything
     else than a previous replay's outputs (:class:`~passthrough.pipeline.outputs.ReplayWriter.WRITES` and
-    :data:`RECTIFY_ONLY_WRITES`, see :func:`passthrough.io.out_folder.prepare_out_folder`)."""
+    :data:`RECTIFY_ONLY_WRITES`, see :func:`passthrough.io.out_folder.prepare_out_folder`), and remove
+    those (a shorter run leaves no stale frame behind)."""
     from .io.out_folder import prepare_out_folder
     from .pipeline.outputs import ReplayWriter
 
-    return prepare_out_folder(path, ReplayWriter.WRITES + RECTIFY_ONLY_WRITES)
+    frames = ("[0-9]*.png",)  # the eye folders hold the display frames, 000000.png, ...
+    return prepare_out_folder(path, ReplayWriter.WRITES + RECTIFY_ONLY_WRITES,
+                              folders={"left_eye": frames, "right_eye": frames})
 
 
 def replay(source, out: Path, realtime: bool = False, max_frames: Optional[int] = None, previews: int = 8,

@@ -3,10 +3,10 @@ folder of results (``replay``, ``demo``, ``synth``; ``record`` refuses any non-e
 the single files a command is told to write (``--json``, ``--plot``, ``--frame-log``, ``--overlay``):
 :func:`prepare_out_file`, which also refuses to write over or into the command's own inputs.
 
-A command names what it writes (file names, glob patterns, sub-folders); its output folder may be new,
-empty, or hold only such names (a previous run of the same command, whose files it rewrites). Anything
-else in it (the dataset being replayed, the user's own files) makes the command stop with one line
-before it writes anything.
+A command names what it writes (file names, glob patterns, sub-folders and the files in them); its output
+folder may be new, empty, or hold only such names (a previous run of the same command, whose files it
+removes before writing its own: nothing stale is left). Anything else in it (the dataset being replayed,
+the user's own files) makes the command stop with one line before it writes or removes anything.
 """
 
 from __future__ import annotations
@@ -14,37 +14,57 @@ from __future__ import annotations
 import os
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping, Optional
 
 from ..errors import InputError
 
 
-def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = ()) -> Path:
-    """Create the folder ``path`` (with parents) and return it.
+def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = (),
+                       folders: Optional[Mapping[str, Iterable[str]]] = None) -> Path:
+    """Create the folder ``path`` (with parents) and return it, cleared of the command's own earlier
+    outputs: a run rewrites what an earlier one wrote, and leaves none of its files behind (e.g. frames
+    past the new run's last one).
 
     Args:
         path: the output folder.
         writes: the top-level names the command writes into it: file names or glob patterns
-            (``"preview_*.png"``), and sub-folders it owns (their contents are its own).
+            (``"preview_*.png"``), and sub-folders it owns.
         sub_writes: patterns of the files the command writes into sub-folders of any name (one per
             dataset, say): a sub-folder holding only such files is the command's own too.
+        folders: for owned sub-folders named in ``writes``, the patterns of the files they hold (a
+            sub-folder not listed here may hold any file).
 
     Raises:
-        InputError: ``path`` is an existing file, or an existing folder holding a name not in ``writes``
-            (the message names up to three of them).
+        InputError: ``path`` is an existing file, or an existing folder holding a name not in ``writes``,
+            or an owned sub-folder holding a file the command does not write there (the message names up
+            to three of them). Nothing is removed then.
     """
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise InputError(out, "output path exists and is not a folder")
     if out.is_dir():
-        patterns, sub = tuple(writes), tuple(sub_writes)
-        ours = lambda p: any(fnmatch(p.name, w) for w in patterns) or (
-            bool(sub) and p.is_dir() and all(q.is_file() and any(fnmatch(q.name, w) for w in sub) for q in p.iterdir()))
-        other = sorted(p.name for p in out.iterdir() if not ours(p))
+        patterns, sub, inside = tuple(writes), tuple(sub_writes), dict(folders or {})
+        matches = lambda p, pats: any(fnmatch(p.name, w) for w in pats)
+        in_sub = lambda p: bool(sub) and p.is_dir() and all(q.is_file() and matches(q, sub) for q in p.iterdir())
+        other, earlier = [], []
+        for p in sorted(out.iterdir()):
+            if matches(p, patterns) and not p.is_dir():
+                earlier.append(p)
+            elif matches(p, patterns):
+                pats = tuple(inside.get(p.name, ("*",)))
+                strays = sorted(q for q in p.iterdir() if not (q.is_file() and matches(q, pats)))
+                other += [f"{p.name}/{q.name}" for q in strays]
+                earlier += [q for q in p.iterdir() if q.is_file()]
+            elif in_sub(p):
+                earlier += list(p.iterdir()) + [p]
+            else:
+                other.append(p.name)
         if other:
             more = ", ..." if len(other) > 3 else ""
             raise InputError(out, f"output folder holds files this command does not write ({', '.join(other[:3])}{more}); "
                                   "nothing is overwritten: choose a new or empty folder")
+        for p in earlier:  # files first, then the per-dataset sub-folders they emptied
+            p.rmdir() if p.is_dir() else p.unlink()
     out.mkdir(parents=True, exist_ok=True)
     return out
 

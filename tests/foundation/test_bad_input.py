@@ -121,6 +121,28 @@ def test_replay_and_demo_never_write_into_a_folder_of_other_files(cli, copy_of, 
     assert (out / "notes.txt").read_text() == "mine"
 
 
+def test_a_rerun_leaves_none_of_the_earlier_runs_files(cli, copy_of, tmp_path):
+    """Rewriting a folder of its own earlier outputs clears them first: a shorter run leaves no stale eye
+    frames, a full replay no previews of an earlier --rectify-only; a stray file in an eye folder is
+    the user's, and stops the run before anything is removed."""
+    root = _euroc(copy_of)
+    out = tmp_path / "out"
+    frames = lambda: sorted(p.name for p in (out / "left_eye").iterdir())
+    assert cli("replay", root, "--out", out, "--no-progress", "--frames", "4", "--no-hands").returncode == 0
+    assert len(frames()) >= 4
+    r = cli("replay", root, "--out", out, "--no-progress", "--frames", "2", "--no-hands")
+    assert r.returncode == 0, r.stderr
+    assert frames() == ["000000.png", "000001.png"]
+    r = cli("replay", root, "--out", tmp_path / "rect", "--no-progress", "--frames", "2", "--rectify-only")
+    assert r.returncode == 0 and list((tmp_path / "rect").glob("preview_*.png")), r.stderr
+    r = cli("replay", root, "--out", tmp_path / "rect", "--no-progress", "--frames", "2", "--no-hands")
+    assert r.returncode == 0, r.stderr
+    assert not list((tmp_path / "rect").glob("preview*"))
+    (out / "left_eye" / "notes.txt").write_text("mine")
+    assert_one_line_error(cli("replay", root, "--out", out, "--no-progress", "--frames", "2"), "left_eye/notes.txt")
+    assert (out / "left_eye" / "notes.txt").read_text() == "mine" and frames() == ["000000.png", "000001.png", "notes.txt"]
+
+
 def test_evals_never_write_images_into_a_folder_of_other_files(cli, shared_data, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
