@@ -121,6 +121,12 @@ def run_main(args: argparse.Namespace) -> int:
 
     if args.eye_scale is not None and not 0.05 <= args.eye_scale <= 4.0:
         raise InputError(None, "--eye-scale must be within 0.05..4")
+    if not 1e-4 <= args.near <= 1e3:  # also refuses nan; near == far would divide by zero in the projection
+        raise InputError(None, f"--near must be from 0.0001 to 1000 metres, got {args.near}")
+    if not args.near < args.far <= 1e7:
+        raise InputError(None, f"--far must be beyond --near ({args.near}) and at most 1e7 metres, got {args.far}")
+    if not 0.1 <= args.stall_timeout <= 3600:
+        raise InputError(None, f"--stall-timeout must be from 0.1 to 3600 s, got {args.stall_timeout}")
     if args.dump_frame is not None and args.dump_dir is None:
         raise InputError(None, "--dump-frame needs --dump-dir")
     if args.dump_dir is not None:  # before the stage starts its threads: a bad folder fails with one line

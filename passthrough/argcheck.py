@@ -44,6 +44,9 @@ RULES = {
     "exposure_ms": ("--exposure-ms", _finite_in(0.0, 1000.0), "from 0 to 1000 ms"),
     "readout_ms": ("--readout-ms", _finite_in(0.0, 1000.0), "from 0 to 1000 ms"),
     "scanout_ms": ("--scanout-ms", _finite_in(0.01, 1000.0), "from 0.01 to 1000 ms"),
+    "repeat": ("--repeat", _int_in(1, 10 ** 6), "a positive number of timed runs"),
+    "repeats": ("--repeats", _int_in(1, 10 ** 6), "a positive number of timed runs"),
+    "crop": ("--crop", _int_in(0, 10 ** 6), "zero or more pixels"),
 }
 
 

@@ -404,8 +404,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args) -> int:
     from .runtime import Reprojector
 
-    if args.crop < 0 or args.repeats < 1 or args.threads < 0:
-        raise InputError(None, "--crop must be >= 0, --repeats >= 1 and --threads >= 0")
+    # --crop, --repeats and --threads are range-checked before any command (passthrough.argcheck.RULES)
     sets = find_rig_sets(args.dataset)
     for s in sets:  # a crop that leaves no pixel would score NaN
         w, h = RigV1Source(s).size

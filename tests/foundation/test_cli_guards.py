@@ -16,6 +16,8 @@ from passthrough.testing import assert_one_line_error, tree_digest
 
 KITTI = "sequences/kitti-odometry-excerpt-frames000-025"
 MOTORCYCLE = "stereo/middlebury2014-Motorcycle-Q"
+HANDS = "hands/"  # the trailing slash keeps it apart from the subcommand's name
+TSUKUBA = "views/middlebury2001-tsukuba"
 
 
 def _md5(path):
@@ -35,9 +37,15 @@ def _md5(path):
     (["eval", "depth", "--dataset", MOTORCYCLE, "--threads", "99999999999"], "--threads"),
     (["bench", "pipeline", "--camera-hz", "inf"], "--camera-hz"),
     (["bench", "pipeline", "--exposure-ms", "nan"], "--exposure-ms"),
+    (["eval", "hands", "--dataset", HANDS, "--repeat", "0"], "--repeat"),  # used to report times of no run
+    (["eval", "reprojection", "--dataset", TSUKUBA, "--repeats", "0"], "--repeats"),
+    (["eval", "reprojection", "--dataset", TSUKUBA, "--crop", "-1"], "--crop"),
+    (["run", "--source", KITTI, "--near", "10", "--far", "1"], "--far"),  # near >= far: a singular projection
+    (["run", "--source", KITTI, "--near", "nan"], "--near"),
+    (["run", "--source", KITTI, "--stall-timeout", "0"], "--stall-timeout"),
 ])
 def test_out_of_range_numbers_are_one_line_before_any_work(cli, shared_data, tmp_path, args, flag):
-    args = [str(shared_data / a) if a in (KITTI, MOTORCYCLE) else a for a in args]
+    args = [str(shared_data / a) if a in (KITTI, MOTORCYCLE, HANDS, TSUKUBA) else a for a in args]
     if args[0] in ("replay", "demo", "record"):
         args += ["--out", str(tmp_path / "out")]
     r = cli(*args, timeout=120)
