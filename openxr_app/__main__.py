@@ -1,6 +1,5 @@
 """``python -m openxr_app run|xr-info ...``: the same as ``passthrough run`` / ``passthrough xr-info``."""
 
-import argparse
 import sys
 
 from passthrough.errors import run_command
@@ -12,7 +11,9 @@ def main(argv=None) -> int:
     from passthrough.allocator import keep_freed_memory
 
     keep_freed_memory()  # as `passthrough`: frame loops reuse their freed buffers
-    parser = argparse.ArgumentParser(prog="python -m openxr_app")
+    from passthrough.argcheck import OneLineErrorParser
+
+    parser = OneLineErrorParser(prog="python -m openxr_app")
     sub = parser.add_subparsers(dest="command", required=True)
     add_run_arguments(sub.add_parser("run", help="run the display stage in an OpenXR session"))
     add_xr_info_arguments(sub.add_parser("xr-info", help="print the OpenXR runtime's facts"))

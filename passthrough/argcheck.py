@@ -11,11 +11,29 @@ itself only what depends on other options (``bench --plot`` needs the pipeline t
 
 from __future__ import annotations
 
+import argparse
 import math
+import sys
 
 from .errors import InputError
 
-__all__ = ["RULES", "check_arguments"]
+__all__ = ["RULES", "check_arguments", "OneLineErrorParser"]
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors (a wrong type, an unknown choice, a missing or unknown option)
+    are one line, ``error: --flag: problem (see PROG --help)``, exit status 2, like every other bad input
+    (argparse itself prints the whole usage first). Sub-parsers made with ``add_subparsers`` inherit it."""
+
+    def error(self, message: str):
+        if message.startswith("argument "):  # "argument --stride: invalid choice: ..." -> "--stride: ..."
+            message = message[len("argument "):]
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+    def exit(self, status: int = 0, message=None):
+        if message:
+            sys.stderr.write(message)
+        sys.exit(status)
 
 #: the most threads any option may ask for (0 means "all cores" where an option documents it)
 MAX_THREADS = 1024

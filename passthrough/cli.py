@@ -87,7 +87,9 @@ def _add_commands(sub, commands: Dict[str, Command], selected: Optional[str]):
 
 def build_parser(argv: List[str]) -> argparse.ArgumentParser:
     """The parser; only the subcommand named in ``argv`` gets its arguments (and its module imported)."""
-    parser = argparse.ArgumentParser(
+    from .argcheck import OneLineErrorParser
+
+    parser = OneLineErrorParser(
         prog="passthrough",
         description="Mixed-reality passthrough pipeline: stereo depth, ONNX reprojection to the eyes, "
                     "hand tracking and hologram compositing, replayed from datasets or run on OpenXR.",

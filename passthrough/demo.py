@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--source", default=None, help="replay this dataset instead of the embedded OAK-D pairs")
     parser.add_argument("--all-pairs", action="store_true", help="play all 12 OAK-D pairs, not only the first-person ones")
     parser.add_argument("--frames", type=int, default=None, help="stop after N display frames")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (one is drawn only on a terminal)")
     parser.add_argument("--no-png", action="store_true", help="write eye videos only, no per-frame PNGs")
     parser.add_argument("--preview", action="store_true", help="show the eyes in a live window (needs a display)")
     add_pipeline_arguments(parser)

@@ -94,7 +94,7 @@ def record(source, out: Path, max_frames: Optional[int] = None, progress: bool =
 def _write(source, out: Path, max_frames: Optional[int], progress: bool, written: list) -> None:
     """The ASL recording of ``source`` in the (new, empty) folder ``out``; ``written[0]`` counts the
     frames completely written (both images and both CSV rows)."""
-    from tqdm import tqdm
+    from .io.progress import progress_bar
 
     rig: StereoRig = source.rig
     cams = {"cam0": (rig.left, rig.T_head_from_left), "cam1": (rig.right, rig.T_head_from_right)}
@@ -107,7 +107,7 @@ def _write(source, out: Path, max_frames: Optional[int], progress: bool, written
     try:
         for f in csvs.values():
             f.write("#timestamp [ns],filename\n")
-        for frame in tqdm(source, total=total or None, disable=not progress, file=sys.stderr, desc="record"):
+        for frame in progress_bar(source, total=total or None, enabled=progress, desc="record"):
             if max_frames is not None and written[0] >= max_frames:
                 break
             if frame.rig is not rig:

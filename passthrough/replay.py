@@ -15,7 +15,6 @@ only rectification runs, and ``--out DIR`` gets:
 from __future__ import annotations
 
 import csv
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -43,7 +42,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-png", action="store_true", help="write eye videos only, no per-frame PNGs")
     parser.add_argument("--preview", action="store_true", help="show the eyes in a live window (needs a display)")
     parser.add_argument("--calibration", help="calibration JSON for a video or pairs folder without one")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (one is drawn only on a terminal)")
     add_pipeline_arguments(parser)
 
 
@@ -74,7 +73,7 @@ def output_dir(path) -> Path:
 def replay(source, out: Path, realtime: bool = False, max_frames: Optional[int] = None, previews: int = 8,
            progress: bool = True) -> List[Dict[str, float]]:
     """Rectify every frame of ``source``, write previews/CSV/MP4 into ``out``; returns the CSV rows."""
-    from tqdm import tqdm
+    from .io.progress import progress_bar
 
     n = len(source) if max_frames is None else min(len(source), max_frames)
     preview_at = set(np.linspace(0, max(n - 1, 0), num=min(previews, n)).round().astype(int).tolist()) if n else set()
@@ -82,7 +81,7 @@ def replay(source, out: Path, realtime: bool = False, max_frames: Optional[int] 
     writer = None
     t_wall0 = time.monotonic_ns()
     t_src0 = None
-    bar = tqdm(total=n, unit="frame", disable=not progress, file=sys.stderr, desc="replay")
+    bar = progress_bar(total=n, unit="frame", enabled=progress, desc="replay")
     try:
         for frame in source:
             if frame.index >= n:
@@ -124,7 +123,7 @@ def replay(source, out: Path, realtime: bool = False, max_frames: Optional[int] 
 
 def run_pipeline_replay(source, out: Path, args) -> list:
     """Run the whole pipeline over ``source`` and write every output (see :mod:`.pipeline.outputs`)."""
-    from tqdm import tqdm
+    from .io.progress import progress_bar
 
     from .pipeline.factory import build_pipeline
     from .pipeline.outputs import ReplayWriter
@@ -134,7 +133,7 @@ def run_pipeline_replay(source, out: Path, args) -> list:
     cam_hz = source.rate_hz or STILL_RATE_HZ
     writer = ReplayWriter(out, args.display_hz, cam_hz, write_png=not args.no_png, preview=args.preview)
     est = args.frames or int(len(source) / cam_hz * args.display_hz) + 1
-    bar = tqdm(total=est, unit="frame", disable=args.no_progress, file=sys.stderr, desc="replay")
+    bar = progress_bar(total=est, unit="frame", enabled=not args.no_progress, desc="replay")
     try:
         if args.realtime:
             def on_frame(*a):

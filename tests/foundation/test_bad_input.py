@@ -143,6 +143,27 @@ def test_a_rerun_leaves_none_of_the_earlier_runs_files(cli, copy_of, tmp_path):
     assert (out / "left_eye" / "notes.txt").read_text() == "mine" and frames() == ["000000.png", "000001.png", "notes.txt"]
 
 
+def test_a_failure_mid_run_is_one_line_with_the_progress_bar_on(cli, copy_of, tmp_path):
+    """The bar is drawn only on a terminal, so a captured stderr holds just the error line."""
+    root = _euroc(copy_of)
+    bad = sorted((root / "mav0/cam1/data").glob("*.png"))[2]
+    bad.write_bytes(b"")
+    for cmd in (["replay", root, "--out", tmp_path / "out", "--no-hands"], ["record", root, "--out", tmp_path / "rec"]):
+        assert_one_line_error(cli(*cmd, timeout=300), bad.name)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["replay", "--frames", "abc"], ["--frames", "invalid int value"]),
+    (["eval", "reprojection", "--dataset", "x", "--stride", "3"], ["--stride", "invalid choice"]),
+    (["bench", "--display-hz", "60"], ["--display-hz", "72.0, 90.0, 120.0"]),
+    (["replay"], ["required", "--out"]),
+    (["frobnicate"], ["COMMAND", "invalid choice"]),
+    (["info", ".", "--bogus"], ["unrecognized arguments: --bogus"]),
+])
+def test_argument_errors_are_one_line(cli, args, words):
+    assert_one_line_error(cli(*args), *words, "--help")
+
+
 def test_evals_never_write_images_into_a_folder_of_other_files(cli, shared_data, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
