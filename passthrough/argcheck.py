@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 from .errors import InputError
 
@@ -69,7 +70,12 @@ RULES = {
 
 
 def check_arguments(args) -> None:
-    """Raise :class:`InputError` for the first option of the parsed ``args`` that breaks its rule."""
+    """Raise :class:`InputError` for the first option of the parsed ``args`` that breaks its rule, or for a
+    ``--calibration`` that is no file (a calibration the data does not need is refused by the reader)."""
+    cal = getattr(args, "calibration", None)
+    if cal is not None and str(cal) and not Path(cal).is_file():
+        raise InputError(Path(cal), "--calibration: " + ("a folder, not a calibration file" if Path(cal).is_dir()
+                                                         else "no such file"))
     for dest, (flag, ok, what) in RULES.items():
         value = getattr(args, dest, None)
         if value is None or isinstance(value, bool):

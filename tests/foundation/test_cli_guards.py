@@ -267,6 +267,14 @@ def test_a_data_set_named_by_its_file_protects_its_folder(cli, copy_of, tmp_path
     assert (tree_digest(tsukuba), tree_digest(hands)) == before
 
 
+@pytest.mark.parametrize("command", ["info", "replay"])
+def test_a_missing_calibration_file_is_one_line(cli, shared_data, tmp_path, command):
+    out = ["--out", tmp_path / "out"] if command == "replay" else []
+    r = cli(command, shared_data / TSUKUBA, *out, "--calibration", tmp_path / "nonexistent.json")
+    assert_one_line_error(r, "nonexistent.json", "--calibration", "no such file")
+    assert not (tmp_path / "out").exists()
+
+
 def test_synth_never_writes_into_its_texture_data(cli, copy_of, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
