@@ -57,8 +57,10 @@ def _set_threads(n: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(n)
 
 
-def _scenes(path: Path):
-    """Yield ``(source, frame, ndisp)`` for every frame with ground truth under ``path``."""
+def _scenes(path: Path, log=print):
+    """Yield ``(source, frame, ndisp)`` for every frame with ground truth under ``path``; the frames of a
+    data set with ground truth that lack theirs (a KITTI frame without its ``disp_occ_0`` map) are
+    named in a note through ``log``, not scored."""
     from ..datasets import open_source
     from ..datasets.base import CollectionSource
 
@@ -68,11 +70,16 @@ def _scenes(path: Path):
     for s in sources:
         if "disparity" not in s.ground_truth:
             continue
+        missing = []
         for frame in s:
             if frame.gt_disparity is None:
+                missing.append(frame.name or f"frame {frame.index}")
                 continue
             found = True
             yield s, frame, getattr(s, "ndisp", None)
+        if missing:
+            log(f"note: {s.path}: {len(missing)} frame(s) without ground-truth disparity, not scored: "
+                + ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else ""))
     if not found:
         raise InputError(path, "no ground-truth disparity found (expected disp0GT.pfm or KITTI disp_occ_0/)")
 
@@ -111,7 +118,7 @@ def evaluate(dataset, methods: List[str], num_disparities=None, repeat: int = 5,
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-    for source, frame, ndisp in _scenes(Path(dataset)):
+    for source, frame, ndisp in _scenes(Path(dataset), log):
         kitti = source.format.startswith("kitti")
         left, right = frame.rectified()
         gt = frame.gt_disparity

@@ -1,6 +1,7 @@
 """``passthrough eval depth``: metrics as published, JSON shape as specified, PNGs per scene."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -103,3 +104,11 @@ def test_eval_depth_on_kitti2015_layout_reports_d1(cli, shared_data, tmp_path):
         assert set(m["nonocc"]) == KEYS | {"d1"}
         assert m["d1"] <= m["bad2"] + 1e-9  # an outlier (> 3 px) is always a bad-2 pixel
     assert "d1" in r.stdout
+    # a second frame without its ground truth is named, not silently left out
+    for sub in ("image_2", "image_3"):
+        shutil.copy(root / sub / "000000_10.png", root / sub / "000001_10.png")
+    r = cli("eval", "depth", "--dataset", root, "--json", js, "--repeat", "1", "--num-disparities", "80",
+            "--method", "sgm_aniso")
+    assert r.returncode == 0, r.stderr
+    assert list(json.loads(js.read_text())["scenes"]) == ["000000_10"]
+    assert "1 frame(s) without ground-truth disparity, not scored: 000001_10" in r.stdout
