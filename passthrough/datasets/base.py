@@ -6,8 +6,10 @@ A source is opened from a path (see :func:`passthrough.datasets.open_source`), k
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -117,8 +119,9 @@ def nominal_timestamps(n: int, rate_hz: float = 10.0) -> np.ndarray:
     return (np.arange(n, dtype=np.int64) * int(round(1e9 / rate_hz))).astype(np.int64)
 
 
-def check_monotonic(timestamps_ns, path) -> None:
-    """Raise :class:`InputError` naming ``path`` if timestamps are not strictly increasing."""
+def check_monotonic(timestamps_ns, path, lines: Optional[Sequence[int]] = None) -> None:
+    """Raise :class:`InputError` naming ``path`` if timestamps are not strictly increasing. ``lines``: the
+    1-based file line of each timestamp, named in the message (without it, the 1-based entry number)."""
     from ..errors import InputError
 
     try:
@@ -128,4 +131,58 @@ def check_monotonic(timestamps_ns, path) -> None:
     bad = np.nonzero(np.diff(ts) <= 0)[0]
     if bad.size:
         i = int(bad[0])
-        raise InputError(path, f"timestamps not increasing at row {i + 2}: {ts[i]} then {ts[i + 1]}")
+        where = f"line {lines[i + 1]}" if lines is not None else f"row {i + 2}"
+        how = " (repeated)" if ts[i] == ts[i + 1] else ""
+        raise InputError(path, f"timestamps not increasing at {where}: {ts[i]} then {ts[i + 1]}{how}")
+
+
+def numbered_data_lines(text: str) -> Tuple[List[str], List[int]]:
+    """The lines of a numeric text file that hold data (not blank, not ``#`` comments) and their 1-based
+    file line numbers."""
+    lines, numbers = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            lines.append(line)
+            numbers.append(n)
+    return lines, numbers
+
+
+def _first_bad_line(lines: Sequence[str], numbers: Sequence[int],
+                    delimiter: Optional[str]) -> Optional[Tuple[int, str]]:
+    """``(file line, problem)`` of the first data line that is not all numbers or has another number of
+    values than the first one; None if every line parses."""
+    first = None
+    for line, n in zip(lines, numbers):
+        body = line.split("#", 1)[0]
+        fields = [f.strip() for f in body.split(delimiter)] if delimiter else body.split()
+        for c, f in enumerate(fields, 1):
+            try:
+                float(f)
+            except ValueError:
+                return n, f"{f'{f[:20]!r}' if f else 'empty value'} in column {c} is not a number"
+        if first is None:
+            first = (n, len(fields))
+        elif len(fields) != first[1]:
+            return n, f"{len(fields)} values, line {first[0]} has {first[1]}"
+    return None
+
+
+def load_numeric_lines(lines: Sequence[str], numbers: Sequence[int], path, what: str,
+                       delimiter: Optional[str] = None, ndmin: int = 2) -> np.ndarray:
+    """``np.loadtxt`` of the data lines of a text file (:func:`numbered_data_lines`) as float64; a bad value
+    or a ragged row raises :class:`InputError` naming ``path`` and the 1-based file line (never numpy's
+    0-based row of the data lines, nor its "no data" warning)."""
+    from ..errors import InputError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return np.loadtxt(list(lines), delimiter=delimiter, dtype=np.float64, ndmin=ndmin)
+    except ValueError as exc:
+        bad = _first_bad_line(lines, numbers, delimiter)
+        if bad is not None:
+            raise InputError(path, f"line {bad[0]}: bad {what} ({bad[1]})") from None
+        # numpy refused something Python's float() takes: its message, with its 0-based row as the file line
+        why = str(exc).splitlines()[0].split(";")[0]
+        why = re.sub(r"\bat row (\d+)", lambda m: f"at line {numbers[min(int(m[1]), len(numbers) - 1)]}", why)
+        raise InputError(path, f"bad {what} ({why})") from None

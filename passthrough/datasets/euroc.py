@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..frames import StereoFrame
 from ..geometry import make_T, quat_xyzw_to_R
 from ..io.images import read_image
-from .base import FrameSource, check_monotonic
+from .base import FrameSource, check_monotonic, load_numeric_lines, numbered_data_lines
 
 DISTORTION_NAMES = {"radial-tangential": "radtan", "radtan": "radtan", "equidistant": "fisheye",
                     "fisheye": "fisheye", "none": "pinhole"}
@@ -114,7 +114,7 @@ def read_image_list(csv_path: Path) -> Tuple[np.ndarray, List[str]]:
         raise InputError(csv_path, "not a text file (expected 'timestamp,filename' lines)") from None
     except OSError as exc:
         raise InputError(csv_path, f"cannot read ({exc.strerror or exc})") from None
-    ts, names = [], []
+    ts, names, numbers = [], [], []
     for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -130,88 +130,110 @@ def read_image_list(csv_path: Path) -> Tuple[np.ndarray, List[str]]:
             raise InputError(csv_path, f"line {n}: timestamp {parts[0]} out of range (nanoseconds, 0 to 2^63 - 1)")
         ts.append(t)
         names.append(parts[1])
+        numbers.append(n)
     if not ts:
         raise InputError(csv_path, "no frames listed (expected 'timestamp,filename' lines)")
-    check_monotonic(ts, csv_path)
+    check_monotonic(ts, csv_path, numbers)
     return np.asarray(ts, dtype=np.int64), names
 
 
-def _data_lines(path: Path, what: str) -> List[str]:
-    """The lines of a numeric text file that hold data (not blank, not ``#`` comments)."""
+def _numbered_lines(path: Path, what: str) -> Tuple[List[str], List[int]]:
+    """The data lines of a numeric text file (not blank, not ``#`` comments) and their 1-based line numbers."""
     try:
         text = path.read_text()
     except UnicodeDecodeError:
         raise InputError(path, f"not a text file ({what} expected)") from None
     except OSError as exc:
         raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
-    return [l for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+    return numbered_data_lines(text)
 
 
-def _loadtxt(lines: List[str], path: Path, what: str, **kw) -> np.ndarray:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return np.loadtxt(lines, ndmin=2, **kw)
-    except ValueError as exc:
-        raise InputError(path, f"bad {what} ({str(exc).splitlines()[0].split(';')[0]})") from None
+def _data_lines(path: Path, what: str) -> List[str]:
+    """The lines of a numeric text file that hold data (not blank, not ``#`` comments)."""
+    return _numbered_lines(path, what)[0]
 
 
-def read_numeric_csv(path: Path, what: str = "CSV") -> np.ndarray:
-    """A numeric ASL CSV with a ``#`` header -> float64 (N, C); column 0 is the timestamp in ns (see
-    :func:`read_asl_csv` for exact int64 timestamps). A file without data rows raises
-    :class:`InputError` ("no data rows"), never numpy's warning."""
-    lines = _data_lines(path, what)
+def _check_finite(d: np.ndarray, numbers: List[int], path: Path) -> None:
+    """Every value of the table ``d`` (rows from file lines ``numbers``) finite, else :class:`InputError`
+    naming the first offending line and column."""
+    bad = np.nonzero(~np.all(np.isfinite(d), axis=1))[0]
+    if bad.size:
+        r = int(bad[0])
+        c = int(np.nonzero(~np.isfinite(d[r]))[0][0])
+        raise InputError(path, f"line {numbers[r]}: value {d[r, c]} in column {c + 1} is not a finite number")
+
+
+def _read_asl_table(path: Path, what: str, min_cols: int) -> Tuple[np.ndarray, np.ndarray, List[int]]:
+    """:func:`read_asl_csv` plus the 1-based file line of every row."""
+    lines, numbers = _numbered_lines(path, what)
     if not lines:
         raise InputError(path, f"no data rows (empty {what})")
-    return _loadtxt(lines, path, what, delimiter=",", dtype=np.float64)
-
-
-def read_asl_csv(path: Path, what: str, min_cols: int) -> Tuple[np.ndarray, np.ndarray]:
-    """A numeric ASL CSV -> ``(t_ns int64 (N,) exact, values float64 (N, C))``: at least ``min_cols``
-    finite columns per row, timestamps strictly increasing. Raises :class:`InputError` naming ``path``."""
-    d = read_numeric_csv(path, what)
+    d = load_numeric_lines(lines, numbers, path, what, delimiter=",")
     if d.shape[1] < min_cols:
         raise InputError(path, f"expected at least {min_cols} columns in a {what}, got {d.shape[1]}")
-    bad = np.nonzero(~np.all(np.isfinite(d[:, :min_cols]), axis=1))[0]
+    _check_finite(d, numbers, path)
+    bad = np.nonzero(~((d[:, 0] >= 0) & (d[:, 0] < 2 ** 63)))[0]
     if bad.size:
-        raise InputError(path, f"data row {int(bad[0]) + 1}: value is not a finite number")
-    if not np.all((d[:, 0] >= 0) & (d[:, 0] < 2 ** 63)):
-        raise InputError(path, "timestamps out of range (nanoseconds, 0 to 2^63 - 1)")
+        raise InputError(path, f"line {numbers[int(bad[0])]}: timestamp out of range (nanoseconds, 0 to 2^63 - 1)")
     try:  # exact nanoseconds (float64 keeps only ~16 digits)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            t = np.loadtxt(_data_lines(path, what), delimiter=",", usecols=0, dtype=np.int64, ndmin=1)
+            t = np.loadtxt(lines, delimiter=",", usecols=0, dtype=np.int64, ndmin=1)
     except (ValueError, OverflowError):
         t = np.round(d[:, 0]).astype(np.int64)
-    check_monotonic(t, path)
+    check_monotonic(t, path, numbers)
+    return t, d, numbers
+
+
+def read_asl_csv(path: Path, what: str, min_cols: int) -> Tuple[np.ndarray, np.ndarray]:
+    """A numeric ASL CSV with a ``#`` header -> ``(t_ns int64 (N,) exact, values float64 (N, C))``: at
+    least ``min_cols`` columns, every value finite, timestamps (column 0, ns) strictly increasing. Raises
+    :class:`InputError` naming ``path`` and the 1-based file line ("no data rows" for a file without data
+    rows, never numpy's warning)."""
+    t, d, _ = _read_asl_table(path, what, min_cols)
     return t, d
 
 
-def poses_from_rows(p_xyz: np.ndarray, q_xyzw: np.ndarray, path: Path) -> np.ndarray:
+def read_numeric_csv(path: Path, what: str = "CSV", min_cols: int = 1) -> np.ndarray:
+    """A timestamped ASL CSV -> float64 (N, C) (column 0 the timestamp in ns), checked as in
+    :func:`read_asl_csv` (finite values, strictly increasing timestamps); use that for exact int64
+    timestamps."""
+    return _read_asl_table(path, what, min_cols)[1]
+
+
+def poses_from_rows(p_xyz: np.ndarray, q_xyzw: np.ndarray, path: Path,
+                    lines: Optional[List[int]] = None) -> np.ndarray:
     """(N, 4, 4) poses from positions and quaternions; a non-finite or zero quaternion is an
-    :class:`InputError` naming the pose (1-based)."""
+    :class:`InputError` naming the pose (1-based) and, given ``lines`` (each pose's 1-based file line),
+    its line."""
     norms = np.linalg.norm(q_xyzw, axis=1)
     for i in range(len(p_xyz)):
+        where = f"line {lines[i]} (pose {i + 1})" if lines is not None else f"pose {i + 1}"
         if not (np.all(np.isfinite(p_xyz[i])) and np.all(np.isfinite(q_xyzw[i]))):
-            raise InputError(path, f"pose {i + 1}: position or quaternion is not finite")
+            raise InputError(path, f"{where}: position or quaternion is not finite")
         if norms[i] < 1e-12:
-            raise InputError(path, f"pose {i + 1}: quaternion is zero")
+            raise InputError(path, f"{where}: quaternion is zero")
     return np.stack([make_T(quat_xyzw_to_R(q), p) for p, q in zip(p_xyz, q_xyzw)])
 
 
 def read_tum_poses(path: Path) -> Tuple[np.ndarray, np.ndarray]:
-    """TUM trajectory text (``t x y z qx qy qz qw``, t in seconds) -> (t_ns int64 (N,), T (N, 4, 4))."""
-    lines = _data_lines(path, "TUM pose file")
+    """TUM trajectory text (``t x y z qx qy qz qw``, t in seconds) -> (t_ns int64 (N,), T (N, 4, 4)).
+    Checks finite values, non-zero quaternions and strictly increasing times; errors name the 1-based
+    file line."""
+    lines, numbers = _numbered_lines(path, "TUM pose file")
     if not lines:
         raise InputError(path, "no poses (empty TUM pose file)")
-    d = _loadtxt(lines, path, "TUM pose file", dtype=np.float64)
+    d = load_numeric_lines(lines, numbers, path, "TUM pose file")
     if d.shape[1] != 8:
         raise InputError(path, f"TUM poses need 8 columns, got {d.shape[1]}")
     bad = np.nonzero(~(np.abs(d[:, 0]) < 9e9))[0]
     if bad.size:
-        raise InputError(path, f"pose {int(bad[0]) + 1}: bad time {float(d[bad[0], 0])} (expected finite seconds)")
-    T = poses_from_rows(d[:, 1:4], d[:, 4:8], path)
-    return np.round(d[:, 0] * 1e9).astype(np.int64), T
+        i = int(bad[0])
+        raise InputError(path, f"line {numbers[i]} (pose {i + 1}): bad time {float(d[i, 0])} (expected finite seconds)")
+    T = poses_from_rows(d[:, 1:4], d[:, 4:8], path, numbers)
+    t = np.round(d[:, 0] * 1e9).astype(np.int64)
+    check_monotonic(t, path, numbers)
+    return t, T
 
 
 def interpolate_poses(t_query_ns: np.ndarray, t_ns: np.ndarray, T: np.ndarray) -> List[Optional[np.ndarray]]:
@@ -237,6 +259,39 @@ def interpolate_poses(t_query_ns: np.ndarray, t_ns: np.ndarray, T: np.ndarray) -
     return out
 
 
+def _stored_image_size(cam_dir: Path) -> Optional[Tuple[Tuple[int, int], str]]:
+    """``((width, height), file name)`` of the first image listed in ``cam_dir/data.csv``, or None where
+    that cannot be read."""
+    try:
+        _, names = read_image_list(cam_dir / "data.csv")
+        img = read_image(cam_dir / "data" / names[0])
+    except InputError:
+        return None
+    return (img.shape[1], img.shape[0]), names[0]
+
+
+def _size_mismatch(root: Path, sizes) -> InputError:
+    """The error for cam0 and cam1 ``sensor.yaml`` giving different resolutions: it names the file whose
+    resolution disagrees with the images stored for its camera, or both files when that is not one of
+    them (both disagree, the stored images differ in size themselves, or they cannot be read)."""
+    cams = ("cam0", "cam1")
+    stored = [_stored_image_size(root / c) for c in cams]
+    wrong = [k for k in (0, 1) if stored[k] is not None and stored[k][0] != sizes[k]]
+    yaml = [f"{c}/sensor.yaml" for c in cams]
+    says = [f"{w}x{h}" for w, h in sizes]
+    if len(wrong) == 1:
+        k = wrong[0]
+        (w, h), name = stored[k]
+        return InputError(root / cams[k] / "sensor.yaml",
+                          f"resolution {says[k]} disagrees with the stored images ({cams[k]}/data/{name} is "
+                          f"{w}x{h}) and with {yaml[1 - k]} ({says[1 - k]})")
+    if None not in stored and not wrong:
+        return InputError(root, f"cam0 and cam1 images differ in size (cam0/data/{stored[0][1]} is {says[0]}, "
+                                f"cam1/data/{stored[1][1]} is {says[1]}): stereo needs both cameras the same size")
+    return InputError(root, f"{yaml[0]} and {yaml[1]} disagree on the resolution ({says[0]} vs {says[1]}); "
+                            "stereo needs both cameras the same size")
+
+
 class EurocSource(FrameSource):
     """A EuRoC/ASL recording (``mav0`` folder or its parent)."""
 
@@ -254,6 +309,8 @@ class EurocSource(FrameSource):
                 raise InputError(root / cam, "camera folder missing (stereo needs cam0 and cam1)")
             cams.append(camera_from_sensor_yaml(root / cam / "sensor.yaml"))
         (cl, T_bl, rate), (cr, T_br, _) = cams
+        if cl.size != cr.size:
+            raise _size_mismatch(root, (cl.size, cr.size))
         try:
             rig = StereoRig(cl, cr, T_bl, T_br, name=path.name)
         except ValueError as exc:
@@ -282,23 +339,28 @@ class EurocSource(FrameSource):
         if imu.is_file():
             # optional and unused by the pipeline: a copy without samples is listed as such, not refused
             if _data_lines(imu, "IMU CSV"):
-                self.imu = read_numeric_csv(imu, "IMU CSV")
+                self.imu = read_numeric_csv(imu, "IMU CSV (timestamp, w_xyz, a_xyz)", 7)
                 self.ground_truth.append("imu")
             else:
                 self.notes.append("imu0/data.csv has no samples (ignored)")
         self._gt_t = self._gt_T = None
         gt = root / "state_groundtruth_estimate0" / "data.csv"
         if gt.is_file():
-            self._gt_t, g = read_asl_csv(gt, "ground-truth CSV (timestamp, p_xyz, q_wxyz, ...)", 8)
-            self._gt_T = poses_from_rows(g[:, 1:4], g[:, [5, 6, 7, 4]], gt)
+            self._gt_t, g, numbers = _read_asl_table(gt, "ground-truth CSV (timestamp, p_xyz, q_wxyz, ...)", 8)
+            self._gt_T = poses_from_rows(g[:, 1:4], g[:, [5, 6, 7, 4]], gt, numbers)
             self.ground_truth.append("poses (state_groundtruth_estimate0)")
         elif (root / "groundtruth.txt").is_file() or (root.parent / "groundtruth.txt").is_file():
             tum = root / "groundtruth.txt" if (root / "groundtruth.txt").is_file() else root.parent / "groundtruth.txt"
             self._gt_t, self._gt_T = read_tum_poses(tum)
-            check_monotonic(self._gt_t, tum)
             self.ground_truth.append("poses (TUM groundtruth.txt)")
-        if (root / "leica0" / "data.csv").is_file():
-            self.ground_truth.append("positions (leica0)")
+        self.leica = None
+        leica = root / "leica0" / "data.csv"
+        if leica.is_file():
+            if _data_lines(leica, "Leica CSV"):  # optional and unused, as imu0
+                self.leica = read_numeric_csv(leica, "Leica CSV (timestamp, p_xyz)", 4)
+                self.ground_truth.append("positions (leica0)")
+            else:
+                self.notes.append("leica0/data.csv has no samples (ignored)")
         if self._gt_T is not None:
             covered = sum(p is not None for p in interpolate_poses(np.array([p[0] for p in pairs]), self._gt_t, self._gt_T))
             if covered < len(pairs):

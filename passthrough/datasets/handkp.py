@@ -2,9 +2,10 @@
 
 ``hands.json`` is a list of ``{dataset, image, kp2d: [[x, y] or null] * 21, bbox_xyxy}`` with image
 paths relative to the folder; joints follow MediaPipe's 21-joint order. :func:`load_hand_annotations`
-checks every entry's field types (a joint ``[null, null]`` or with NaN coordinates counts as null, i.e.
-no ground truth; some null joints are a partly visible hand, all 21 null is refused), and that every
-image path stays inside the folder (no absolute paths, no ``..`` leading out of it).
+checks every entry's field types (a joint ``[null, null]`` or with a null coordinate counts as null, i.e.
+no ground truth; some null joints are a partly visible hand, all 21 null is refused; a NaN or infinite
+coordinate is refused, as it would silently drop the joint from the metrics), and that every image path
+stays inside the folder (no absolute paths, no ``..`` leading out of it).
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ def _short(v) -> str:
 
 
 def _is_null_joint(k) -> bool:
-    """A (type-checked) joint without ground truth: null, or a null or NaN coordinate."""
-    return k is None or any(v is None or math.isnan(v) for v in k)
+    """A (type-checked) joint without ground truth: null, or a null coordinate."""
+    return k is None or any(v is None for v in k)
 
 
 def _check_image_path(name: str, i: int, jf: Path) -> None:
@@ -82,8 +83,8 @@ def _check_image_path(name: str, i: int, jf: Path) -> None:
 
 def _check_entry(e, i: int, jf: Path) -> None:
     """Field types of one ``hands.json`` entry; :class:`InputError` naming the file and the entry index.
-    A joint is ``[x, y]`` (pixels) or null (no ground truth; ``[null, null]`` and NaN coordinates, as
-    some converted sets write it, count as null)."""
+    A joint is ``[x, y]`` (finite pixels) or null (no ground truth; ``[null, null]``, as some converted
+    sets write it, counts as null; NaN is refused: JSON has no NaN, and it would drop the joint unseen)."""
     if not isinstance(e, dict):
         raise InputError(jf, f"entry {i}: expected an object {{dataset, image, kp2d, bbox_xyxy}}, got {_short(e)}")
     missing = [k for k in ("image", "kp2d", "bbox_xyxy") if k not in e]
@@ -104,7 +105,7 @@ def _check_entry(e, i: int, jf: Path) -> None:
             continue
         if not isinstance(k, list) or len(k) != 2 or not all(v is None or _is_number(v) for v in k):
             raise InputError(jf, f"entry {i}: kp2d joint {j} must be [x, y] or null, got {_short(k)}")
-        if any(v is not None and math.isinf(v) for v in k):
+        if any(v is not None and not math.isfinite(v) for v in k):
             raise InputError(jf, f"entry {i}: kp2d joint {j} is not finite: {_short(k)}")
     if all(_is_null_joint(k) for k in kp):
         raise InputError(jf, f"entry {i}: kp2d has no annotated joint (all {NUM_JOINTS} are null): "

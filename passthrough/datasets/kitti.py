@@ -12,9 +12,8 @@ baseline = ``-P1[0, 3] / P1[0, 0]``.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from ..calibration import StereoRig, check_intrinsics, check_rig
 from ..errors import InputError
 from ..frames import StereoFrame
 from ..io.images import read_image
-from .base import FrameSource, check_monotonic, nominal_timestamps
+from .base import FrameSource, check_monotonic, load_numeric_lines, nominal_timestamps, numbered_data_lines
 
 KITTI_RATE_HZ = 10.0
 
@@ -47,19 +46,20 @@ def parse_projection_rows(path: Path) -> dict:
     in order (the redistributed odometry excerpt stores P0 and P1 without labels)."""
     out = {}
     try:
-        lines = [l.strip() for l in path.read_text().splitlines() if l.strip()]
+        text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, f"cannot read calibration ({exc})") from None
-    for n, line in enumerate(lines):
+    numbered = [(n, l.strip()) for n, l in enumerate(text.splitlines(), 1) if l.strip()]
+    for k, (n, line) in enumerate(numbered):
         label = None
         if ":" in line:
             label, line = (s.strip() for s in line.split(":", 1))
         try:
             vals = np.array(line.split(), dtype=np.float64)
         except ValueError:
-            raise InputError(path, f"line {n + 1}: not numbers") from None
+            raise InputError(path, f"line {n}: not numbers") from None
         if label is None:
-            label = f"P{n}"
+            label = f"P{k}"
         if vals.size == 12:
             out[label] = vals.reshape(3, 4)
         else:
@@ -67,35 +67,33 @@ def parse_projection_rows(path: Path) -> dict:
     return out
 
 
-def load_text_table(path: Path, what: str, ndmin: int = 2) -> np.ndarray:
-    """A whitespace-separated numeric text file (``times.txt``, ``poses.txt``) as float64, with one-line
-    errors: an empty file, a non-numeric row or ragged rows raise :class:`InputError` naming ``path``
-    (and numpy's "input contained no data" warning is never printed)."""
+def _text_table(path: Path, what: str, ndmin: int = 2) -> Tuple[np.ndarray, List[int]]:
+    """:func:`load_text_table` plus the 1-based file line of every row."""
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, f"cannot read {what} ({exc})") from None
-    if not text.strip():
+    lines, numbers = numbered_data_lines(text)
+    if not lines:
         raise InputError(path, f"empty {what}")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            data = np.loadtxt(text.splitlines(), dtype=np.float64, ndmin=ndmin)
-    except ValueError as exc:
-        raise InputError(path, f"bad {what} ({str(exc).splitlines()[0].split(';')[0]})") from None
-    if not data.size:
-        raise InputError(path, f"empty {what}")
-    return data
+    return load_numeric_lines(lines, numbers, path, what, ndmin=ndmin), numbers
+
+
+def load_text_table(path: Path, what: str, ndmin: int = 2) -> np.ndarray:
+    """A whitespace-separated numeric text file (``times.txt``, ``poses.txt``) as float64, with one-line
+    errors: an empty file, a non-numeric row or ragged rows raise :class:`InputError` naming ``path`` and
+    the 1-based file line (and numpy's "input contained no data" warning is never printed)."""
+    return _text_table(path, what, ndmin)[0]
 
 
 def read_poses_kitti(path: Path) -> np.ndarray:
     """``poses.txt``: one 3x4 row-major ``T_world_from_cam0`` per line -> (N, 4, 4) float64."""
-    data = load_text_table(path, "pose file")
+    data, numbers = _text_table(path, "pose file")
     if data.shape[1] != 12:
         raise InputError(path, f"expected 12 numbers per line, got {data.shape[1]}")
     bad = np.nonzero(~np.all(np.isfinite(data), axis=1))[0]
     if bad.size:
-        raise InputError(path, f"row {int(bad[0]) + 1}: pose is not finite numbers")
+        raise InputError(path, f"line {numbers[int(bad[0])]}: pose is not finite numbers")
     T = np.tile(np.eye(4), (data.shape[0], 1, 1))
     T[:, :3, :4] = data.reshape(-1, 3, 4)
     return T
@@ -104,14 +102,15 @@ def read_poses_kitti(path: Path) -> np.ndarray:
 def read_times_kitti(path: Path) -> np.ndarray:
     """``times.txt``: one time in seconds per line -> int64 ns. Refuses non-finite or absurd times
     (beyond the int64 nanosecond range) and times that do not increase."""
-    t = load_text_table(path, "timestamp file", ndmin=1)
-    if t.ndim != 1:
-        raise InputError(path, f"expected one number per line, got {t.shape[1]}")
+    data, numbers = _text_table(path, "timestamp file")
+    if data.shape[1] != 1:
+        raise InputError(path, f"expected one number per line, got {data.shape[1]}")
+    t = data[:, 0]
     bad = np.nonzero(~(np.abs(t) < 9e9))[0]  # catches NaN and inf too
     if bad.size:
-        raise InputError(path, f"row {int(bad[0]) + 1}: bad time {float(t[bad[0]])} (expected finite seconds)")
+        raise InputError(path, f"line {numbers[int(bad[0])]}: bad time {float(t[bad[0]])} (expected finite seconds)")
     ts = np.round(t * 1e9).astype(np.int64)
-    check_monotonic(ts, path)
+    check_monotonic(ts, path, numbers)
     return ts
 
 

@@ -51,13 +51,27 @@ class RigCamera:
         return self.T_world_from_camera[:3, 3]
 
 
+def _is_number(v) -> bool:
+    """A JSON number (not a boolean, not a string of digits)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _matrix(value, shape, where: Path, what: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(where, f"{what} is not a numeric matrix") from None
-    if arr.shape != shape:
-        raise InputError(where, f"{what} must be a finite {shape[0]}x{shape[1]} matrix, got shape {arr.shape}")
+    """A ``rows x cols`` matrix written as a list of rows of JSON numbers, finite; else :class:`InputError`."""
+    rows, cols = shape
+    need = f"{what} must be a {rows}x{cols} matrix (a list of {rows} rows of {cols} numbers)"
+    if not isinstance(value, list):
+        raise InputError(where, f"{need}, got {json.dumps(value)[:40]}")
+    if len(value) != rows:
+        raise InputError(where, f"{need}, got {len(value)} rows")
+    for r, row in enumerate(value):
+        if not isinstance(row, list) or len(row) != cols:
+            got = f"{len(row)} values" if isinstance(row, list) else json.dumps(row)[:40]
+            raise InputError(where, f"{need}, row {r + 1} has {got}")
+        for v in row:
+            if not _is_number(v):
+                raise InputError(where, f"{need}, row {r + 1} holds {json.dumps(v)[:40]}")
+    arr = np.array(value, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         raise InputError(where, f"{what} must be a finite {shape[0]}x{shape[1]} matrix, has non-finite values")
     return arr
@@ -107,6 +121,9 @@ class RigV1Source(FrameSource):
             path = path.parent
         data = read_rig_json(path)
         jpath = path / "rig.json"
+        for k in ("width", "height"):
+            if not _is_number(data[k]):
+                raise InputError(jpath, f"{k} must be a number of pixels, got {json.dumps(data[k])[:40]}")
         self.size = check_image_size(data["width"], data["height"], jpath, "width/height")
         self.note = str(data.get("note", ""))
         cams = data["cameras"]
@@ -155,10 +172,10 @@ class RigV1Source(FrameSource):
                 raise InputError(jpath, f"ground_truth_disparity.view {json.dumps(g['view'])[:40]} is not a camera")
             for k in ("scale", "baseline"):
                 v = g[k]
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v <= 0:
+                if not _is_number(v) or not np.isfinite(v) or v <= 0:
                     raise InputError(jpath, f"ground_truth_disparity.{k} must be a positive number, got {json.dumps(v)[:40]}")
             inv = g.get("invalid")
-            if inv is not None and (isinstance(inv, bool) or not isinstance(inv, (int, float))):
+            if inv is not None and not _is_number(inv):
                 raise InputError(jpath, f"ground_truth_disparity.invalid must be a number or null, got {json.dumps(inv)[:40]}")
 
         L, R = (self.cameras[n] for n in self.inputs)

@@ -373,6 +373,148 @@ def test_euroc_empty_imu_is_ignored_quietly(cli, shared_data, tmp_path, content)
     assert "imu0/data.csv has no samples" in r.stdout
 
 
+# ------------------------------------------- EuRoC timestamped CSVs: order, finite values, 1-based lines
+def _swap_data_rows(rel, a=1, b=3):
+    """Swap data rows ``a`` and ``b`` (1-based, after the header) of a CSV: file lines a + 1 and b + 1;
+    the timestamps then first go backwards at file line 3."""
+    def edit(root):
+        p = root / "mav0" / rel
+        lines = p.read_text().splitlines()
+        lines[a], lines[b] = lines[b], lines[a]
+        p.write_text("\n".join(lines) + "\n")
+    return edit
+
+
+def _set_value(rel, line, col, value):
+    """Put ``value`` in column ``col`` (0-based) of file line ``line`` (1-based) of a CSV."""
+    def edit(root):
+        p = root / "mav0" / rel
+        lines = p.read_text().splitlines()
+        v = lines[line - 1].split(",")
+        v[col] = value
+        lines[line - 1] = ",".join(v)
+        p.write_text("\n".join(lines) + "\n")
+    return edit
+
+
+def _repeat_timestamp(rel):
+    def edit(root):
+        p = root / "mav0" / rel
+        lines = p.read_text().splitlines()
+        lines[2] = lines[1].split(",")[0] + "," + lines[2].split(",", 1)[1]
+        p.write_text("\n".join(lines) + "\n")
+    return edit
+
+
+def _comment_then(edit):
+    """``edit``, then a comment line inserted after the header: the faulty line moves down by one."""
+    def both(root):
+        edit(root)
+        for rel in ("imu0/data.csv", "leica0/data.csv", "state_groundtruth_estimate0/data.csv"):
+            p = root / "mav0" / rel
+            lines = p.read_text().splitlines()
+            p.write_text("\n".join(lines[:1] + ["# a comment", ""] + lines[1:]) + "\n")
+    return both
+
+
+EUROC_CSV_LINES = {
+    "imu_backwards": (_swap_data_rows("imu0/data.csv"), "imu0/data.csv", "not increasing", "line 3"),
+    "leica_backwards": (_swap_data_rows("leica0/data.csv"), "leica0/data.csv", "not increasing", "line 3"),
+    "gt_backwards": (_swap_data_rows("state_groundtruth_estimate0/data.csv"),
+                     "state_groundtruth_estimate0/data.csv", "not increasing", "line 3"),
+    "imu_repeated": (_repeat_timestamp("imu0/data.csv"), "imu0/data.csv", "not increasing", "line 3", "repeated"),
+    "leica_repeated": (_repeat_timestamp("leica0/data.csv"), "leica0/data.csv", "not increasing", "line 3"),
+    "imu_nan": (_set_value("imu0/data.csv", 3, 1, "nan"), "imu0/data.csv", "line 3", "not a finite number"),
+    "imu_inf": (_set_value("imu0/data.csv", 4, 6, "inf"), "imu0/data.csv", "line 4", "column 7", "not a finite"),
+    "leica_nan": (_set_value("leica0/data.csv", 2, 2, "nan"), "leica0/data.csv", "line 2", "not a finite"),
+    "gt_velocity_nan": (_set_value("state_groundtruth_estimate0/data.csv", 5, 9, "nan"),
+                        "state_groundtruth_estimate0/data.csv", "line 5", "column 10", "not a finite"),
+    "gt_nan_quaternion": (_set_value("state_groundtruth_estimate0/data.csv", 3, 4, "nan"),
+                          "state_groundtruth_estimate0/data.csv", "line 3", "not a finite"),
+    "imu_text": (_set_value("imu0/data.csv", 3, 1, "xyz"), "imu0/data.csv", "line 3", "'xyz'", "column 2"),
+    "imu_short_row": (_set_value("imu0/data.csv", 4, 6, "1,2"), "imu0/data.csv", "line 4", "8 values"),
+    "imu_backwards_after_comment": (_comment_then(_swap_data_rows("imu0/data.csv")), "imu0/data.csv",
+                                    "not increasing", "line 5"),
+    "imu_text_after_comment": (_comment_then(_set_value("imu0/data.csv", 3, 1, "xyz")), "imu0/data.csv",
+                               "line 5", "'xyz'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EUROC_CSV_LINES))
+def test_euroc_timestamped_csv_errors_name_the_file_line(cli, shared_data, tmp_path, case):
+    """imu0, leica0 and the ground-truth CSV: timestamps going backwards or repeated, non-finite values
+    and text are refused, naming the file and the 1-based file line (comments and blank lines count)."""
+    root = _euroc(shared_data, tmp_path)
+    edit, name, *words = EUROC_CSV_LINES[case]
+    edit(root)
+    before = tree_digest(root)
+    line = assert_one_line_error(cli("info", root), name, *words)
+    assert "row" not in line, line
+    assert tree_digest(root) == before
+
+
+def test_euroc_tum_ground_truth_errors_name_the_file_line(cli, shared_data, tmp_path):
+    root = _euroc(shared_data, tmp_path)
+    shutil.rmtree(root / "mav0/state_groundtruth_estimate0")
+    rows = ["# t x y z qx qy qz qw", "1403636579.7 0 0 0 0 0 0 1", "1403636579.8 0 0 0 0 0 0 1",
+            "1403636579.75 0 0 0 0 0 0 1"]
+    for text, words in (("\n".join(rows), ("line 4", "not increasing")),
+                        ("\n".join(rows[:3] + ["xyz 0 0 0 0 0 0 1"]), ("line 4", "'xyz'")),
+                        ("\n".join(rows[:2] + ["1403636579.8 0 0 0 0 0 0 0"]), ("line 3", "quaternion is zero"))):
+        (root / "mav0/groundtruth.txt").write_text(text + "\n")
+        before = tree_digest(root)
+        assert_one_line_error(cli("info", root), "groundtruth.txt", *words)
+        assert tree_digest(root) == before
+
+
+@pytest.mark.parametrize("rows, words", [
+    (["0.0 0 0 0 0 0 0 1", "0.1 0 0 0 0 0 0 1", "xyz 0 0 0 0 0 0 1"], ("line 3", "'xyz'")),
+    (["xyz 0 0 0 0 0 0 1", "0.1 0 0 0 0 0 0 1"], ("line 1", "'xyz'")),
+    (["# t x y z qx qy qz qw", "0.0 0 0 0 0 0 0 1", "0.1 0 0 0 0 0 0 1", "0.1 0 0 0 0 0 0 1"],
+     ("line 4", "not increasing")),
+])
+def test_tum_head_path_file_errors_name_the_file_line(cli, shared_data, tmp_path, rows, words):
+    path = tmp_path / "poses.txt"
+    path.write_text("\n".join(rows) + "\n")
+    r = cli("replay", shared_data / KITTI, "--out", tmp_path / "out", "--frames", "2", "--no-hands",
+            "--head-path", path, timeout=300)
+    line = assert_one_line_error(r, "poses.txt", *words)
+    assert "row" not in line, line
+
+
+# -------------------------------------------- EuRoC: cameras whose sensor.yaml resolutions disagree
+def _euroc_resolution(root, cam, res):
+    _sub(root / "mav0" / cam / "sensor.yaml", "resolution: [752, 480]", f"resolution: [{res[0]}, {res[1]}]")
+
+
+@pytest.mark.parametrize("cam, other", [("cam0", "cam1"), ("cam1", "cam0")])
+def test_euroc_resolution_mismatch_names_the_yaml_that_disagrees_with_the_images(cli, shared_data, tmp_path,
+                                                                                 cam, other):
+    root = _euroc(shared_data, tmp_path)
+    _euroc_resolution(root, cam, (640, 480))
+    before = tree_digest(root)
+    line = assert_one_line_error(cli("info", root), f"{cam}/sensor.yaml:", "640x480", "752x480")
+    assert f"{other}/sensor.yaml:" not in line
+    assert tree_digest(root) == before
+
+
+def test_euroc_resolution_mismatch_names_both_yamls_when_both_disagree(cli, shared_data, tmp_path):
+    root = _euroc(shared_data, tmp_path)
+    _euroc_resolution(root, "cam0", (640, 480))
+    _euroc_resolution(root, "cam1", (320, 240))
+    assert_one_line_error(cli("info", root), "mav0:", "cam0/sensor.yaml", "cam1/sensor.yaml", "640x480", "320x240")
+
+
+def test_euroc_cameras_whose_stored_images_differ_in_size(cli, shared_data, tmp_path):
+    """Both sensor.yaml files match their own images, but the images differ in size: a rig this reader
+    cannot use; the message says so rather than blaming one file."""
+    root = _euroc(shared_data, tmp_path)
+    for p in (root / "mav0/cam1/data").glob("*.png"):
+        cv2.imwrite(str(p), cv2.imread(str(p), cv2.IMREAD_UNCHANGED)[:480, :640])
+    _euroc_resolution(root, "cam1", (640, 480))
+    assert_one_line_error(cli("info", root), "mav0:", "images differ in size", "752x480", "640x480")
+
+
 # ------------------------------------------------------------------------- 5, 11: KITTI times and poses
 KITTI_TEXT = {
     "times_garbage": ("times.txt", "0.0\n0.1\nfoo\n", "bad timestamp file"),
@@ -381,7 +523,7 @@ KITTI_TEXT = {
     "times_empty": ("times.txt", "", "empty"),
     "times_backwards": ("times.txt", "0.0\n0.2\n0.1\n", "not increasing"),
     "poses_empty": ("poses.txt", "\n", "empty"),
-    "poses_nan": ("poses.txt", None, "not finite"),
+    "poses_nan": ("poses.txt", None, "line 2: pose is not finite"),
 }
 
 
@@ -397,6 +539,38 @@ def test_kitti_bad_times_and_poses(cli, shared_data, tmp_path, case):
     before = tree_digest(root)
     assert_one_line_error(cli("info", root), name, word)
     assert tree_digest(root) == before
+
+
+KITTI_TEXT_LINES = {
+    "times_garbage": ("times.txt", "0.0\n0.1\nfoo\n", ("line 3", "'foo'")),
+    "times_garbage_after_comment": ("times.txt", "# seconds\n0.0\n\n0.1\nfoo\n", ("line 5", "'foo'")),
+    "times_nan": ("times.txt", "0.0\n0.1\nnan\n", ("line 3", "bad time")),
+    "times_backwards": ("times.txt", "0.0\n0.2\n0.1\n", ("line 3", "not increasing")),
+    "times_two_columns": ("times.txt", "0.0 1\n0.1 1\n0.2 1\n", ("one number per line",)),
+    "poses_ragged": ("poses.txt", None, ("line 2", "11 values", "line 1 has 12")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KITTI_TEXT_LINES))
+def test_kitti_times_and_poses_errors_name_the_file_line(cli, shared_data, tmp_path, case):
+    root = _kitti(shared_data, tmp_path)
+    name, text, words = KITTI_TEXT_LINES[case]
+    if text is None:
+        lines = (root / name).read_text().splitlines()
+        lines[1] = " ".join(lines[1].split()[:11])
+        text = "\n".join(lines) + "\n"
+    (root / name).write_text(text)
+    before = tree_digest(root)
+    line = assert_one_line_error(cli("info", root), name, *words)
+    assert "row" not in line, line
+    assert tree_digest(root) == before
+
+
+def test_kitti_calibration_error_names_the_file_line(cli, shared_data, tmp_path):
+    root = _kitti(shared_data, tmp_path)
+    P0, P1 = (root / "calib.txt").read_text().splitlines()[:2]
+    (root / "calib.txt").write_text(f"\n{P0}\n\n{P1.replace(P1.split()[2], 'x', 1)}\n")
+    assert_one_line_error(cli("info", root), "calib.txt", "line 4", "not numbers")
 
 
 # ------------------------------------------------------------------------------------ 7: frame sizes
@@ -436,6 +610,9 @@ HANDS = {
     "joint_short": (_joint([1]), "entry 0", "joint 3"),
     "joint_str": (_joint(["a", "b"]), "entry 0", "joint 3"),
     "joint_inf": (_joint([float("inf"), 1.0]), "entry 0", "joint 3"),
+    "joint_nan": (_joint([float("nan"), 1.0]), "entry 0", "joint 3", "not finite"),
+    "joint_nan_y": (_joint([5.0, float("nan")], j=7), "entry 0", "joint 7", "not finite"),
+    "joint_nan_null": (_joint([float("nan"), None], j=0), "entry 0", "joint 0", "not finite"),
     "no_bbox": (_hand(2, bbox_xyxy=KeyError), "entry 2", "bbox_xyxy"),
     "bbox_short": (_hand(bbox_xyxy=[1, 2]), "entry 0", "bbox_xyxy"),
     "bbox_str": (_hand(bbox_xyxy="abc"), "entry 0", "bbox_xyxy"),
@@ -446,7 +623,7 @@ HANDS = {
     "empty_list": (lambda d: d.clear(), "no annotations", "empty"),
     "kp2d_all_null": (_hand(kp2d=[None] * 21), "entry 0", "no annotated joint"),
     "kp2d_all_null_pairs": (_hand(4, kp2d=[[None, None]] * 21), "entry 4", "no annotated joint"),
-    "kp2d_all_nan": (_hand(kp2d=[[float("nan"), float("nan")]] * 21), "entry 0", "no annotated joint"),
+    "kp2d_all_nan": (_hand(kp2d=[[float("nan"), float("nan")]] * 21), "entry 0", "joint 0", "not finite"),
 }
 
 
@@ -525,6 +702,21 @@ RIG = {
     "gt_scale_str": (_gt_field("scale", "x"), "ground_truth_disparity.scale"),
     "gt_baseline0": (_gt_field("baseline", 0), "ground_truth_disparity.baseline"),
     "width_inf": (lambda d: d.__setitem__("width", float("inf")), "width"),
+    "width_str": (lambda d: d.__setitem__("width", "384"), "width must be a number"),
+    "height_bool": (lambda d: d.__setitem__("height", True), "height must be a number"),
+    "T_3rows": (lambda d: d["cameras"]["tsukuba2.png"].__setitem__(
+        "T_world_from_camera", d["cameras"]["tsukuba2.png"]["T_world_from_camera"][:3]),
+        "cameras.tsukuba2.png.T_world_from_camera must be a 4x4 matrix"),
+    "T_short_row": (lambda d: d["cameras"]["tsukuba1.png"]["T_world_from_camera"].__setitem__(3, [0, 0, 1]),
+                    "row 4 has 3 values"),
+    "T_flat": (lambda d: d["cameras"]["tsukuba1.png"].__setitem__("T_world_from_camera", [1, 0, 0, 0] * 4),
+               "T_world_from_camera must be a 4x4 matrix"),
+    "T_str_value": (lambda d: d["cameras"]["tsukuba5.png"]["T_world_from_camera"][0].__setitem__(3, "0.4"),
+                    "tsukuba5.png.T_world_from_camera"),
+    "K_str_value": (lambda d: d["cameras"]["tsukuba1.png"]["K"][0].__setitem__(0, "400"), "tsukuba1.png.K"),
+    "K_4x4": (lambda d: d["cameras"]["tsukuba1.png"].__setitem__("K", np.eye(4).tolist()),
+              "tsukuba1.png.K must be a 3x3 matrix"),
+    "K_number": (lambda d: d["cameras"]["tsukuba1.png"].__setitem__("K", 400), "tsukuba1.png.K"),
     "K_f0": (lambda d: d["cameras"]["tsukuba1.png"]["K"][0].__setitem__(0, 0.0), "focal length"),
     "inputs_same": (lambda d: d["inputs"].__setitem__("right", d["inputs"]["left"]), "same camera"),
     "inputs_swapped": (lambda d: d.__setitem__("inputs", {"left": d["inputs"]["right"], "right": d["inputs"]["left"]}),

@@ -89,6 +89,49 @@ def test_euroc_sequence(shared_data):
     assert src.rig.baseline_m == pytest.approx(0.110, abs=0.002)
 
 
+def test_euroc_imu_and_leica_are_read_and_checked(shared_data):
+    src = open_source(shared_data / "sequences/euroc-MH_01_easy-first5")
+    assert src.imu.shape == (5, 7) and src.leica.shape == (5, 4)
+    assert "positions (leica0)" in src.ground_truth
+    assert np.all(np.diff(src.imu[:, 0]) > 0) and np.all(np.isfinite(src.imu))
+
+
+def test_numeric_text_readers_name_1_based_file_lines(tmp_path):
+    """The EuRoC/TUM/KITTI text readers report the file line (comments and blank lines counted), never
+    numpy's 0-based row of the data lines; exact int64 timestamps are kept."""
+    from passthrough.datasets.euroc import read_asl_csv, read_numeric_csv, read_tum_poses
+    from passthrough.datasets.kitti import load_text_table, read_times_kitti
+    from passthrough.errors import InputError
+
+    def error(fn, text, name="f.csv"):
+        p = tmp_path / name
+        p.write_text(text)
+        with pytest.raises(InputError) as exc:
+            fn(p)
+        assert exc.value.path == p
+        return exc.value.message
+
+    head = "#timestamp,a,b\n"
+    assert error(lambda p: read_asl_csv(p, "CSV", 3), head + "10,1,2\n\n20,xyz,2\n").startswith("line 4: ")
+    assert error(lambda p: read_asl_csv(p, "CSV", 3), head + "10,1,2\n# c\n20,1\n").startswith("line 4: ")
+    assert error(read_numeric_csv, head + "10,1,2\n20,nan,2\n").startswith("line 3: value nan in column 2")
+    assert error(read_numeric_csv, head + "10,1,2\n30,1,2\n20,1,2\n") == \
+        "timestamps not increasing at line 4: 30 then 20"
+    assert "line 3" in error(read_numeric_csv, head + "10,1,2\n10,1,2\n") and "repeated" in \
+        error(read_numeric_csv, head + "10,1,2\n10,1,2\n")
+    assert "line 2: timestamp out of range" in error(read_numeric_csv, head + "-5,1,2\n")
+    assert error(read_tum_poses, "# t x y z qx qy qz qw\n0 0 0 0 0 0 0 1\n1 0 0 0 0 0 0\n",
+                 "p.txt").startswith("line 3: ")
+    assert error(read_tum_poses, "0 0 0 0 0 0 0 1\n\n0 0 0 0 0 0 0 1\n", "p.txt") == \
+        "timestamps not increasing at line 3: 0 then 0 (repeated)"
+    assert error(read_times_kitti, "0.0\n\n0.1\nfoo\n", "times.txt").startswith("line 4: bad timestamp file")
+    assert error(lambda p: load_text_table(p, "table"), "1 2\n3\n", "t.txt").startswith("line 2: bad table")
+    p = tmp_path / "ok.csv"
+    p.write_text(head + "1403636579758555392,1,2\n# c\n1403636579758555393,1,2\n")
+    t, d = read_asl_csv(p, "CSV", 3)
+    assert t.tolist() == [1403636579758555392, 1403636579758555393] and d.shape == (2, 3)
+
+
 def test_euroc_yaml_with_opencv_header(copy_of):
     root = copy_of("sequences/euroc-MH_01_easy-first5")
     for cam in ("cam0", "cam1"):
