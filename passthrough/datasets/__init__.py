@@ -53,6 +53,9 @@ def detect_format(path: Path) -> Optional[str]:
 def open_source(path, calibration=None) -> FrameSource:
     """Open the dataset, video or folder at ``path`` as a :class:`FrameSource`.
 
+    ``calibration``: a calibration file for data without one of its own (a folder of stereo pairs, a
+    video); given for data that carries its own, it is refused rather than silently unused.
+
     Raises :class:`~passthrough.errors.InputError` (one line naming the path) if the path does not
     exist or its format is not recognised or is broken.
     """
@@ -65,6 +68,9 @@ def open_source(path, calibration=None) -> FrameSource:
 
         if find_pairs(path):  # a folder of pairs whose calibration the user gives (--calibration)
             fmt = "pairs"
+    if calibration is not None and fmt in ("euroc", "rig-v1", "middlebury", "kitti2015", "kitti-odometry", "collection"):
+        raise InputError(Path(calibration), f"--calibration is for stereo-pair folders and videos; the {fmt} data "
+                                            f"at {path} carries its own calibration (nothing would use this file)")
     if fmt == "euroc":
         from .euroc import EurocSource
         return EurocSource(path)

@@ -137,8 +137,9 @@ OUTPUT_FILE_ARGS = (("json", "--json", ""), ("plot", "--plot", "plot"), ("frame_
 INPUT_ARGS = ("path", "source", "dataset", "stereo", "calibration", "head_path", "hologram", "data")
 #: those of them that name data sets: a *file* given there stands for the folder it lies in (a rig-v1
 #: set by its ``rig.json``, the hand photos by ``hands.json``, a video with its ``.json`` calibration beside
-#: it, a stereo pair among the other pairs of its folder), so that folder is an input folder too
-DATASET_ARGS = ("path", "source", "dataset", "stereo", "data")
+#: it), so that folder is an input folder too (``--stereo LEFT RIGHT`` names two images, not a data set:
+#: results may go beside them)
+DATASET_ARGS = ("path", "source", "dataset", "data")
 
 
 def input_paths(args) -> list:

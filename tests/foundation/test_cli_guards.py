@@ -268,10 +268,13 @@ def test_a_data_set_named_by_its_file_protects_its_folder(cli, copy_of, tmp_path
 
 
 @pytest.mark.parametrize("command", ["info", "replay"])
-def test_a_missing_calibration_file_is_one_line(cli, shared_data, tmp_path, command):
+def test_a_missing_or_unused_calibration_file_is_one_line(cli, shared_data, tmp_path, command):
     out = ["--out", tmp_path / "out"] if command == "replay" else []
     r = cli(command, shared_data / TSUKUBA, *out, "--calibration", tmp_path / "nonexistent.json")
     assert_one_line_error(r, "nonexistent.json", "--calibration", "no such file")
+    # a real calibration file for data that carries its own would be silently unused
+    cal = shared_data / "stereo/oakd-pairs/stereodemo_calibration.json"
+    assert_one_line_error(cli(command, shared_data / KITTI, *out, "--calibration", cal), "its own calibration")
     assert not (tmp_path / "out").exists()
 
 
