@@ -103,6 +103,19 @@ class CollectionSource(FrameSource):
     def __len__(self) -> int:
         return sum(len(c) for c in self.children)
 
+    def describe(self) -> Dict[str, object]:
+        """As :meth:`FrameSource.describe`; resolution, rate and calibration are the children's where they
+        all agree, else ``"varies (see datasets)"``, and ``datasets`` lists each child's own."""
+        facts = super().describe()
+        kids = [c.describe() for c in self.children]
+        for key in ("resolution", "rate_hz", "calibration"):
+            values = {repr(k[key]) for k in kids}
+            facts[key] = kids[0][key] if len(values) == 1 else "varies (see datasets)"
+        rate = lambda r: "stills" if r is None else f"{r:g} Hz"
+        facts["datasets"] = [f"{Path(k['path']).name}: {k['format']}, {k['frames']} frames, {k['resolution']}, "
+                             f"{rate(k['rate_hz'])}, {k['calibration']}" for k in kids]
+        return facts
+
     def __iter__(self) -> Iterator[StereoFrame]:
         i = 0
         for c in self.children:

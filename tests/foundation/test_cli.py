@@ -42,3 +42,11 @@ def test_info_on_every_shared_folder(cli, shared_data):
         assert r.returncode == 0, (folder, r.stderr)
         facts = json.loads(r.stdout)
         assert facts["frames"] >= 1 and facts["format"]
+
+
+def test_info_on_a_collection_of_different_datasets_lists_each(cli, shared_data):
+    """EuRoC (752x480, 20 Hz) beside KITTI (1241x376, 10 Hz): no single resolution or rate is claimed."""
+    facts = json.loads(cli("info", shared_data / "sequences", "--json").stdout)
+    assert facts["resolution"] == facts["rate_hz"] == facts["calibration"] == "varies (see datasets)"
+    rows = facts["datasets"]
+    assert len(rows) == 2 and "752x480, 20 Hz" in rows[0] and "1241x376, 10 Hz" in rows[1]
