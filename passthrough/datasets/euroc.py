@@ -163,7 +163,7 @@ def _check_finite(d: np.ndarray, numbers: List[int], path: Path) -> None:
         raise InputError(path, f"line {numbers[r]}: value {d[r, c]} in column {c + 1} is not a finite number")
 
 
-def _read_asl_table(path: Path, what: str, min_cols: int) -> Tuple[np.ndarray, np.ndarray, List[int]]:
+def read_asl_table(path: Path, what: str, min_cols: int) -> Tuple[np.ndarray, np.ndarray, List[int]]:
     """:func:`read_asl_csv` plus the 1-based file line of every row."""
     lines, numbers = _numbered_lines(path, what)
     if not lines:
@@ -190,7 +190,7 @@ def read_asl_csv(path: Path, what: str, min_cols: int) -> Tuple[np.ndarray, np.n
     least ``min_cols`` columns, every value finite, timestamps (column 0, ns) strictly increasing. Raises
     :class:`InputError` naming ``path`` and the 1-based file line ("no data rows" for a file without data
     rows, never numpy's warning)."""
-    t, d, _ = _read_asl_table(path, what, min_cols)
+    t, d, _ = read_asl_table(path, what, min_cols)
     return t, d
 
 
@@ -198,7 +198,7 @@ def read_numeric_csv(path: Path, what: str = "CSV", min_cols: int = 1) -> np.nda
     """A timestamped ASL CSV -> float64 (N, C) (column 0 the timestamp in ns), checked as in
     :func:`read_asl_csv` (finite values, strictly increasing timestamps); use that for exact int64
     timestamps."""
-    return _read_asl_table(path, what, min_cols)[1]
+    return read_asl_table(path, what, min_cols)[1]
 
 
 def poses_from_rows(p_xyz: np.ndarray, q_xyzw: np.ndarray, path: Path,
@@ -346,7 +346,7 @@ class EurocSource(FrameSource):
         self._gt_t = self._gt_T = None
         gt = root / "state_groundtruth_estimate0" / "data.csv"
         if gt.is_file():
-            self._gt_t, g, numbers = _read_asl_table(gt, "ground-truth CSV (timestamp, p_xyz, q_wxyz, ...)", 8)
+            self._gt_t, g, numbers = read_asl_table(gt, "ground-truth CSV (timestamp, p_xyz, q_wxyz, ...)", 8)
             self._gt_T = poses_from_rows(g[:, 1:4], g[:, [5, 6, 7, 4]], gt, numbers)
             self.ground_truth.append("poses (state_groundtruth_estimate0)")
         elif (root / "groundtruth.txt").is_file() or (root.parent / "groundtruth.txt").is_file():

@@ -75,8 +75,7 @@ def path_from_poses(name: str, t_ns: np.ndarray, T_world_from_head: np.ndarray) 
 def path_from_file(path) -> HeadPath:
     """TUM text or ASL CSV trajectory file, read and checked by the dataset readers (finite values,
     non-zero quaternions; timestamps strictly increasing)."""
-    from ..datasets.base import check_monotonic
-    from ..datasets.euroc import poses_from_rows, read_asl_csv, read_tum_poses
+    from ..datasets.euroc import poses_from_rows, read_asl_table, read_tum_poses
 
     path = Path(path)
     if path.is_dir():
@@ -84,13 +83,12 @@ def path_from_file(path) -> HeadPath:
     if not path.is_file():
         raise InputError(path, "head path file not found")
     if path.suffix.lower() == ".csv":  # timestamp, p_xyz, q_wxyz
-        t, d = read_asl_csv(path, "ASL pose CSV", 8)
-        T = poses_from_rows(d[:, 1:4], d[:, [5, 6, 7, 4]], path)
+        t, d, lines = read_asl_table(path, "ASL pose CSV", 8)
+        T = poses_from_rows(d[:, 1:4], d[:, [5, 6, 7, 4]], path, lines)
     else:
         t, T = read_tum_poses(path)
     if len(t) < 2:
         raise InputError(path, "head path needs at least two poses")
-    check_monotonic(t, path)
     return path_from_poses(path.stem, t, T)
 
 

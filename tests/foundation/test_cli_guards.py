@@ -113,13 +113,15 @@ def test_unknown_depth_method_in_the_pipeline_is_one_line(cli, shared_data, tmp_
     (["1.0 0 0 0 0 0 0 1", "0.5 0 0 0 0 0 0 1"], ("timestamps not increasing",)),  # backwards
     (["0.0 0 0 0 0 0 0 1", "0.1 0 0 0 0 0 0 0"], ("pose 2", "quaternion")),  # zero quaternion
     (["0.0 0 0 0 0 0 0 1", "0.1 nan 0 0 0 0 0 1"], ("pose 2", "finite")),
+    # ASL CSV (timestamp ns, p_xyz, q_wxyz): the file line is named too
+    (["#t,px,py,pz,qw,qx,qy,qz", "0,0,0,0,1,0,0,0", "100,0,0,0,0,0,0,0"], ("line 3 (pose 2)", "quaternion is zero")),
 ])
 def test_bad_head_path_files_are_one_line(cli, shared_data, tmp_path, rows, words):
-    path = tmp_path / "poses.txt"
+    path = tmp_path / ("poses.csv" if rows[0].startswith("#") else "poses.txt")
     path.write_text("\n".join(rows) + "\n")
     r = cli("replay", shared_data / KITTI, "--out", tmp_path / "out", "--frames", "2", "--no-hands",
             "--head-path", path, timeout=300)
-    assert_one_line_error(r, "poses.txt", *words)
+    assert_one_line_error(r, path.name, *words)
 
 
 def test_bad_stereo_calibration_for_eval_hands_is_one_line(cli, shared_data, tmp_path):
