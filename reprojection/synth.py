@@ -311,7 +311,7 @@ def main(args) -> int:
         if out.is_dir() and any(out.iterdir()) and not (out / SEQUENCE_MARKER).is_file():
             raise InputError(out, f"output folder is not empty and holds no {SEQUENCE_MARKER} (not an earlier "
                                   "sequence of this command); nothing is overwritten: choose a new or empty folder")
-        prepare_out_folder(out, SEQUENCE_FILES)
+        prepare_out_folder(out, SEQUENCE_FILES, folders={"image_l": ("*.png",), "image_r": ("*.png",)})
         render_sequence(out, args.sequence, args.hand_speed, args.width, args.height, args.supersample, args.data,
                         args.baseline, sway_m=args.head_sway)
         print(f"wrote {args.sequence}-frame sequence {out} ({args.width}x{args.height}, 30 Hz, KITTI odometry layout; "

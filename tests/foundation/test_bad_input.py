@@ -1,5 +1,7 @@
 """Bad input: one clear line naming the file and the problem, exit code 2, input untouched."""
 
+import shutil
+
 import cv2
 import pytest
 
@@ -141,6 +143,15 @@ def test_a_rerun_leaves_none_of_the_earlier_runs_files(cli, copy_of, tmp_path):
     (out / "left_eye" / "notes.txt").write_text("mine")
     assert_one_line_error(cli("replay", root, "--out", out, "--no-progress", "--frames", "2"), "left_eye/notes.txt")
     assert (out / "left_eye" / "notes.txt").read_text() == "mine" and frames() == ["000000.png", "000001.png", "notes.txt"]
+    # a link among the outputs points at something that is not the command's: it is never followed
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "000000.png").write_bytes(b"a user's photo")
+    (out / "left_eye" / "notes.txt").unlink()
+    shutil.rmtree(out / "right_eye")
+    (out / "right_eye").symlink_to(photos)
+    assert_one_line_error(cli("replay", root, "--out", out, "--no-progress", "--frames", "2"), "right_eye")
+    assert (photos / "000000.png").read_bytes() == b"a user's photo"
 
 
 def test_a_failure_mid_run_is_one_line_with_the_progress_bar_on(cli, copy_of, tmp_path):
