@@ -197,8 +197,10 @@ def main(args) -> int:
     if args.out is not None and not str(args.out).strip():
         raise InputError(None, "--out needs a folder name (an empty one would write into the current folder)")
     if args.out:  # its PNGs only, never into a folder of the user's files
+        from ..datasets import open_source
         from ..io.out_folder import prepare_out_folder
 
+        open_source(args.dataset)  # a dataset it cannot read is refused before the folder is made
         prepare_out_folder(args.out, ("*_disparity.png", "*_error.png"))
     result = evaluate(args.dataset, methods, args.num_disparities, args.repeat, args.out)
     if args.json:

@@ -112,3 +112,10 @@ def test_eval_depth_on_kitti2015_layout_reports_d1(cli, shared_data, tmp_path):
     assert r.returncode == 0, r.stderr
     assert list(json.loads(js.read_text())["scenes"]) == ["000000_10"]
     assert "1 frame(s) without ground-truth disparity, not scored: 000001_10" in r.stdout
+
+
+def test_a_dataset_eval_depth_cannot_read_leaves_no_output_folder(cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = cli("eval", "depth", "--dataset", tmp_path / "empty", "--out", tmp_path / "png", "--repeat", "1")
+    assert r.returncode == 2 and "unknown dataset layout" in r.stderr, r.stderr
+    assert not (tmp_path / "png").exists()
