@@ -3,6 +3,8 @@ histograms with the 72/90/120 Hz frame budgets drawn in."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 
@@ -46,5 +48,6 @@ def plot_pipeline(records, cams, report: dict, path: str, n_frames: int = 100) -
             a.axvline(1000 / hz, color=col, ls="--", label=f"{hz} Hz budget {1000 / hz:.1f} ms")
         a.legend(fontsize=8)
     fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)  # checked writable before the run (--plot)
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -182,9 +182,10 @@ def run_main(args: argparse.Namespace) -> int:
           f"{'yes' if details['depth_layer'] else 'no'}, states {' > '.join(report['session_states'])}",
           file=sys.stderr)
     print(f"details: {json.dumps(details)}", file=sys.stderr)
-    # --json / --frame-log: their folders were made (and probed) before the run by the entry points'
-    # passthrough.io.out_folder.check_output_files
+    # --json / --frame-log: checked writable before the run by the entry points'
+    # passthrough.io.out_folder.check_output_files; their folders are made now
     if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     if args.frame_log is not None:
         write_frame_log(args.frame_log, stats.frame_log())
@@ -192,9 +193,11 @@ def run_main(args: argparse.Namespace) -> int:
 
 
 def write_frame_log(path: Path, rows) -> None:
-    """``rows`` (:meth:`openxr_app.app.RunStats.frame_log`) as CSV; columns in first-seen order. ``path``'s
-    folder must exist (``run`` makes it before the session, in check_output_files)."""
+    """``rows`` (:meth:`openxr_app.app.RunStats.frame_log`) as CSV; columns in first-seen order (``path``
+    was checked writable before the session, in check_output_files; its folder is made now)."""
     import csv
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
 
     cols = []
     for r in rows:
@@ -235,7 +238,8 @@ def xr_info_main(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_NO_RUNTIME
     print(format_info(info))
-    if args.json is not None:  # its folder was made before, by check_output_files
+    if args.json is not None:  # checked writable before, by check_output_files
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(info, indent=2) + "\n")
     return 0
 

@@ -47,8 +47,15 @@ def json_safe(value):
 
 def write_json(path, data, indent: int = 2) -> Path:
     """Write ``data`` as standard JSON (non-finite numbers as null, see :func:`json_safe`) to ``path``,
-    creating its folder. Returns the path."""
+    creating its folder. Returns the path; a write the system refuses is an
+    :class:`~passthrough.errors.InputError` naming it."""
+    from ..errors import InputError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(json_safe(data), indent=indent, allow_nan=False) + "\n")
+    text = json.dumps(json_safe(data), indent=indent, allow_nan=False) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:  # e.g. a full disk: the write fails only now
+        raise InputError(path, f"cannot write this file ({exc.strerror})") from None
     return path

@@ -40,6 +40,8 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
             to three of them). Nothing is removed then.
     """
     out = Path(path)
+    if out.is_symlink() and not out.exists():
+        raise InputError(out, f"output folder is a link to a missing location ({os.readlink(out)})")
     if out.exists() and not out.is_dir():
         raise InputError(out, "output path exists and is not a folder")
     if out.is_dir():
@@ -68,17 +70,21 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
                                   "nothing is overwritten: choose a new or empty folder")
         for p in earlier:  # files first, then the per-dataset sub-folders they emptied
             p.rmdir() if p.is_dir() else p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(out, f"cannot create the output folder here ({exc.strerror})") from None
     return out
 
 
 def prepare_out_file(path, flag: str, inputs: Iterable = (), kind: str = "") -> Path:
     """Check, before any work, an output *file* given with ``flag`` (e.g. ``--json``), so that a bad path
-    fails with one line before a long run rather than after it: it must not be a folder, nor one of the
-    ``inputs`` (files or folders the command reads: the file itself, or any file inside such a folder,
-    which would overwrite or add to the user's data), its folder is created now and must take a new file
-    (a probe file is made and removed), and for ``kind`` ``"plot"`` / ``"image"`` its extension must be
-    one matplotlib / OpenCV can write. Returns the path.
+    fails with one line before a long run rather than after it: it must not be a folder or a link to a
+    missing location, nor one of the ``inputs`` (files or folders the command reads: the file itself, or
+    any file inside such a folder, which would overwrite or add to the user's data), its folder (or the
+    nearest one that exists: the rest is made when the file is written) must take a new file (a probe
+    file is made and removed), and for ``kind`` ``"plot"`` / ``"image"`` its extension must be one
+    matplotlib / OpenCV can write. Nothing is left behind. Returns the path.
 
     Raises:
         InputError: any of the above fails.
@@ -86,6 +92,8 @@ def prepare_out_file(path, flag: str, inputs: Iterable = (), kind: str = "") -> 
     out = Path(path)
     if out.is_dir():
         raise InputError(out, f"{flag} names a folder (this path is a folder); give the file to write")
+    if out.is_symlink() and not out.exists():
+        raise InputError(out, f"{flag} is a link to a missing location ({os.readlink(out)}); give a file to write")
     given = input_holding(out, inputs)
     if given is not None:
         what = "an input file" if out.resolve() == Path(given).resolve() else f"inside the input folder {given}"
@@ -103,11 +111,14 @@ def prepare_out_file(path, flag: str, inputs: Iterable = (), kind: str = "") -> 
 
         if not cv2.haveImageWriter(str(out)):
             raise InputError(out, f"{flag}: cannot write a {out.suffix or 'extension-less'} image (use .png or .jpg)")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(out.parent, f"cannot create the folder for {flag}: {exc.strerror}") from None
-    _probe_writable(out.parent, flag)
+    # its folder is made when the file is written (a refused run leaves nothing behind): here the nearest
+    # folder that exists must be one a new file (or folder) can be made in
+    base = out.parent
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise InputError(base, f"cannot make the folder for {flag}: this path is not a folder")
+    _probe_writable(base, flag)
     return out
 
 
@@ -123,14 +134,14 @@ def input_holding(path, inputs: Iterable):
 
 def _probe_writable(folder: Path, flag: str) -> None:
     """Make and remove a file in ``folder`` (``os.access`` says yes to root on read-only mounts and on
-    pseudo file systems such as /sys)."""
+    pseudo file systems such as /sys and /proc)."""
     import tempfile
 
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".passthrough-probe-"):
             pass
     except OSError as exc:
-        raise InputError(folder, f"cannot write the file for {flag} here: {exc.strerror}") from None
+        raise InputError(folder, f"{flag}: this folder takes no new files ({exc.strerror})") from None
 
 
 #: argparse destinations of single output files: flag and kind (every command's, one check for all)

@@ -90,6 +90,31 @@ def test_a_folder_the_system_refuses_is_one_line(cli, shared_data, tmp_path):
     assert afile.read_text() == "mine\n"
 
 
+def test_a_refused_run_leaves_no_folder_and_output_paths_are_checked_first(cli, shared_data, tmp_path):
+    """A --json/--plot folder is made when the file is written: a run refused for another reason leaves
+    none; a link to a missing location, or a folder that takes no files, is refused before the run; a
+    write the system refuses at the end names the file."""
+    r = cli("bench", "depth", "--frames", "2", "--plot", tmp_path / "nodir" / "x.png", timeout=120)
+    assert_one_line_error(r, "--plot")
+    r = cli("eval", "reprojection", "--dataset", shared_data / TSUKUBA, "--json", tmp_path / "nd" / "x.json",
+            "--crop", "1000", timeout=120)
+    assert_one_line_error(r, "--crop")
+    assert not (tmp_path / "nodir").exists() and not (tmp_path / "nd").exists()
+    dangling = tmp_path / "dang.json"
+    dangling.symlink_to(tmp_path / "missing" / "x.json")
+    assert_one_line_error(cli("bench", "depth", "--frames", "2", "--json", dangling), "dang.json", "missing location")
+    out = tmp_path / "dangout"
+    out.symlink_to(tmp_path / "missing_out")
+    assert_one_line_error(cli("replay", shared_data / KITTI, "--out", out, "--frames", "2"), "dangout",
+                          "missing location")
+    assert_one_line_error(cli("bench", "depth", "--frames", "2", "--json", "/proc/x.json"), "/proc", "--json",
+                          "takes no new files")
+    if os.path.exists("/dev/full"):  # a full disk: the write itself fails, after the run
+        assert_one_line_error(cli("bench", "depth", "--frames", "2", "--warmup", "1", "--json", "/dev/full",
+                                  timeout=300), "/dev/full", "cannot write")
+    assert not (tmp_path / "missing").exists() and not (tmp_path / "missing_out").exists()
+
+
 def test_empty_out_is_refused_instead_of_writing_into_the_current_folder(cli, shared_data, tmp_path):
     mine = tmp_path / "x_sgm_aniso_disparity.png"
     mine.write_bytes(b"user data")
