@@ -59,7 +59,7 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
                 pats = tuple(inside.get(p.name, ("*",)))
                 strays = sorted(q for q in p.iterdir() if q.is_symlink() or not (q.is_file() and matches(q, pats)))
                 other += [f"{p.name}/{q.name}" for q in strays]
-                earlier += [q for q in p.iterdir() if q.is_file()]
+                earlier += [q for q in p.iterdir() if q.is_file()] + [p]  # the folder too: made again if written
             elif in_sub(p):
                 earlier += list(p.iterdir()) + [p]
             else:
@@ -68,7 +68,7 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
             more = ", ..." if len(other) > 3 else ""
             raise InputError(out, f"output folder holds files this command does not write ({', '.join(other[:3])}{more}); "
                                   "nothing is overwritten: choose a new or empty folder")
-        for p in earlier:  # files first, then the per-dataset sub-folders they emptied
+        for p in earlier:  # files first, then the sub-folders they emptied
             p.rmdir() if p.is_dir() else p.unlink()
     try:
         out.mkdir(parents=True, exist_ok=True)

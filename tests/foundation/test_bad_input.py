@@ -140,6 +140,8 @@ def test_a_rerun_leaves_none_of_the_earlier_runs_files(cli, copy_of, tmp_path):
     r = cli("replay", root, "--out", tmp_path / "rect", "--no-progress", "--frames", "2", "--no-hands")
     assert r.returncode == 0, r.stderr
     assert not list((tmp_path / "rect").glob("preview*"))
+    r = cli("replay", root, "--out", tmp_path / "rect", "--no-progress", "--frames", "2", "--rectify-only")
+    assert r.returncode == 0 and not (tmp_path / "rect" / "left_eye").exists(), r.stderr  # no empty eye folders
     (out / "left_eye" / "notes.txt").write_text("mine")
     assert_one_line_error(cli("replay", root, "--out", out, "--no-progress", "--frames", "2"), "left_eye/notes.txt")
     assert (out / "left_eye" / "notes.txt").read_text() == "mine" and frames() == ["000000.png", "000001.png", "notes.txt"]
