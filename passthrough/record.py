@@ -96,11 +96,16 @@ def _write(source, out: Path, max_frames: Optional[int], progress: bool, written
     frames completely written (both images and both CSV rows)."""
     from .io.progress import progress_bar
 
+    from .datasets.base import CollectionSource
+
     rig: StereoRig = source.rig
+    # a collection has no rate of its own (its data sets are separate captures); the recording holds the
+    # frames of its first data set (one rig: a second rig ends the recording), so it takes that one's
+    rate = source.children[0].rate_hz if isinstance(source, CollectionSource) else source.rate_hz
     cams = {"cam0": (rig.left, rig.T_head_from_left), "cam1": (rig.right, rig.T_head_from_right)}
     for name, (cam, T) in cams.items():
         (out / "mav0" / name / "data").mkdir(parents=True, exist_ok=True)
-        (out / "mav0" / name / "sensor.yaml").write_text(sensor_yaml(cam, T, source.rate_hz, f"recorded {name}"))
+        (out / "mav0" / name / "sensor.yaml").write_text(sensor_yaml(cam, T, rate, f"recorded {name}"))
     csvs = {n: open(out / "mav0" / n / "data.csv", "w") for n in cams}
     last_t = None
     total = len(source) if max_frames is None else min(len(source) or max_frames, max_frames)

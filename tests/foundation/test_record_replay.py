@@ -32,6 +32,13 @@ def test_euroc_recording_replays_bit_for_bit(shared_data, tmp_path):
     _same_frames(again, open_source(tmp_path / "rec2"))
 
 
+def test_a_recording_from_a_collection_keeps_its_first_data_sets_rate(shared_data, tmp_path):
+    """EuRoC (20 Hz) first in a folder beside KITTI: its frames are recorded at 20 Hz, not as stills."""
+    src = open_source(shared_data / "sequences")
+    assert src.rate_hz is None and record(src, tmp_path / "rec", max_frames=3, progress=False) == 3
+    assert open_source(tmp_path / "rec").rate_hz == 20.0
+
+
 def test_rectified_colour_source_stays_rectified(shared_data, tmp_path):
     src = open_source(shared_data / "stereo/middlebury2014-Motorcycle-Q")
     record(src, tmp_path / "rec", progress=False)
