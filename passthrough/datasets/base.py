@@ -160,6 +160,21 @@ def numbered_data_lines(text: str) -> Tuple[List[str], List[int]]:
     return lines, numbers
 
 
+def read_data_lines(path: Path, what: str) -> Tuple[List[str], List[int]]:
+    """The data lines of the numeric text file ``path`` and their 1-based file line numbers
+    (:func:`numbered_data_lines`); a file that cannot be read or is not text raises :class:`InputError`
+    naming it (``what``: what it should hold, for the message)."""
+    from ..errors import InputError
+
+    try:
+        text = Path(path).read_text()
+    except UnicodeDecodeError:
+        raise InputError(path, f"not a text file ({what} expected)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
+    return numbered_data_lines(text)
+
+
 def _first_bad_line(lines: Sequence[str], numbers: Sequence[int],
                     delimiter: Optional[str]) -> Optional[Tuple[int, str]]:
     """``(file line, problem)`` of the first data line that is not all numbers or has another number of

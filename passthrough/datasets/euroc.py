@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..frames import StereoFrame
 from ..geometry import make_T, quat_xyzw_to_R
 from ..io.images import read_image
-from .base import FrameSource, check_monotonic, load_numeric_lines, numbered_data_lines
+from .base import FrameSource, check_monotonic, load_numeric_lines, read_data_lines
 
 DISTORTION_NAMES = {"radial-tangential": "radtan", "radtan": "radtan", "equidistant": "fisheye",
                     "fisheye": "fisheye", "none": "pinhole"}
@@ -137,22 +137,6 @@ def read_image_list(csv_path: Path) -> Tuple[np.ndarray, List[str]]:
     return np.asarray(ts, dtype=np.int64), names
 
 
-def _numbered_lines(path: Path, what: str) -> Tuple[List[str], List[int]]:
-    """The data lines of a numeric text file (not blank, not ``#`` comments) and their 1-based line numbers."""
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError:
-        raise InputError(path, f"not a text file ({what} expected)") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
-    return numbered_data_lines(text)
-
-
-def _data_lines(path: Path, what: str) -> List[str]:
-    """The lines of a numeric text file that hold data (not blank, not ``#`` comments)."""
-    return _numbered_lines(path, what)[0]
-
-
 def _check_finite(d: np.ndarray, numbers: List[int], path: Path) -> None:
     """Every value of the table ``d`` (rows from file lines ``numbers``) finite, else :class:`InputError`
     naming the first offending line and column."""
@@ -165,9 +149,15 @@ def _check_finite(d: np.ndarray, numbers: List[int], path: Path) -> None:
 
 def read_asl_table(path: Path, what: str, min_cols: int) -> Tuple[np.ndarray, np.ndarray, List[int]]:
     """:func:`read_asl_csv` plus the 1-based file line of every row."""
-    lines, numbers = _numbered_lines(path, what)
+    lines, numbers = read_data_lines(path, what)
     if not lines:
         raise InputError(path, f"no data rows (empty {what})")
+    return _asl_table(lines, numbers, path, what, min_cols)
+
+
+def _asl_table(lines: List[str], numbers: List[int], path: Path, what: str,
+               min_cols: int) -> Tuple[np.ndarray, np.ndarray, List[int]]:
+    """:func:`read_asl_table` of the (non-empty) data lines of ``path``, already read."""
     d = load_numeric_lines(lines, numbers, path, what, delimiter=",")
     if d.shape[1] < min_cols:
         raise InputError(path, f"expected at least {min_cols} columns in a {what}, got {d.shape[1]}")
@@ -220,7 +210,7 @@ def read_tum_poses(path: Path) -> Tuple[np.ndarray, np.ndarray]:
     """TUM trajectory text (``t x y z qx qy qz qw``, t in seconds) -> (t_ns int64 (N,), T (N, 4, 4)).
     Checks finite values, non-zero quaternions and strictly increasing times; errors name the 1-based
     file line."""
-    lines, numbers = _numbered_lines(path, "TUM pose file")
+    lines, numbers = read_data_lines(path, "TUM pose file")
     if not lines:
         raise InputError(path, "no poses (empty TUM pose file)")
     d = load_numeric_lines(lines, numbers, path, "TUM pose file")
@@ -334,15 +324,7 @@ class EurocSource(FrameSource):
         if not pairs:
             raise InputError(root / "cam1" / "data.csv", "no cam1 frame matches a cam0 timestamp")
         self.pairs = pairs
-        self.imu = self.groundtruth = None
-        imu = root / "imu0" / "data.csv"
-        if imu.is_file():
-            # optional and unused by the pipeline: a copy without samples is listed as such, not refused
-            if _data_lines(imu, "IMU CSV"):
-                self.imu = read_numeric_csv(imu, "IMU CSV (timestamp, w_xyz, a_xyz)", 7)
-                self.ground_truth.append("imu")
-            else:
-                self.notes.append("imu0/data.csv has no samples (ignored)")
+        self.imu = self._optional_csv(root / "imu0" / "data.csv", "IMU CSV (timestamp, w_xyz, a_xyz)", 7, "imu")
         self._gt_t = self._gt_T = None
         gt = root / "state_groundtruth_estimate0" / "data.csv"
         if gt.is_file():
@@ -353,18 +335,26 @@ class EurocSource(FrameSource):
             tum = root / "groundtruth.txt" if (root / "groundtruth.txt").is_file() else root.parent / "groundtruth.txt"
             self._gt_t, self._gt_T = read_tum_poses(tum)
             self.ground_truth.append("poses (TUM groundtruth.txt)")
-        self.leica = None
-        leica = root / "leica0" / "data.csv"
-        if leica.is_file():
-            if _data_lines(leica, "Leica CSV"):  # optional and unused, as imu0
-                self.leica = read_numeric_csv(leica, "Leica CSV (timestamp, p_xyz)", 4)
-                self.ground_truth.append("positions (leica0)")
-            else:
-                self.notes.append("leica0/data.csv has no samples (ignored)")
+        self.leica = self._optional_csv(root / "leica0" / "data.csv", "Leica CSV (timestamp, p_xyz)", 4,
+                                        "positions (leica0)")
         if self._gt_T is not None:
             covered = sum(p is not None for p in interpolate_poses(np.array([p[0] for p in pairs]), self._gt_t, self._gt_T))
             if covered < len(pairs):
                 self.notes.append(f"ground-truth poses cover {covered} of {len(pairs)} frames")
+
+    def _optional_csv(self, path: Path, what: str, min_cols: int, label: str) -> Optional[np.ndarray]:
+        """An optional CSV the pipeline does not use (``imu0``, ``leica0``), read once and checked as
+        :func:`read_numeric_csv` does, its ``label`` added to the ground truth; None where there is no
+        file, and a file without samples is listed in the notes, not refused."""
+        if not path.is_file():
+            return None
+        lines, numbers = read_data_lines(path, what)
+        if not lines:
+            self.notes.append(f"{path.parent.name}/{path.name} has no samples (ignored)")
+            return None
+        values = _asl_table(lines, numbers, path, what, min_cols)[1]
+        self.ground_truth.append(label)
+        return values
 
     def __len__(self) -> int:
         return len(self.pairs)

@@ -21,7 +21,7 @@ from ..calibration import StereoRig, check_intrinsics, check_rig
 from ..errors import InputError
 from ..frames import StereoFrame
 from ..io.images import read_image
-from .base import FrameSource, check_monotonic, load_numeric_lines, nominal_timestamps, numbered_data_lines
+from .base import FrameSource, check_monotonic, load_numeric_lines, nominal_timestamps, read_data_lines
 
 KITTI_RATE_HZ = 10.0
 
@@ -69,11 +69,7 @@ def parse_projection_rows(path: Path) -> dict:
 
 def _text_table(path: Path, what: str, ndmin: int = 2) -> Tuple[np.ndarray, List[int]]:
     """:func:`load_text_table` plus the 1-based file line of every row."""
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot read {what} ({exc})") from None
-    lines, numbers = numbered_data_lines(text)
+    lines, numbers = read_data_lines(path, what)
     if not lines:
         raise InputError(path, f"empty {what}")
     return load_numeric_lines(lines, numbers, path, what, ndmin=ndmin), numbers
