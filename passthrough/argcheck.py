@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 
 from .errors import InputError
@@ -30,11 +29,6 @@ class OneLineErrorParser(argparse.ArgumentParser):
         if message.startswith("argument "):  # "argument --stride: invalid choice: ..." -> "--stride: ..."
             message = message[len("argument "):]
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
-    def exit(self, status: int = 0, message=None):
-        if message:
-            sys.stderr.write(message)
-        sys.exit(status)
 
 #: the most threads any option may ask for (0 means "all cores" where an option documents it)
 MAX_THREADS = 1024

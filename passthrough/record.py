@@ -94,9 +94,8 @@ def record(source, out: Path, max_frames: Optional[int] = None, progress: bool =
 def _write(source, out: Path, max_frames: Optional[int], progress: bool, written: list) -> None:
     """The ASL recording of ``source`` in the (new, empty) folder ``out``; ``written[0]`` counts the
     frames completely written (both images and both CSV rows)."""
-    from .io.progress import progress_bar
-
     from .datasets.base import CollectionSource
+    from .io.progress import progress_bar
 
     rig: StereoRig = source.rig
     # a collection has no rate of its own (its data sets are separate captures); the recording holds the

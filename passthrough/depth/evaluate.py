@@ -57,14 +57,14 @@ def _set_threads(n: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(n)
 
 
-def _scenes(path: Path, log=print):
-    """Yield ``(source, frame, ndisp)`` for every frame with ground truth under ``path``; the frames of a
-    data set with ground truth that lack theirs (a KITTI frame without its ``disp_occ_0`` map) are
-    named in a note through ``log``, not scored."""
+def _scenes(dataset, log=print):
+    """Yield ``(source, frame, ndisp)`` for every frame with ground truth in ``dataset`` (a path, or a
+    source already opened); the frames of a data set with ground truth that lack theirs (a KITTI frame
+    without its ``disp_occ_0`` map) are named in a note through ``log``, not scored."""
     from ..datasets import open_source
-    from ..datasets.base import CollectionSource
+    from ..datasets.base import CollectionSource, FrameSource
 
-    src = open_source(path)
+    src = dataset if isinstance(dataset, FrameSource) else open_source(Path(dataset))
     sources = src.children if isinstance(src, CollectionSource) else [src]
     found = False
     for s in sources:
@@ -81,7 +81,7 @@ def _scenes(path: Path, log=print):
             log(f"note: {s.path}: {len(missing)} frame(s) without ground-truth disparity, not scored: "
                 + ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else ""))
     if not found:
-        raise InputError(path, "no ground-truth disparity found (expected disp0GT.pfm or KITTI disp_occ_0/)")
+        raise InputError(src.path, "no ground-truth disparity found (expected disp0GT.pfm or KITTI disp_occ_0/)")
 
 
 def _methods(arg: str) -> List[str]:
@@ -98,8 +98,9 @@ def _methods(arg: str) -> List[str]:
 
 def evaluate(dataset, methods: List[str], num_disparities=None, repeat: int = 5, out_dir=None,
              log=print) -> Dict[str, object]:
-    """Score ``methods`` on every ground-truth frame of ``dataset``; returns the JSON-shaped dict
-    (``default_method`` is the first method) and writes PNGs into ``out_dir`` when given."""
+    """Score ``methods`` on every ground-truth frame of ``dataset`` (a path or an opened source); returns
+    the JSON-shaped dict (``default_method`` is the first method) and writes PNGs into ``out_dir`` when
+    given."""
     import cv2
 
     from .methods import DepthEstimator
@@ -118,14 +119,14 @@ def evaluate(dataset, methods: List[str], num_disparities=None, repeat: int = 5,
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-    for source, frame, ndisp in _scenes(Path(dataset), log):
+    for source, frame, ndisp in _scenes(dataset, log):
         kitti = source.format.startswith("kitti")
         left, right = frame.rectified()
         gt = frame.gt_disparity
         mask = frame.gt_mask_nonocc
         nd = num_disparities or ndisp
         if nd is not None and nd >= left.shape[1]:
-            raise InputError(Path(dataset), f"disparity range {nd} px must be smaller than the image width "
+            raise InputError(Path(getattr(dataset, "path", dataset)), f"disparity range {nd} px must be smaller than the image width "
                                             f"({left.shape[1]} px)")
         scene = frame.name or f"frame{frame.index:06d}"
         if scene in result["scenes"]:
@@ -196,13 +197,14 @@ def main(args) -> int:
     methods = _methods(args.method)
     if args.out is not None and not str(args.out).strip():
         raise InputError(None, "--out needs a folder name (an empty one would write into the current folder)")
+    from ..datasets import open_source
+
+    source = open_source(args.dataset)  # a dataset it cannot read is refused before --out is made
     if args.out:  # its PNGs only, never into a folder of the user's files
-        from ..datasets import open_source
         from ..io.out_folder import prepare_out_folder
 
-        open_source(args.dataset)  # a dataset it cannot read is refused before the folder is made
         prepare_out_folder(args.out, ("*_disparity.png", "*_error.png"))
-    result = evaluate(args.dataset, methods, args.num_disparities, args.repeat, args.out)
+    result = evaluate(source, methods, args.num_disparities, args.repeat, args.out)
     if args.json:
         from ..io.jsonfile import write_json
 
