@@ -47,8 +47,8 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
     if out.is_dir():
         patterns, sub, inside = tuple(writes), tuple(sub_writes), dict(folders or {})
         matches = lambda p, pats: any(fnmatch(p.name, w) for w in pats)
-        in_sub = lambda p: bool(sub) and p.is_dir() and all(q.is_file() and not q.is_symlink() and matches(q, sub)
-                                                            for q in p.iterdir())
+        own_file = lambda q, pats: q.is_file() and not q.is_symlink() and matches(q, pats)  # never a link
+        in_sub = lambda p: bool(sub) and p.is_dir() and all(own_file(q, sub) for q in p.iterdir())
         other, earlier = [], []
         for p in sorted(out.iterdir()):
             if p.is_symlink():  # what it points to is not this command's to rewrite
@@ -57,7 +57,7 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
                 earlier.append(p)
             elif matches(p, patterns):
                 pats = tuple(inside.get(p.name, ("*",)))
-                strays = sorted(q for q in p.iterdir() if q.is_symlink() or not (q.is_file() and matches(q, pats)))
+                strays = sorted(q for q in p.iterdir() if not own_file(q, pats))
                 other += [f"{p.name}/{q.name}" for q in strays]
                 earlier += [q for q in p.iterdir() if q.is_file()] + [p]  # the folder too: made again if written
             elif in_sub(p):
