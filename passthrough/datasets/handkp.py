@@ -48,10 +48,11 @@ def load_hand_annotations(path) -> List[Dict]:
         raise InputError(jf, "no annotations (empty list)")
     out = []
     for i, e in enumerate(entries):
-        _check_entry(e, i, jf)
+        entry = f"entry {i + 1} of {len(entries)}"
+        _check_entry(e, entry, jf)
         img = jf.parent / e["image"]
         if not img.is_file():
-            raise InputError(img, f"image named in {jf.name} entry {i} not found")
+            raise InputError(img, f"image named in {jf.name} {entry} not found")
         out.append({**e, "image": img})
     return out
 
@@ -69,55 +70,55 @@ def _is_null_joint(k) -> bool:
     return k is None or any(v is None for v in k)
 
 
-def _check_image_path(name: str, i: int, jf: Path) -> None:
+def _check_image_path(name: str, entry: str, jf: Path) -> None:
     """An entry's image path must be relative to the folder of ``hands.json`` and stay inside it
     (checked on the text, so a folder that links its images from elsewhere still opens)."""
     if PurePosixPath(name).is_absolute() or PureWindowsPath(name).root:  # "/x", and "C:\\x", "\\x" from Windows
-        raise InputError(jf, f"entry {i}: image {json.dumps(name)} is an absolute path "
+        raise InputError(jf, f"{entry}: image {json.dumps(name)} is an absolute path "
                              f"(image paths are relative to the folder of {jf.name})")
     norm = posixpath.normpath(name.replace("\\", "/"))
     if norm == ".." or norm.startswith("../"):
-        raise InputError(jf, f"entry {i}: image {json.dumps(name)} lies outside the folder of {jf.name} "
+        raise InputError(jf, f"{entry}: image {json.dumps(name)} lies outside the folder of {jf.name} "
                              "(image paths are relative to it and stay inside it)")
 
 
-def _check_entry(e, i: int, jf: Path) -> None:
-    """Field types of one ``hands.json`` entry; :class:`InputError` naming the file and the entry index.
+def _check_entry(e, entry: str, jf: Path) -> None:
+    """Field types of one ``hands.json`` entry; :class:`InputError` naming the file and the entry (``entry N of M``, counted from 1; joints keep MediaPipe's 0-20 numbering).
     A joint is ``[x, y]`` (finite pixels) or null (no ground truth; ``[null, null]``, as some converted
     sets write it, counts as null; NaN is refused: JSON has no NaN, and it would drop the joint unseen)."""
     if not isinstance(e, dict):
-        raise InputError(jf, f"entry {i}: expected an object {{dataset, image, kp2d, bbox_xyxy}}, got {_short(e)}")
+        raise InputError(jf, f"{entry}: expected an object {{dataset, image, kp2d, bbox_xyxy}}, got {_short(e)}")
     missing = [k for k in ("image", "kp2d", "bbox_xyxy") if k not in e]
     if missing:
-        raise InputError(jf, f"entry {i}: missing {', '.join(missing)}")
+        raise InputError(jf, f"{entry}: missing {', '.join(missing)}")
     if not isinstance(e["image"], str) or not e["image"]:
-        raise InputError(jf, f"entry {i}: image must be a file name, got {_short(e['image'])}")
-    _check_image_path(e["image"], i, jf)
+        raise InputError(jf, f"{entry}: image must be a file name, got {_short(e['image'])}")
+    _check_image_path(e["image"], entry, jf)
     if "dataset" in e and not isinstance(e["dataset"], str):
-        raise InputError(jf, f"entry {i}: dataset must be a name, got {_short(e['dataset'])}")
+        raise InputError(jf, f"{entry}: dataset must be a name, got {_short(e['dataset'])}")
     kp = e["kp2d"]
     if not isinstance(kp, list):
-        raise InputError(jf, f"entry {i}: kp2d must be a list of {NUM_JOINTS} joints, got {_short(kp)}")
+        raise InputError(jf, f"{entry}: kp2d must be a list of {NUM_JOINTS} joints, got {_short(kp)}")
     if len(kp) != NUM_JOINTS:
-        raise InputError(jf, f"entry {i}: kp2d has {len(kp)} joints, expected {NUM_JOINTS}")
+        raise InputError(jf, f"{entry}: kp2d has {len(kp)} joints, expected {NUM_JOINTS}")
     for j, k in enumerate(kp):
         if k is None:
             continue
         if not isinstance(k, list) or len(k) != 2 or not all(v is None or _is_number(v) for v in k):
-            raise InputError(jf, f"entry {i}: kp2d joint {j} must be [x, y] or null, got {_short(k)}")
+            raise InputError(jf, f"{entry}: kp2d joint {j} must be [x, y] or null, got {_short(k)}")
         if any(v is not None and not math.isfinite(v) for v in k):
-            raise InputError(jf, f"entry {i}: kp2d joint {j} is not finite: {_short(k)}")
+            raise InputError(jf, f"{entry}: kp2d joint {j} is not finite: {_short(k)}")
     if all(_is_null_joint(k) for k in kp):
-        raise InputError(jf, f"entry {i}: kp2d has no annotated joint (all {NUM_JOINTS} are null): "
+        raise InputError(jf, f"{entry}: kp2d has no annotated joint (all {NUM_JOINTS} are null): "
                              "remove the entry or annotate at least one joint")
     b = e["bbox_xyxy"]
     if not isinstance(b, list) or len(b) != 4 or not all(_is_number(v) for v in b):
-        raise InputError(jf, f"entry {i}: bbox_xyxy must be [x0, y0, x1, y1], got {_short(b)}")
+        raise InputError(jf, f"{entry}: bbox_xyxy must be [x0, y0, x1, y1], got {_short(b)}")
     if not all(math.isfinite(v) for v in b):
-        raise InputError(jf, f"entry {i}: bbox_xyxy is not finite: {_short(b)}")
+        raise InputError(jf, f"{entry}: bbox_xyxy is not finite: {_short(b)}")
     x0, y0, x1, y1 = b
     if x1 < x0 or y1 < y0 or max(x1 - x0, y1 - y0) <= 0:
-        raise InputError(jf, f"entry {i}: bbox_xyxy {_short(b)} is empty or inverted (needs x0 <= x1, y0 <= y1)")
+        raise InputError(jf, f"{entry}: bbox_xyxy {_short(b)} is empty or inverted (needs x0 <= x1, y0 <= y1)")
 
 
 def describe_hand_dataset(path) -> Dict[str, object]:

@@ -603,27 +603,27 @@ def _joint(value, j=3):
 
 
 HANDS = {
-    "image_int": (_hand(image=5), "entry 0", "image"),
-    "image_null": (_hand(image=None), "entry 0", "image"),
-    "kp2d_int": (_hand(kp2d=5), "entry 0", "kp2d"),
-    "kp2d_str": (_hand(kp2d="a" * 21), "entry 0", "kp2d"),
-    "joint_short": (_joint([1]), "entry 0", "joint 3"),
-    "joint_str": (_joint(["a", "b"]), "entry 0", "joint 3"),
-    "joint_inf": (_joint([float("inf"), 1.0]), "entry 0", "joint 3"),
-    "joint_nan": (_joint([float("nan"), 1.0]), "entry 0", "joint 3", "not finite"),
-    "joint_nan_y": (_joint([5.0, float("nan")], j=7), "entry 0", "joint 7", "not finite"),
-    "joint_nan_null": (_joint([float("nan"), None], j=0), "entry 0", "joint 0", "not finite"),
-    "no_bbox": (_hand(2, bbox_xyxy=KeyError), "entry 2", "bbox_xyxy"),
-    "bbox_short": (_hand(bbox_xyxy=[1, 2]), "entry 0", "bbox_xyxy"),
-    "bbox_str": (_hand(bbox_xyxy="abc"), "entry 0", "bbox_xyxy"),
-    "bbox_nan": (_hand(bbox_xyxy=[float("nan")] * 4), "entry 0", "bbox_xyxy"),
-    "bbox_inverted": (_hand(bbox_xyxy=[100, 100, 50, 50]), "entry 0", "inverted"),
-    "dataset_list": (_hand(dataset=[1]), "entry 0", "dataset"),
-    "entry_str": (lambda d: d.__setitem__(1, "hello"), "entry 1", "object"),
+    "image_int": (_hand(image=5), "entry 1 of 11", "image"),
+    "image_null": (_hand(image=None), "entry 1 of 11", "image"),
+    "kp2d_int": (_hand(kp2d=5), "entry 1 of 11", "kp2d"),
+    "kp2d_str": (_hand(kp2d="a" * 21), "entry 1 of 11", "kp2d"),
+    "joint_short": (_joint([1]), "entry 1 of 11", "joint 3"),
+    "joint_str": (_joint(["a", "b"]), "entry 1 of 11", "joint 3"),
+    "joint_inf": (_joint([float("inf"), 1.0]), "entry 1 of 11", "joint 3"),
+    "joint_nan": (_joint([float("nan"), 1.0]), "entry 1 of 11", "joint 3", "not finite"),
+    "joint_nan_y": (_joint([5.0, float("nan")], j=7), "entry 1 of 11", "joint 7", "not finite"),
+    "joint_nan_null": (_joint([float("nan"), None], j=0), "entry 1 of 11", "joint 0", "not finite"),
+    "no_bbox": (_hand(2, bbox_xyxy=KeyError), "entry 3 of 11", "bbox_xyxy"),
+    "bbox_short": (_hand(bbox_xyxy=[1, 2]), "entry 1 of 11", "bbox_xyxy"),
+    "bbox_str": (_hand(bbox_xyxy="abc"), "entry 1 of 11", "bbox_xyxy"),
+    "bbox_nan": (_hand(bbox_xyxy=[float("nan")] * 4), "entry 1 of 11", "bbox_xyxy"),
+    "bbox_inverted": (_hand(bbox_xyxy=[100, 100, 50, 50]), "entry 1 of 11", "inverted"),
+    "dataset_list": (_hand(dataset=[1]), "entry 1 of 11", "dataset"),
+    "entry_str": (lambda d: d.__setitem__(1, "hello"), "entry 2 of 11", "object"),
     "empty_list": (lambda d: d.clear(), "no annotations", "empty"),
-    "kp2d_all_null": (_hand(kp2d=[None] * 21), "entry 0", "no annotated joint"),
-    "kp2d_all_null_pairs": (_hand(4, kp2d=[[None, None]] * 21), "entry 4", "no annotated joint"),
-    "kp2d_all_nan": (_hand(kp2d=[[float("nan"), float("nan")]] * 21), "entry 0", "joint 0", "not finite"),
+    "kp2d_all_null": (_hand(kp2d=[None] * 21), "entry 1 of 11", "no annotated joint"),
+    "kp2d_all_null_pairs": (_hand(4, kp2d=[[None, None]] * 21), "entry 5 of 11", "no annotated joint"),
+    "kp2d_all_nan": (_hand(kp2d=[[float("nan"), float("nan")]] * 21), "entry 1 of 11", "joint 0", "not finite"),
 }
 
 
@@ -670,7 +670,7 @@ def test_hands_json_image_paths_stay_inside_the_folder(cli, shared_data, tmp_pat
         (root / "hands.json").write_text(original)
         _edit_json(root / "hands.json", _hand(1, image=image))
         before = tree_digest(root)
-        assert_one_line_error(cli("info", root), "hands.json", "entry 1", word, image)
+        assert_one_line_error(cli("info", root), "hands.json", "entry 2 of 11", word, image)
         assert tree_digest(root) == before
     (root / "hands.json").write_text(original)
     _edit_json(root / "hands.json", _hand(1, image="images/../images/freihand/00050180.jpg"))
