@@ -630,8 +630,10 @@ def sha256_of(data: bytes) -> str:
 def build(cache_dir) -> List[Path]:
     """Write every model variant (:func:`model_filename`) into ``cache_dir``.
 
-    Returns the written paths. Files are rewritten only if their bytes differ (atomic replace); other
-    ``reprojection-v*.onnx`` files in ``cache_dir`` (left by other versions of this code) are removed.
+    Returns the written paths. Files are rewritten only if their bytes differ (atomic replace). Other
+    ``reprojection-v{MODEL_VERSION}-*.onnx`` files in ``cache_dir`` (earlier builds of this version with
+    other bytes) are removed; files of other model versions are kept, so checkouts of different versions
+    can share one cache without deleting (and then rebuilding) each other's models (~0.5 MB a version).
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -645,7 +647,7 @@ def build(cache_dir) -> List[Path]:
             tmp.replace(path)
         paths.append(path)
     keep = {p.name for p in paths}
-    for old in cache_dir.glob("reprojection-v*.onnx"):  # variants of other versions of this code
+    for old in cache_dir.glob(f"reprojection-v{MODEL_VERSION}-*.onnx"):  # stale builds of this version
         if old.name not in keep:
             old.unlink()
     return paths

@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 from passthrough.errors import InputError
-from reprojection.build import MAPS_INPUT_NAMES, OPSET, ModelParams, build, model_bytes, model_filename
+from reprojection.build import MAPS_INPUT_NAMES, MODEL_VERSION, OPSET, ModelParams, build, model_bytes, model_filename
 from reprojection.reference import reproject
 from reprojection.runtime import ModelIntegrityError, Reprojector
 
@@ -28,9 +28,13 @@ def test_build_is_deterministic_versioned_and_opset_18(tmp_path):
     assert paths[4].read_bytes() == model_bytes(4) == model_bytes(4)
     assert paths[10].read_bytes() == model_bytes(4, True, True) != model_bytes(4)
     assert "-maps-" in paths[10].name and "-maps-" not in paths[4].name
-    stale = tmp_path / "reprojection-v0-s4-000000000000.onnx"
+    # an earlier build of this version (other bytes) is replaced; another version's models are kept, so
+    # checkouts of two versions can share a cache
+    stale = tmp_path / f"reprojection-v{MODEL_VERSION}-s4-000000000000.onnx"
+    other = tmp_path / f"reprojection-v{MODEL_VERSION + 1}-s4-000000000000.onnx"
     stale.write_bytes(b"old")
-    assert build(tmp_path) == paths and not stale.exists()
+    other.write_bytes(b"newer")
+    assert build(tmp_path) == paths and not stale.exists() and other.read_bytes() == b"newer"
     m = onnx.load(str(paths[4]))
     assert m.opset_import[0].version == OPSET >= 18
     assert [i.name for i in m.graph.output] == ["eye_images", "eye_depth", "eye_holes"]
