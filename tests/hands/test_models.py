@@ -143,3 +143,21 @@ def test_int8_is_used_only_where_int8_dot_products_do_not_saturate(monkeypatch):
     assert models.default_landmark_variant("cpu") == "full"
     monkeypatch.setattr(quantize, "int8_dot_product_safe", lambda cpuinfo=None: True)
     assert models.default_landmark_variant("cpu") == "int8" and models.default_landmark_variant("cuda") == "full"
+
+
+def test_run_time_commands_never_download(cli, shared_data, tmp_path, monkeypatch):
+    """Only ``passthrough build-models`` downloads wheels. A run-time command whose model cache lacks them
+    stops with one line saying what to run, and leaves the cache as it was (no wheels folder made)."""
+    from passthrough.testing import assert_one_line_error
+
+    empty = tmp_path / "cache"
+    empty.mkdir()
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # would fail loudly, not fetch
+    assert_one_line_error(cli("eval", "hands", "--dataset", shared_data / "hands", "--models", empty, "--repeat", "1"),
+                          str(empty), "mediapipe==0.10.21", "nothing is downloaded at run time",
+                          f"passthrough build-models --cache-dir {empty}")
+    monkeypatch.setenv("PASSTHROUGH_CACHE", str(empty))
+    for args in (("demo", "--out", tmp_path / "demo-out"), ("bench", "depth", "--frames", "3")):
+        assert_one_line_error(cli(*args), "stereodemo==0.7", "nothing is downloaded at run time")
+    assert not (tmp_path / "demo-out").exists()
+    assert sorted(p.name for p in empty.iterdir()) == []
