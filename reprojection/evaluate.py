@@ -12,7 +12,13 @@ Metrics (``../shared/data/README.md``): PSNR and SSIM (Gaussian 11x11, sigma 1.5
 data range 255) over the *evaluation region*: target pixels that both input views can see (the
 rendered target depth back-projects inside both input images) minus a border crop of ``--crop``
 pixels (default 8) on every side. The same region scores every method of a target. ``filled`` is the
-share of all target pixels the model filled with real camera data (not a hole). ``ms_per_eye`` is the
+share of all target pixels the model filled with real camera data (not a hole). The evaluation region
+leaves out the model's holes, so the hole fill is scored on its own (:func:`disoccluded_region`):
+``disoccluded_psnr`` over the *disocclusions*, the model's hole pixels (no camera saw them; its hole
+fill drew them) inside the border crop whose 8-connected hole does not reach the crop (holes that do
+are the parts of the target's view no camera covers: extrapolation, left out),
+``baseline_splat_disoccluded_psnr`` (the splat baseline's inpainting) on the same pixels, and
+``disoccluded`` their share of the target (both PSNRs null under :data:`MIN_HOLE_PIXELS`). ``ms_per_eye`` is the
 median wall time of one model call rendering two eyes (onnxruntime, plus the CPU gather with
 ``--resample remap``, the default on the CPU), divided by two (one intra-op thread).
 
@@ -42,7 +48,10 @@ from passthrough.io.images import to_bgr
 
 #: The images written per target into ``<out>/<set>/``: ``<target stem>_<kind>.png``.
 OUT_IMAGES = ("rendered", "real", "diff", "baseline_splat")
-JSON_KEYS = ("dataset", "target", "psnr", "ssim", "filled", "ms_per_eye", "baseline_camera_psnr", "baseline_splat_psnr")
+JSON_KEYS = ("dataset", "target", "psnr", "ssim", "filled", "ms_per_eye", "baseline_camera_psnr", "baseline_splat_psnr",
+             "disoccluded_psnr", "baseline_splat_disoccluded_psnr", "disoccluded")
+#: Fewest disoccluded pixels for which their PSNR is reported (null below: a handful of pixels is no score).
+MIN_HOLE_PIXELS = 100
 
 
 # ------------------------------------------------------------------------------------------ depth
@@ -256,11 +265,35 @@ def eval_region(src: RigV1Source, target: str, eye_depth: np.ndarray, crop: int)
         with np.errstate(divide="ignore", invalid="ignore"):
             x, y = p[0] / p[2], p[1] / p[2]
         ok &= (p[2] > 0) & (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
-    m = ok.reshape(h, w)
+    return crop_border(ok.reshape(h, w), crop)
+
+
+def crop_border(mask: np.ndarray, crop: int) -> np.ndarray:
+    """``mask`` (H, W) bool with ``crop`` pixels on every side set False (a copy)."""
+    m = mask.copy()
     if crop > 0:
         m[:crop] = m[-crop:] = False
         m[:, :crop] = m[:, -crop:] = False
     return m
+
+
+def disoccluded_region(holes: np.ndarray, crop: int) -> np.ndarray:
+    """The disocclusions among ``holes`` (H, W) bool: hole pixels inside a border crop of ``crop`` pixels
+    whose 8-connected component (within the crop) touches none of the crop's edges. A hole that reaches
+    the edge is (mostly) target view that no camera covers, where a fill can only extrapolate."""
+    inner = crop_border(holes, crop)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(inner.astype(np.uint8), connectivity=8)
+    h, w = holes.shape
+    x, y, cw, ch = (stats[:, i] for i in range(4))
+    lo = max(crop, 0)
+    touches = (x <= lo) | (y <= lo) | (x + cw >= w - lo) | (y + ch >= h - lo)
+    touches[0] = True  # label 0: everything that is not a hole
+    return ~touches[labels]
+
+
+def _score_or_none(metric, a: np.ndarray, b: np.ndarray, mask: np.ndarray):
+    """``metric(a, b, mask)`` rounded to 3 decimals, or None over fewer than :data:`MIN_HOLE_PIXELS` pixels."""
+    return round(metric(a, b, mask), 3) if int(mask.sum()) >= MIN_HOLE_PIXELS else None
 
 
 #: stereoRectify's free scaling for inputs that are not a rectified pair: 0 crops to the pixels both
@@ -346,6 +379,7 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
         rendered = np.ascontiguousarray(imgs[0].transpose(1, 2, 0)) if imgs.dtype == np.uint8 else \
             np.clip(np.rint(imgs[0].transpose(1, 2, 0)), 0, 255).astype(np.uint8)
         region = eval_region(src, t, depth[0, 0], crop)
+        hole_px = disoccluded_region(holes[0, 0].astype(bool), crop)
         near = min(src.inputs, key=lambda n: np.linalg.norm(src.cameras[n].centre - src.cameras[t].centre))
         near_img, near_z, near_K = (left, raw_zl, KL) if near == ln else (right, raw_zr, KR)
         splat = splat_baseline(near_img, near_z, near_K, Kt, T_from(t, near))
@@ -357,11 +391,17 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
             "ms_per_eye": round(float(np.median(times)) / 2.0, 3),
             "baseline_camera_psnr": round(psnr(raw[near], real, region), 3),  # the camera's photo as stored
             "baseline_splat_psnr": round(psnr(splat, real, region), 3),
+            "disoccluded_psnr": _score_or_none(psnr, rendered, real, hole_px),
+            "baseline_splat_disoccluded_psnr": _score_or_none(psnr, splat, real, hole_px),
+            "disoccluded": round(float(hole_px.mean()), 4),
         }
         rows.append(row)
+        holes_txt = ("too few to score" if row["disoccluded_psnr"] is None else
+                     f"PSNR {row['disoccluded_psnr']:.2f} dB (splat {row['baseline_splat_disoccluded_psnr']:.2f})")
         log(f"  {t}: PSNR {row['psnr']:.2f} dB (camera {row['baseline_camera_psnr']:.2f}, splat "
             f"{row['baseline_splat_psnr']:.2f}), SSIM {row['ssim']:.3f}, filled {row['filled']:.1%}, "
-            f"{row['ms_per_eye']:.1f} ms/eye, region {region.mean():.0%} of pixels (crop {crop}px)")
+            f"{row['ms_per_eye']:.1f} ms/eye, region {region.mean():.0%} of pixels (crop {crop}px); "
+            f"disocclusions {row['disoccluded']:.2%}: {holes_txt}")
         if out_dir is not None:
             d = out_dir / path.name
             d.mkdir(parents=True, exist_ok=True)
