@@ -185,8 +185,9 @@ def run_main(args: argparse.Namespace) -> int:
     # --json / --frame-log: checked writable before the run by the entry points'
     # passthrough.io.out_folder.check_output_files; their folders are made now
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        from passthrough.io.jsonfile import write_json
+
+        write_json(args.json, report)
     if args.frame_log is not None:
         write_frame_log(args.frame_log, stats.frame_log())
     return 0
@@ -195,18 +196,9 @@ def run_main(args: argparse.Namespace) -> int:
 def write_frame_log(path: Path, rows) -> None:
     """``rows`` (:meth:`openxr_app.app.RunStats.frame_log`) as CSV; columns in first-seen order (``path``
     was checked writable before the session, in check_output_files; its folder is made now)."""
-    import csv
+    from passthrough.io.csvfile import write_csv
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-    cols = []
-    for r in rows:
-        cols += [k for k in r if k not in cols]
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols, restval="")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()})
+    write_csv(path, rows, float_digits=4)
 
 
 def _ms(v) -> str:
@@ -239,8 +231,9 @@ def xr_info_main(args: argparse.Namespace) -> int:
         return EXIT_NO_RUNTIME
     print(format_info(info))
     if args.json is not None:  # checked writable before, by check_output_files
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(info, indent=2) + "\n")
+        from passthrough.io.jsonfile import write_json
+
+        write_json(args.json, info)
     return 0
 
 

@@ -14,7 +14,6 @@ only rectification runs, and ``--out DIR`` gets:
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -22,6 +21,7 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
+from .io.csvfile import write_csv
 from .io.images import to_bgr
 
 MP4_MIN_FRAMES = 10
@@ -116,11 +116,7 @@ def replay(source, out: Path, realtime: bool = False, max_frames: Optional[int] 
         bar.close()
         if writer is not None:
             writer.release()
-    with open(out / "frames.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()) if rows else ["index"])
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in r.items()})
+    write_csv(out / "frames.csv", rows, float_digits=3, columns=None if rows else ["index"])
     return rows
 
 

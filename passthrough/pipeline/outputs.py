@@ -15,13 +15,13 @@ Layout of ``--out DIR``::
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import List
 
 import cv2
 import numpy as np
 
+from ..io.csvfile import write_csv
 from ..io.images import to_bgr
 
 SHEET_ROWS = 4
@@ -226,11 +226,7 @@ class ReplayWriter:
         for v in (*self.eye_videos, self.depth_video, self.hand_video):
             v.close()
         for name, rows in (("frames.csv", self.records), ("camera_frames.csv", self.camera_rows)):
-            with open(self.out / name, "w", newline="") as f:
-                if rows:
-                    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
-                    w.writeheader()
-                    w.writerows(rows)
+            write_csv(self.out / name, rows)
         thumbs = sheet_rows(self._thumbs.items)
         if thumbs:
             sheet = np.vstack(thumbs)
