@@ -8,10 +8,12 @@ the app with OpenGL and a depth test against that depth (:mod:`openxr_app.gl_ren
 
 Frames:
 
-* *rig world*: the camera rig's frame (OpenCV axes), where camera outputs live (a static rig).
+* *rig world*: the camera rig's head frame (``StereoRig``: the left camera for most rigs, the IMU body
+  frame for EuRoC), where camera outputs live (a static rig: the camera stage runs at the identity pose).
 * *XR world*: the session's reference space (OpenXR axes, +y up).
 * On the first frame the rig is anchored to the head: the rig sits ``eye_relief`` ahead of the eyes'
-  midpoint, oriented like the (OpenCV-axes) left eye, i.e. ``T_xrworld_from_rigworld`` is fixed then,
+  midpoint, the rectified left camera oriented like the (OpenCV-axes) left eye
+  (:func:`passthrough.pipeline.eyes.T_head_from_eye_centre`), i.e. ``T_xrworld_from_rigworld`` is fixed then,
   and every later eye pose is expressed in the rig world with it.
 
 The reprojection runs on a canvas of the camera images' size times ``scale`` (the model needs equal
@@ -25,15 +27,16 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from passthrough.calibration import scale_intrinsics
 from passthrough.errors import InputError
-from passthrough.geometry import invert_T, make_T
+from passthrough.geometry import invert_T
 from passthrough.mailbox import Mailbox
+from passthrough.pipeline.eyes import DEFAULT_EYE_RELIEF_M, T_head_from_eye_centre
 
 from .display import EyeImage, EyeView
 from .stages import head_pose_from_eyes
@@ -44,7 +47,7 @@ from .stages import head_pose_from_eyes
 #: their own but 1.16 % (twice) inside the full `make test` run, over the test's 1 %: 0.25 stays.
 #: With CUDA the model runs at full camera resolution.
 CPU_SCALE = 0.25
-EYE_RELIEF_M = 0.09
+EYE_RELIEF_M = DEFAULT_EYE_RELIEF_M
 
 
 class PipelineXRStage:
@@ -85,8 +88,9 @@ class PipelineXRStage:
         self._T_xr_from_rig: Optional[np.ndarray] = None
         self.errors: List[BaseException] = []
         rig = source.rig
-        # rig frame = rectified left camera; the eyes' midpoint is eye_relief behind the cameras' midpoint
-        self.T_rig_from_eyecentre = make_T(np.eye(3), [rig.baseline_m / 2, 0.0, -EYE_RELIEF_M])
+        # rig frame = the rig's head frame (the camera stage runs at the identity head pose); the eyes'
+        # midpoint is eye_relief behind the cameras' midpoint, oriented like the rectified left camera
+        self.T_rig_from_eyecentre = T_head_from_eye_centre(rig, EYE_RELIEF_M)
         first = next(iter(source), None)
         if first is None:
             raise InputError(source.path, "the source has no frames")
@@ -180,21 +184,27 @@ class PipelineXRStage:
         self._stop.set()
         self._thread.join(timeout=2)
 
+    def eye_from_camera_poses(self, eye_views: Sequence[EyeView], cam) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+        """``(T_eye_from_left, T_eye_from_right)`` per eye view (4x4, OpenCV axes) for camera output ``cam``; the
+        first call anchors the rig to the head (module docstring)."""
+        if self._T_xr_from_rig is None:
+            self._T_xr_from_rig = head_pose_from_eyes(eye_views) @ invert_T(self.T_rig_from_eyecentre)
+        T_rig_from_xr = invert_T(self._T_xr_from_rig)
+        T_l, T_r = [], []
+        for v in eye_views:
+            T_eye_from_rig = invert_T(T_rig_from_xr @ v.T_world_from_eye)
+            T_l.append(T_eye_from_rig @ cam.T_world_from_left)
+            T_r.append(T_eye_from_rig @ cam.T_world_from_right)
+        return T_l, T_r
+
     def render(self, eye_views: Sequence[EyeView], t_display_ns: int) -> List[EyeImage]:
         if self.errors:
             raise self.errors[0]
         cam = self.box.get()
         self.last_grab_ns = getattr(cam, "t_grab_ns", None)
-        if self._T_xr_from_rig is None:
-            self._T_xr_from_rig = head_pose_from_eyes(eye_views) @ invert_T(self.T_rig_from_eyecentre)
-        T_rig_from_xr = invert_T(self._T_xr_from_rig)
+        T_l, T_r = self.eye_from_camera_poses(eye_views, cam)
         h, w = cam.left_bgr.shape[:2]
-        Ks, T_l, T_r = [], [], []
-        for v in eye_views:
-            T_eye_from_rig = invert_T(T_rig_from_xr @ v.T_world_from_eye)
-            T_l.append(T_eye_from_rig @ cam.T_world_from_left)
-            T_r.append(T_eye_from_rig @ cam.T_world_from_right)
-            Ks.append(scale_intrinsics(v.K, w / v.width, h / v.height))
+        Ks = [scale_intrinsics(v.K, w / v.width, h / v.height) for v in eye_views]
         # the camera frame's conversions (packed pixels, depth validity) were made once, by _publish
         imgs, depth, _holes = self.reprojector.render(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right,
                                                       cam.K, cam.K, np.stack(Ks), T_l, T_r,

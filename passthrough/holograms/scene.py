@@ -1,8 +1,10 @@
 """Hologram scene: meshes with a world pose and a material, loaded with open3d or made as primitives.
 
 Conventions: mesh vertices are in the object's own frame (metres); ``T_world_from_object`` is a 4x4
-pose in the world frame. The world frame of a replay or live session uses OpenCV-style axes (+x right,
-+y down, +z forward) anchored at the first camera pose (see :mod:`passthrough.pipeline.headpath`).
+pose in the world frame. Scenes are made in a viewer's frame with OpenCV-style axes (+x right, +y down,
++z forward) at the first pose of the rectified left camera; a replay or live session maps them into its
+world (the rig's head frame at the start, see :mod:`passthrough.pipeline.headpath`) with
+``StereoRig.T_head_from_left_rect`` (:func:`passthrough.pipeline.factory.make_scene`).
 Colours are RGB floats in 0..1 (converted to BGR only when written into BGR images).
 """
 

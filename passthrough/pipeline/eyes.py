@@ -33,14 +33,16 @@ class EyeView:
 
 def T_head_from_eyes(rig: StereoRig, ipd_m: float = DEFAULT_IPD_M,
                      eye_relief_m: float = DEFAULT_EYE_RELIEF_M) -> List[np.ndarray]:
-    """(left, right) eye poses in the head frame, oriented like the rectified left camera."""
-    T_l = rig.T_head_from_left_rect
-    centre_in_left = np.array([rig.baseline_m / 2, 0.0, 0.0])
-    out = []
-    for side in (-1.0, 1.0):
-        offset = centre_in_left + np.array([side * ipd_m / 2, 0.0, -eye_relief_m])
-        out.append(T_l @ make_T(np.eye(3), offset))
-    return out
+    """(left, right) eye poses in the head frame, oriented like the rectified left camera: ``ipd_m`` apart
+    along its x axis, centred on :func:`T_head_from_eye_centre`."""
+    T_c = T_head_from_eye_centre(rig, eye_relief_m)
+    return [T_c @ make_T(np.eye(3), [side * ipd_m / 2, 0.0, 0.0]) for side in (-1.0, 1.0)]
+
+
+def T_head_from_eye_centre(rig: StereoRig, eye_relief_m: float = DEFAULT_EYE_RELIEF_M) -> np.ndarray:
+    """The eyes' midpoint in the rig's head frame (4x4), oriented like the rectified left camera (OpenCV
+    axes): halfway between the cameras along its x axis and ``eye_relief_m`` behind them (-z)."""
+    return rig.T_head_from_left_rect @ make_T(np.eye(3), [rig.baseline_m / 2, 0.0, -eye_relief_m])
 
 
 def eye_views(T_world_from_head: np.ndarray, T_head_from_eye: List[np.ndarray], K: np.ndarray,

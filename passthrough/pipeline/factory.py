@@ -42,7 +42,20 @@ def add_pipeline_arguments(parser) -> None:
                              "hands, 1.5-4 ms per 640x480 frame on one core; passthrough.depth.refresh)")
 
 
-def make_scene(mesh_paths) -> Scene:
+def make_scene(mesh_paths, T_world_from_viewer: Optional[np.ndarray] = None) -> Scene:
+    """The holograms of a run: ``mesh_paths`` (spread 1 m ahead) or the default scene, placed in front of the
+    viewer: their poses are made in the viewer's frame (OpenCV axes: the rectified left camera at the start)
+    and mapped into the world by ``T_world_from_viewer`` (4x4; the pipeline's world is the rig's head frame
+    at the start, so this is ``StereoRig.T_head_from_left_rect``; None = identity)."""
+    scene = _scene_in_viewer_frame(mesh_paths)
+    if T_world_from_viewer is not None:
+        A = np.asarray(T_world_from_viewer, np.float64)
+        for h in scene.holograms:
+            h.T_world_from_object = A @ h.T_world_from_object
+    return scene
+
+
+def _scene_in_viewer_frame(mesh_paths) -> Scene:
     from ..geometry import make_T
 
     if not mesh_paths:
@@ -82,7 +95,7 @@ def build_pipeline(source, args, depth_fn=None, reprojector=None, threads: int =
     depth_fn = depth_fn or default_depth_fn(args.depth_method, temporal=not stills)
     camera = CameraStage(depth_fn, pose_fn, refresh=getattr(args, "early_depth", "refresh") == "refresh")
     reprojector = reprojector or Reprojector(stride=args.stride, provider=args.provider, threads=threads)
-    display = DisplayStage(reprojector, make_scene(args.hologram))
+    display = DisplayStage(reprojector, make_scene(args.hologram, rig.T_head_from_left_rect))
     T_he = T_head_from_eyes(rig, args.ipd_mm / 1000, args.eye_relief_mm / 1000)
     K, size = rig.K_rect, rig.rectified_size
     eye_fn = lambda t: eye_views(head(t), T_he, K, size)  # noqa: E731

@@ -1,7 +1,11 @@
 """Head motion for replays: where the head is at any time.
 
-A head path maps a time in ns (the source's clock) to ``T_world_from_head`` (4x4, OpenCV-style axes:
-+x right, +y down, +z forward, metres). The world frame is the head frame at the start of the path.
+A head path maps a time in ns (the source's clock) to ``T_world_from_head`` (4x4, metres). The world frame
+is the head frame at the start of the path. The head frame is the rig's own (``StereoRig``: the left
+camera for most rigs, the IMU body frame for EuRoC); the named paths below are motions of a viewer with
+OpenCV axes (+x right, +y down, +z forward) and are expressed in the rig's head frame through
+``StereoRig.T_head_from_left_rect`` (:func:`in_head_frame`), so "side to side" is along the rectified
+left camera's x axis whatever the head frame's axes are.
 
 * ``static``: the head never moves.
 * ``sway``: a gentle look-around a seated user makes: +-4 cm side to side at 0.4 Hz, +-1.5 cm up and
@@ -57,6 +61,18 @@ def named_path(name: str, t0_ns: int = 0) -> HeadPath:
     raise InputError(None, f"unknown head path {name!r} (use one of {', '.join(NAMED)} or a pose file)")
 
 
+def in_head_frame(path: HeadPath, T_head_from_viewer: np.ndarray) -> HeadPath:
+    """``path`` given as the motion of a viewer frame (``T_viewer0_from_viewer(t)``, e.g. the named paths in
+    OpenCV axes) as the motion of the head frame that carries it: ``T_head0_from_head(t) = A @ P(t) @
+    A^-1`` with ``A = T_head_from_viewer`` (4x4; for rigs whose head frame is the rectified left camera,
+    the identity, and the path is unchanged)."""
+    A = np.asarray(T_head_from_viewer, np.float64)
+    if np.allclose(A, np.eye(4)):
+        return path
+    A_inv = invert_T(A)
+    return HeadPath(path.name, lambda t: A @ path._fn(t) @ A_inv, path.t0_ns)
+
+
 def path_from_poses(name: str, t_ns: np.ndarray, T_world_from_head: np.ndarray) -> HeadPath:
     """Interpolating path through timed poses, re-anchored so it starts at identity; clamps outside."""
     from ..datasets.euroc import interpolate_poses
@@ -94,7 +110,9 @@ def path_from_file(path) -> HeadPath:
 
 def make_head_path(spec: Optional[str], source=None) -> HeadPath:
     """``spec``: a name from :data:`NAMED`, ``ground-truth``, or a file path. None -> ``ground-truth``
-    when the source has poses for its frames, else ``sway``."""
+    when the source has poses for its frames, else ``sway``. A named path moves the source rig's
+    rectified left camera along the path's OpenCV axes (:func:`in_head_frame`); ground truth and pose
+    files are the head frame's own poses."""
     if spec is None or spec == "ground-truth":
         frames_poses = getattr(source, "frame_poses", None)
         poses = frames_poses() if callable(frames_poses) else None
@@ -102,7 +120,13 @@ def make_head_path(spec: Optional[str], source=None) -> HeadPath:
             return path_from_poses("ground-truth", *poses)
         if spec == "ground-truth":
             raise InputError(getattr(source, "path", None), "this source has no ground-truth poses for its frames")
-        return named_path("sway")
+        return in_head_frame(named_path("sway"), _T_head_from_viewer(source))
     if spec in NAMED:
-        return named_path(spec)
+        return in_head_frame(named_path(spec), _T_head_from_viewer(source))
     return path_from_file(spec)
+
+
+def _T_head_from_viewer(source) -> np.ndarray:
+    """The source rig's rectified left camera in its head frame (identity without a rig)."""
+    rig = getattr(source, "rig", None)
+    return np.eye(4) if rig is None else rig.T_head_from_left_rect

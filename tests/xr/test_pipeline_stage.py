@@ -160,3 +160,23 @@ def test_image_first_mode_publishes_each_frame_before_its_depth(shared_data, tmp
         assert imgs[0].rgb.shape == (140, 160, 3) and np.isfinite(imgs[0].depth_m).any()
     finally:
         s.close()
+
+
+def test_the_eyes_sit_behind_the_cameras_whatever_the_rigs_head_frame(shared_data):
+    """EuRoC's head frame is the IMU body, turned ~90 degrees from its left camera: the eyes still sit
+    eye-relief behind the cameras' midpoint, oriented like the left camera, exactly as in a replay."""
+    from passthrough.geometry import invert_T
+    from passthrough.pipeline.eyes import T_head_from_eyes
+
+    src = open_source(shared_data / "sequences/euroc-MH_01_easy-first5")
+    s = PipelineXRStage(src, scale=0.25)
+    try:
+        views = _views(0.063, head_x=0.2)
+        T_l, T_r = s.eye_from_camera_poses(views, s.box.get())
+        rig = src.rig
+        for e, T_head_from_eye in enumerate(T_head_from_eyes(rig, 0.063, 0.09)):  # what a replay shows
+            np.testing.assert_allclose(T_l[e], invert_T(T_head_from_eye) @ rig.T_head_from_left_rect, atol=1e-9)
+            np.testing.assert_allclose(T_r[e], invert_T(T_head_from_eye) @ rig.T_head_from_right_rect, atol=1e-9)
+        np.testing.assert_allclose(T_l[0][:3, :3], np.eye(3), atol=1e-9)  # not turned by the IMU's axes
+    finally:
+        s.close()
