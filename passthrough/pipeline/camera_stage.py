@@ -156,6 +156,10 @@ def default_depth_fn(method: Optional[str] = None, near_m: float = NEAR_M, tempo
     return fn
 
 
+def _same_time(t_ns: int) -> int:
+    return t_ns
+
+
 class CameraStage:
     """Rectify + depth for each frame. ``pose_fn(t_capture_ns) -> T_world_from_head`` gives the rig's
     pose at capture (identity for a static rig).
@@ -168,6 +172,9 @@ class CameraStage:
         self.depth_fn = depth_fn
         self.pose_fn = pose_fn
         self.refresh = refresh
+        #: maps a frame's capture stamp to the clock ``pose_fn`` runs on (the source's): the identity, except
+        #: while :meth:`Pipeline.run_realtime <.scheduler.Pipeline.run_realtime>` stamps frames with the wall clock
+        self.pose_clock: Callable[[int], int] = _same_time
 
     def process(self, frame: StereoFrame) -> CameraOutput:
         return self.finish(self.rectify(frame))
@@ -178,7 +185,7 @@ class CameraStage:
         left, right = frame.rectified()
         lg, rg = to_gray(left), to_gray(right)
         rig = frame.rig
-        T_world_from_head = self.pose_fn(frame.t_left_ns)
+        T_world_from_head = self.pose_fn(self.pose_clock(frame.t_left_ns))
         return Rectified(frame, to_bgr(left), to_bgr(right), lg, rg, T_world_from_head @ rig.T_head_from_left_rect,
                          T_world_from_head @ rig.T_head_from_right_rect, (time.perf_counter_ns() - t0) / 1e6)
 

@@ -98,6 +98,34 @@ def _newness(cam: CameraOutput) -> tuple:
     return cam.index, not cam.early
 
 
+def _same_time(t_ns: int) -> int:
+    return t_ns
+
+
+class SourceClock:
+    """The source's clock seen from the wall clock of a real-time run, for the head path and the rig's poses.
+
+    :meth:`Pipeline.run_realtime` stamps each captured frame with ``time.monotonic_ns()``, but a head path
+    (ground truth, a pose file, a named path) runs on the source's own timestamps. Each frame is
+    :meth:`mark`-ed with both stamps; a wall time then maps to the newest frame's source time plus the wall
+    time since, times ``scale`` (source time per wall time: the source's rate over the rate it is played
+    at). A frame's own wall stamp maps to its own source stamp, so the rig's pose at capture is exact; a
+    looped source starts its path over with its frames. Before the first mark: the wall time itself."""
+
+    def __init__(self, scale: float = 1.0):
+        self.scale = float(scale)
+        self._ref = None  # (wall ns, source ns) of the newest frame: one tuple, swapped atomically
+
+    def mark(self, t_wall_ns: int, t_source_ns: int) -> None:
+        self._ref = (int(t_wall_ns), int(t_source_ns))
+
+    def __call__(self, t_wall_ns: int) -> int:
+        ref = self._ref
+        if ref is None:
+            return int(t_wall_ns)
+        return ref[1] + int(round((t_wall_ns - ref[0]) * self.scale))
+
+
 class Pipeline:
     """The passthrough pipeline over one frame source.
 
@@ -136,11 +164,14 @@ class Pipeline:
         self.hands_box: Mailbox = Mailbox()
         self.records: List[FrameRecord] = []
         self.display_cpus: Optional[List[int]] = None  # the display loop's own core during run_realtime
+        #: maps the run's clock to the head path's (the source's): the identity in virtual time, a
+        #: :class:`SourceClock` while :meth:`run_realtime` runs a sequence
+        self.head_clock: Callable[[int], int] = _same_time
 
     # ------------------------------------------------------------------------------------------ shared
     def _display(self, k: int, t_start: int, cam: CameraOutput, hands: Optional[HandsSnapshot], clock) -> tuple:
         t_disp = t_start + self.display_latency_ns
-        views = self.eye_fn(t_disp)
+        views = self.eye_fn(self.head_clock(t_disp))
         hands_world = [h["joints_world"] for h in hands.hands] if hands else None
         if self.grab is not None and hands is not None:
             self.grab.update(hands.hands)
@@ -304,6 +335,13 @@ class Pipeline:
             worker = HandWorker(self.hand_tracker_factory).start()
         cam_T: dict = {}
         errors: List[BaseException] = []
+        # a sequence's head path and rig poses run on its own clock (stills have none: their stamps say
+        # nothing about motion, so a named path runs on the wall clock, as before)
+        src_clock = None
+        if not getattr(self.source, "stills", False):
+            src_rate = self.source.rate_hz
+            src_clock = SourceClock(src_rate / rate if src_rate else 1.0)
+            self.head_clock = self.camera_stage.pose_clock = src_clock
         last: List[Optional[CameraOutput]] = [None]  # the camera thread's newest output
 
         def submit_hands(rect):  # the hand worker gets each pair as soon as it is rectified
@@ -328,7 +366,10 @@ class Pipeline:
                         if t_next > now:
                             time.sleep((t_next - now) / 1e9)
                         t_next = max(t_next + period, clock() - period)
+                        t_source = f.t_left_ns
                         f.t_left_ns = f.t_right_ns = clock()
+                        if src_clock is not None:
+                            src_clock.mark(f.t_left_ns, t_source)
                         for out in self._camera_outputs(f, last[0], clock, submit_hands):
                             self.camera_box.put(out)  # an early output first, in the image-first mode
                             last[0] = out
@@ -382,4 +423,5 @@ class Pipeline:
             th.join(timeout=5)
             if worker is not None:
                 worker.stop()
+            self.head_clock = self.camera_stage.pose_clock = _same_time
         return self.records
