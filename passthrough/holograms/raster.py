@@ -143,7 +143,9 @@ def _transform_shade(T, verts, tris, bgr, fx, fy, cx, cy, cull, v_out, face_out,
             px[i, 2] = int(np.floor(w))
             px[i, 3] = int(np.ceil(w))
     ln = np.sqrt(0.3 * 0.3 + 0.8 * 0.8 + 0.5 * 0.5)
-    lx, ly, lz = -0.3 / ln, 0.8 / ln, 0.5 / ln  # minus the light direction (from above, towards the viewer)
+    # towards the light, in the eye's OpenCV axes (+y down, +z forward): left, below and beyond; the shading
+    # takes |n . l|, so it is the same as a light from above, right and the viewer's side
+    lx, ly, lz = -0.3 / ln, 0.8 / ln, 0.5 / ln
     xmin, ymin, xmax, ymax = 1 << 30, 1 << 30, -(1 << 30), -(1 << 30)
     for t in range(tris.shape[0]):
         a, b, c = tris[t, 0], tris[t, 1], tris[t, 2]
