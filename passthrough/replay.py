@@ -60,17 +60,18 @@ def side_by_side_preview(left: np.ndarray, right: np.ndarray, line_every: int = 
 RECTIFY_ONLY_WRITES = ("preview.mp4", "preview_*.png")
 
 
-def output_dir(path) -> Path:
+def output_dir(path, reads=()) -> Path:
     """Create the output folder; refuse a path that is an existing file or a folder holding anything
     else than a previous replay's outputs (:class:`~passthrough.pipeline.outputs.ReplayWriter.WRITES` and
-    :data:`RECTIFY_ONLY_WRITES`, see :func:`passthrough.io.out_folder.prepare_out_folder`), and remove
-    those (a shorter run leaves no stale frame behind)."""
+    :data:`RECTIFY_ONLY_WRITES`, see :func:`passthrough.io.out_folder.prepare_out_folder`) or holding what
+    the run ``reads`` (files and folders), and remove those outputs (a shorter run leaves no stale frame
+    behind)."""
     from .io.out_folder import prepare_out_folder
     from .pipeline.outputs import ReplayWriter
 
     frames = ("[0-9]*.png",)  # the eye folders hold the display frames, 000000.png, ...
     return prepare_out_folder(path, ReplayWriter.WRITES + RECTIFY_ONLY_WRITES,
-                              folders={"left_eye": frames, "right_eye": frames})
+                              folders={"left_eye": frames, "right_eye": frames}, reads=reads)
 
 
 def replay(source, out: Path, realtime: bool = False, max_frames: Optional[int] = None, previews: int = 8,
@@ -162,8 +163,10 @@ def summarize(records, out: Path, source) -> str:
 def main(args) -> int:
     from .datasets import open_source
 
+    from .io.out_folder import input_paths
+
     source = open_source(args.path, args.calibration)
-    out = output_dir(args.out)
+    out = output_dir(args.out, reads=input_paths(args) + source.input_files())
     if args.rectify_only:
         rows = replay(source, out, realtime=args.realtime, max_frames=args.frames, previews=args.previews,
                       progress=not args.no_progress)

@@ -453,7 +453,10 @@ def main(args) -> int:
     if args.out is not None:  # one sub-folder of images per set, never into a folder of the user's files
         from passthrough.io.out_folder import prepare_out_folder
 
-        prepare_out_folder(args.out, (), sub_writes=[f"*_{k}.png" for k in OUT_IMAGES])
+        from passthrough.io.out_folder import input_paths
+
+        reads = input_paths(args) + [f for s in sets for f in RigV1Source(s).input_files()]
+        prepare_out_folder(args.out, (), sub_writes=[f"*_{k}.png" for k in OUT_IMAGES], reads=reads)
     rp = Reprojector(stride=args.stride, provider=args.provider, threads=args.threads, blend=not args.select,
                      resample=args.resample)
     print(f"reprojection model {rp.path.name} on {rp.providers[0]} (resample {rp.resample}); PSNR/SSIM over pixels both inputs see, "

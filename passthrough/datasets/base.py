@@ -49,6 +49,12 @@ class FrameSource:
     def __iter__(self) -> Iterator[StereoFrame]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def input_files(self) -> List[Path]:
+        """The files and folders this source reads: its path (a folder, or a video or list file), and any file
+        it names outside it (a rig-v1 set's images may lie anywhere). Output folders are checked against
+        them, so that a command never removes what it is about to read."""
+        return [self.path]
+
     def frame_poses(self):
         """``(t_ns (N,) int64, T_world_from_head (N, 4, 4))`` ground-truth poses at the frames' capture times,
         or None when the source has none covering every frame. This generic version reads the frames

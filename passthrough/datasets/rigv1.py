@@ -255,6 +255,14 @@ class RigV1Source(FrameSource):
         return view, z.astype(np.float32)
 
     # ----------------------------------------------------------------------------------- FrameSource
+    def input_files(self) -> List[Path]:
+        """The set's folder, every camera's image and the ground-truth image (``rig.json`` may name files
+        outside the folder, e.g. ``../other/view.png``)."""
+        files = [self.path] + [c.image for c in self.cameras.values()]
+        if self.gt is not None:
+            files.append(self.path / str(self.gt["image"]))
+        return files
+
     def __len__(self) -> int:
         return 1
 

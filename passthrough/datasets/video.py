@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, Union
+from typing import Iterator, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -35,8 +35,15 @@ def split_side_by_side(frame: np.ndarray):
     return frame[:, :w], frame[:, w:2 * w]
 
 
+def calibration_candidates(video: Path) -> Tuple[Path, Path, Path]:
+    """Where a video's calibration may lie beside it, in the order they are tried: ``VIDEO.json``,
+    ``calibration.json``, ``rig.json``."""
+    video = Path(video)
+    return video.with_suffix(".json"), video.parent / "calibration.json", video.parent / "rig.json"
+
+
 def _calibration_beside(video: Path) -> Optional[Path]:
-    for cand in (video.with_suffix(".json"), video.parent / "calibration.json", video.parent / "rig.json"):
+    for cand in calibration_candidates(video):
         if cand.is_file():
             return cand
     return None

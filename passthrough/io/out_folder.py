@@ -20,7 +20,7 @@ from ..errors import InputError
 
 
 def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = (),
-                       folders: Optional[Mapping[str, Iterable[str]]] = None) -> Path:
+                       folders: Optional[Mapping[str, Iterable[str]]] = None, reads: Iterable = ()) -> Path:
     """Create the folder ``path`` (with parents) and return it, cleared of the command's own earlier
     outputs: a run rewrites what an earlier one wrote, and leaves none of its files behind (e.g. frames
     past the new run's last one).
@@ -33,11 +33,15 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
             dataset, say): a sub-folder holding only such files is the command's own too.
         folders: for owned sub-folders named in ``writes``, the patterns of the files they hold (a
             sub-folder not listed here may hold any file).
+        reads: the files and folders the command reads (:func:`input_paths`,
+            :meth:`~passthrough.datasets.base.FrameSource.input_files`): an earlier output that is one of
+            them, lies inside one or holds one is never removed (a rig-v1 set may name the images an
+            earlier run wrote).
 
     Raises:
         InputError: ``path`` is an existing file, or an existing folder holding a name not in ``writes``,
             or an owned sub-folder holding a file the command does not write there (the message names up
-            to three of them). Nothing is removed then.
+            to three of them), or an earlier output the command reads. Nothing is removed then.
     """
     out = Path(path)
     if out.is_symlink() and not out.exists():
@@ -68,6 +72,14 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
             more = ", ..." if len(other) > 3 else ""
             raise InputError(out, f"output folder holds files this command does not write ({', '.join(other[:3])}{more}); "
                                   "nothing is overwritten: choose a new or empty folder")
+        read = [Path(r).resolve() for r in reads if Path(r).exists()]
+        held = [p for p in earlier if any(q == r or r in q.parents or q in r.parents
+                                          for q in [p.resolve()] for r in read)]
+        if held:
+            names = [str(p.relative_to(out)) for p in held if not p.is_dir()] or [str(held[0].relative_to(out))]
+            more = ", ..." if len(names) > 3 else ""
+            raise InputError(out, f"output folder holds files this command reads ({', '.join(names[:3])}{more}); "
+                                  "nothing is removed: choose a new or empty folder")
         for p in earlier:  # files first, then the sub-folders they emptied
             p.rmdir() if p.is_dir() else p.unlink()
     try:
@@ -149,10 +161,11 @@ OUTPUT_FILE_ARGS = (("json", "--json", ""), ("plot", "--plot", "plot"), ("frame_
                     ("overlay", "--overlay", "image"))
 #: argparse destinations of the paths commands read (positional datasets, sources, calibrations, ...)
 INPUT_ARGS = ("path", "source", "dataset", "stereo", "calibration", "head_path", "hologram", "data")
-#: those of them that name data sets: a *file* given there stands for the folder it lies in (a rig-v1
-#: set by its ``rig.json``, the hand photos by ``hands.json``, a video with its ``.json`` calibration beside
-#: it), so that folder is an input folder too (``--stereo LEFT RIGHT`` names two images, not a data set:
-#: results may go beside them)
+#: those of them that name data sets: a JSON *file* given there stands for the folder it lies in (a rig-v1
+#: set by its ``rig.json``, the hand photos by ``hands.json``), so that folder is an input folder too; any
+#: other file (a video) is an input with the calibration files it may read beside it
+#: (:func:`passthrough.datasets.video.calibration_candidates`), and results may
+#: go beside it, like beside the two images of ``--stereo LEFT RIGHT``
 DATASET_ARGS = ("path", "source", "dataset", "data")
 
 
@@ -165,9 +178,16 @@ def input_paths(args) -> list:
         value = getattr(args, dest, None)
         for v in (value if isinstance(value, (list, tuple)) else [value]):
             if isinstance(v, (str, os.PathLike)) and str(v) and Path(v).exists():
-                found.append(Path(v))
-                if dest in DATASET_ARGS and Path(v).is_file() and Path(v).parent not in folders:
-                    folders.append(Path(v).parent)
+                p = Path(v)
+                found.append(p)
+                if dest in DATASET_ARGS and p.is_file():
+                    if p.suffix.lower() == ".json":
+                        if p.parent not in folders:
+                            folders.append(p.parent)
+                    else:
+                        from ..datasets.video import calibration_candidates
+
+                        found += [c for c in calibration_candidates(p) if c.is_file()]
     return found + folders
 
 

@@ -351,3 +351,49 @@ def test_a_camera_that_does_not_match_its_calibration_is_one_line(cli, shared_da
     r = cli("run", "--source", f"camera:{dev}", "--calibration", other, timeout=300)
     assert_one_line_error(r, "calib320.json", "640x480", "320x240")
 
+
+
+def test_a_rerun_never_removes_the_images_it_reads(cli, copy_of, tmp_path):
+    """A rig-v1 set may name images anywhere (``../ev0/...``): one naming an earlier run's outputs must not
+    lose them when that run's folder is given as ``--out`` again (the earlier outputs are removed first)."""
+    import json
+
+    tsukuba = copy_of("views/middlebury2001-tsukuba")
+    first = tmp_path / "ev0"
+    r = cli("eval", "reprojection", "--dataset", tsukuba, "--out", first, "--repeats", "1", timeout=300)
+    assert r.returncode == 0, r.stderr
+    made = sorted((first / tsukuba.name).iterdir())
+    rig = json.loads((tsukuba / "rig.json").read_text())
+    for c in rig["cameras"].values():  # the set's own images, from beside it ...
+        c["image"] = f"../{tsukuba.name}/{c['image']}"
+    # ... except its left input: the first run's rendering of view 2 (a real image of the right size)
+    rig["cameras"][rig["inputs"]["left"]]["image"] = f"../ev0/{tsukuba.name}/tsukuba2_real.png"
+    (tmp_path / "rerig").mkdir()
+    rig.pop("ground_truth_disparity", None)
+    (tmp_path / "rerig" / "rig.json").write_text(json.dumps(rig))
+    before = tree_digest(first)
+    r = cli("eval", "reprojection", "--dataset", tmp_path / "rerig", "--out", first, "--repeats", "1", timeout=300)
+    assert_one_line_error(r, "ev0", "holds files this command reads", "_real.png")
+    r = cli("replay", tmp_path / "rerig", "--out", first, "--frames", "2", "--no-hands", timeout=300)
+    assert_one_line_error(r, "ev0", "files this command")  # not a replay's outputs either
+    assert tree_digest(first) == before and sorted((first / tsukuba.name).iterdir()) == made
+    # the same set evaluated into a new folder works: its inputs are only read
+    r = cli("eval", "reprojection", "--dataset", tmp_path / "rerig", "--out", tmp_path / "ev1", "--repeats", "1",
+            timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_video_in_the_current_folder_is_one_input_not_the_whole_folder(cli, shared_data, tmp_path):
+    """A video named as the data set is an input file with its calibration beside it, not a data-set
+    folder: results go into a new sub-folder of the folder it lies in."""
+    _side_by_side_device(shared_data, tmp_path / "sbs.avi")
+    shutil.copy(shared_data / "stereo/oakd-pairs/stereodemo_calibration.json", tmp_path / "sbs.json")
+    r = cli("record", "sbs.avi", "--out", "rec", "--frames", "2", cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "rec").is_dir()
+    r = cli("record", "sbs.avi", "--out", "sbs.json", "--frames", "2", cwd=tmp_path, timeout=300)
+    assert r.returncode != 0 and (tmp_path / "sbs.json").is_file()  # its calibration is an input: kept
+    (tmp_path / "notes.txt").write_text("not a data set")
+    r = cli("eval", "reprojection", "--dataset", "notes.txt", "--out", "e2", cwd=tmp_path, timeout=120)
+    assert_one_line_error(r, "notes.txt")  # the real problem, not "--out is inside the input folder ."
+    assert "inside the input folder" not in r.stderr
