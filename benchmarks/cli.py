@@ -422,7 +422,7 @@ def bench_reprojection(args) -> dict:
     views = pipe.eye_fn(frame.t_left_ns)
     maps = [remap_reference_maps(cam.K, views[0].size, invert_T(v.T_world_from_eye) @ cam.T_world_from_left) for v in views]
     rp = pipe.display_stage.reprojector
-    feeds = rp.feeds(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, cam.K, cam.K,
+    feeds = rp.feeds(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, cam.K, cam.K_right,
                      np.stack([v.K for v in views]), [invert_T(v.T_world_from_eye) @ cam.T_world_from_left for v in views],
                      [invert_T(v.T_world_from_eye) @ cam.T_world_from_right for v in views])
     a, b = [], []

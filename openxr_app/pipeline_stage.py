@@ -105,7 +105,7 @@ class PipelineXRStage:
         by the first displayed frame (measured 9-12 ms for that frame's stage against ~4 ms later ones)."""
         cam = self.box.get()
         T_left_from_right = invert_T(cam.T_world_from_left) @ cam.T_world_from_right
-        self.reprojector.render(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, cam.K, cam.K,
+        self.reprojector.render(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, cam.K, cam.K_right,
                                 np.stack([cam.K, cam.K]), [np.eye(4)] * 2, [T_left_from_right] * 2,
                                 camera_key=(cam.index, cam.t_capture_ns))
 
@@ -207,7 +207,7 @@ class PipelineXRStage:
         Ks = [scale_intrinsics(v.K, w / v.width, h / v.height) for v in eye_views]
         # the camera frame's conversions (packed pixels, depth validity) were made once, by _publish
         imgs, depth, _holes = self.reprojector.render(cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right,
-                                                      cam.K, cam.K, np.stack(Ks), T_l, T_r,
+                                                      cam.K, cam.K_right, np.stack(Ks), T_l, T_r,
                                                       camera_key=(cam.index, cam.t_capture_ns, cam.early),
                                                       unknown_depth=np.inf,
                                                       camera_feeds=cam.display_feeds)

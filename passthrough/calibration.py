@@ -387,6 +387,14 @@ class StereoRig:
         return self._rectification()["K"].copy()
 
     @property
+    def K_rect_right(self) -> np.ndarray:
+        """(3, 3) intrinsics of the rectified right camera: :attr:`K_rect` with the principal point
+        :attr:`doffs` px further right (the same matrix when ``doffs`` is 0, as for rigs rectified here)."""
+        K = self.K_rect
+        K[0, 2] += self.doffs
+        return K
+
+    @property
     def focal_px(self) -> float:
         """Rectified focal length fx in pixels."""
         return float(self._rectification()["K"][0, 0])

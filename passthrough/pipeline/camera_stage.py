@@ -32,7 +32,8 @@ class CameraOutput:
         left_bgr, right_bgr: uint8 (H, W, 3) rectified images.
         depth_left, depth_right: float32 (H, W) z in metres, NaN unknown.
         disparity, confidence: float32 (H, W) left disparity (px) and its confidence 0..1.
-        K: (3, 3) rectified intrinsics (both cameras).
+        K, K_right: (3, 3) rectified intrinsics of the left and the right camera (the right's principal point
+            lies ``StereoRig.doffs`` px further right: Middlebury's pairs; ``K_right`` defaults to ``K``).
         T_world_from_left, T_world_from_right: rectified camera poses at capture time.
         t_done_ns: ``time.monotonic_ns()`` when depth finished (real clock) or virtual time in replays.
         rectify_ms, depth_ms: stage times.
@@ -67,10 +68,13 @@ class CameraOutput:
     prepare_ms: float = 0.0
     depth_index: int = -1
     early_ms: float = 0.0
+    K_right: Optional[np.ndarray] = None
 
     def __post_init__(self):
         if self.depth_index < 0:
             self.depth_index = self.index
+        if self.K_right is None:
+            self.K_right = self.K
 
     @property
     def early(self) -> bool:
@@ -202,6 +206,7 @@ class CameraStage:
             frame.index, frame.t_left_ns, rect.left_bgr, rect.right_bgr, depth_l, depth_r, disp, conf, rig.K_rect,
             rect.T_world_from_left, rect.T_world_from_right, t_done_ns=time.monotonic_ns(),
             rectify_ms=rect.rectify_ms, depth_ms=(t2 - t1) / 1e6, left_gray=rect.left_gray, right_gray=rect.right_gray,
+            K_right=rig.K_rect_right,
         )
 
     def early(self, rect: "Rectified", previous: CameraOutput, refresh: Optional[bool] = None) -> CameraOutput:
@@ -225,7 +230,7 @@ class CameraStage:
         depth_l = warp_depth(previous.depth_left, K, T_new_from_old)
         moved = depth_l is not previous.depth_left
         if not (refresh and moved):  # with the refresh on a moving rig, the right map follows the left
-            depth_r = warp_depth(previous.depth_right, K,
+            depth_r = warp_depth(previous.depth_right, previous.K_right,
                                  invert_T(rect.T_world_from_right) @ previous.T_world_from_right)
         if refresh:
             from ..depth.refresh import refresh_disparity
@@ -252,7 +257,7 @@ class CameraStage:
             frame.index, frame.t_left_ns, rect.left_bgr, rect.right_bgr, depth_l, depth_r, previous.disparity,
             previous.confidence, K, rect.T_world_from_left, rect.T_world_from_right, t_done_ns=time.monotonic_ns(),
             rectify_ms=rect.rectify_ms, depth_ms=(time.perf_counter_ns() - t0) / 1e6, left_gray=rect.left_gray,
-            right_gray=rect.right_gray, depth_index=previous.depth_index,
+            right_gray=rect.right_gray, depth_index=previous.depth_index, K_right=previous.K_right,
         )
 
 

@@ -114,7 +114,7 @@ class DisplayStage:
         T_eye_from_right = [invert_T(v.T_world_from_eye) @ cam.T_world_from_right for v in views]
         K_eyes = np.stack([v.K for v in views])
         imgs, depth, holes = self.reprojector.render(
-            cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, cam.K, cam.K, K_eyes,
+            cam.left_bgr, cam.right_bgr, cam.depth_left, cam.depth_right, cam.K, cam.K_right, K_eyes,
             T_eye_from_left, T_eye_from_right, camera_key=(cam.index, cam.t_capture_ns), unknown_depth=np.nan,
             camera_feeds=cam.display_feeds)
         depth = np.asarray(depth, np.float32)  # NaN where unknown, written by the reprojector itself
