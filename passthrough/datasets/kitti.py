@@ -43,7 +43,9 @@ def is_kitti2015(path: Path) -> bool:
 
 def parse_projection_rows(path: Path) -> dict:
     """Read a KITTI calib file into ``{label: (3, 4) array}``. Unlabelled rows get ``P0``, ``P1``, ...
-    in order (the redistributed odometry excerpt stores P0 and P1 without labels)."""
+    in order (the redistributed odometry excerpt stores P0 and P1 without labels). A labelled row that is
+    not numbers is left out, unless it is a projection row (``P...``): the official KITTI 2015
+    ``calib_cam_to_cam`` files start with ``calib_time: 09-Jan-2012 13:57:47``."""
     out = {}
     try:
         text = path.read_text()
@@ -57,6 +59,8 @@ def parse_projection_rows(path: Path) -> dict:
         try:
             vals = np.array(line.split(), dtype=np.float64)
         except ValueError:
+            if label is not None and not label.startswith("P"):
+                continue  # a note such as calib_time
             raise InputError(path, f"line {n}: not numbers") from None
         if label is None:
             label = f"P{k}"

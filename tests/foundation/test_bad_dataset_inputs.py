@@ -829,3 +829,22 @@ def test_real_datasets_still_open(shared_data):
                 EUROC, OAKD, TSUKUBA):
         src = open_source(shared_data / rel)
         assert src.rig.baseline_m > 0 and src.rig.focal_px > 0, rel
+
+
+def test_kitti2015_reads_the_official_calibration_layout(tmp_path):
+    """The official calib_cam_to_cam files start with a text line (calib_time) before the numbers."""
+    from passthrough.datasets import open_source
+
+    root = _kitti2015(tmp_path)
+    (root / "calib_cam_to_cam").mkdir()
+    # the KITTI 2015 rows scaled to the 64x48 test images (a tenth of the focal length and of fx * Tx)
+    P2 = "7.215377e+01 0.000000e+00 3.200000e+01 4.485728e+00 0 7.215377e+01 2.400000e+01 2.163791e-02 0 0 1 2.745884e-03"
+    P3 = "7.215377e+01 0.000000e+00 3.200000e+01 -3.395242e+01 0 7.215377e+01 2.400000e+01 2.199936e-01 0 0 1 2.729905e-03"
+    (root / "calib_cam_to_cam" / "000000.txt").write_text(
+        f"calib_time: 09-Jan-2012 13:57:47\ncorner_dist: 9.950000e-02\nS_00: 1.392000e+03 5.120000e+02\n"
+        f"P_rect_02: {P2}\nP_rect_03: {P3}\n")
+    rig = next(iter(open_source(root))).rig
+    assert rig.baseline_m == pytest.approx((339.5242 + 44.85728) / 721.5377, rel=1e-6)
+    (root / "calib_cam_to_cam" / "000000.txt").write_text(f"P_rect_02: {P2}\nP_rect_03: 09-Jan-2012\n")
+    with pytest.raises(InputError, match="line 2: not numbers"):
+        next(iter(open_source(root)))
