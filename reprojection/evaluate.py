@@ -10,8 +10,8 @@ and compared with the real photo at that view.
 
 Metrics (``../shared/data/README.md``): PSNR and SSIM (Gaussian 11x11, sigma 1.5, per colour channel,
 data range 255) over the *evaluation region*: target pixels that both input views can see (the
-rendered target depth back-projects inside both input images) minus a border crop of ``--crop``
-pixels (default 8) on every side. The same region scores every method of a target. ``filled`` is the
+rendered target depth back-projects inside both input images, and the model did not mark the pixel as
+one no camera saw) minus a border crop of ``--crop`` pixels (default 8) on every side. The same region scores every method of a target. ``filled`` is the
 share of all target pixels the model filled with real camera data (not a hole). The evaluation region
 leaves out the model's holes, so the hole fill is scored on its own (:func:`disoccluded_region`):
 ``disoccluded_psnr`` over the *disocclusions*, the model's hole pixels (no camera saw them; its hole
@@ -378,7 +378,7 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
             times.append(reprojector.last_ms)
         rendered = np.ascontiguousarray(imgs[0].transpose(1, 2, 0)) if imgs.dtype == np.uint8 else \
             np.clip(np.rint(imgs[0].transpose(1, 2, 0)), 0, 255).astype(np.uint8)
-        region = eval_region(src, t, depth[0, 0], crop)
+        region = eval_region(src, t, depth[0, 0], crop) & ~holes[0, 0].astype(bool)  # holes: scored apart
         hole_px = disoccluded_region(holes[0, 0].astype(bool), crop)
         near = min(src.inputs, key=lambda n: np.linalg.norm(src.cameras[n].centre - src.cameras[t].centre))
         near_img, near_z, near_K = (left, raw_zl, KL) if near == ln else (right, raw_zr, KR)
