@@ -60,7 +60,7 @@ class FrameRecord:
     reproject_ms: float
     holograms_ms: float
     composite_ms: float
-    deadline_missed: bool
+    deadline_missed: bool  # not finished within one display period of its slot's start (work + any delay before it)
     camera_age_ms: float
     depth_camera_index: int = -1  # the camera frame the depth came from (< camera_index: image-first output)
     display_cpu_ms: float = float("nan")  # the display thread's CPU time in display_ms (the rest it waited)
