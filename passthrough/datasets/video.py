@@ -117,9 +117,12 @@ class LiveCameraSource(FrameSource):
         return self.max_frames or 0
 
     def _open(self, dev):
-        cap = cv2.VideoCapture(dev)
+        from ..io.images import opencv_log_silenced
+
+        with opencv_log_silenced():  # a device that does not open: one line below, not V4L2's warnings too
+            cap = cv2.VideoCapture(dev)
         if not cap.isOpened():
-            raise InputError(Path(str(dev)), "cannot open capture device")
+            raise InputError(None, f"camera:{dev}: cannot open the capture device")
         return cap
 
     def __iter__(self) -> Iterator[StereoFrame]:

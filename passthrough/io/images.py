@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import cv2
@@ -22,17 +23,25 @@ def read_image(path, grayscale: bool = False) -> np.ndarray:
     if _looks_truncated(path, data):
         raise InputError(path, "truncated or corrupt image")
     flags = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_UNCHANGED
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our one-line error replaces its log
-    try:
+    with opencv_log_silenced():  # our one-line error replaces its log
         img = cv2.imdecode(data, flags)
-    finally:
-        cv2.utils.logging.setLogLevel(level)
     if img is None:
         raise InputError(path, "corrupt or unsupported image")
     if img.ndim == 3 and img.shape[2] == 4:
         img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
     return img
+
+
+@contextlib.contextmanager
+def opencv_log_silenced():
+    """OpenCV's own log lines (``[ WARN:0@0.2] global cap_v4l.cpp ...``) off while the block runs: the caller
+    reports a failure as one line of its own."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
 
 
 def _looks_truncated(path: Path, data: np.ndarray) -> bool:

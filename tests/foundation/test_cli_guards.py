@@ -397,3 +397,9 @@ def test_a_video_in_the_current_folder_is_one_input_not_the_whole_folder(cli, sh
     r = cli("eval", "reprojection", "--dataset", "notes.txt", "--out", "e2", cwd=tmp_path, timeout=120)
     assert_one_line_error(r, "notes.txt")  # the real problem, not "--out is inside the input folder ."
     assert "inside the input folder" not in r.stderr
+
+
+def test_a_camera_that_does_not_open_is_one_line_without_opencv_warnings(cli, shared_data, tmp_path):
+    cal = shared_data / "stereo/oakd-pairs/stereodemo_calibration.json"
+    r = cli("record", "camera:97", "--out", tmp_path / "rec", "--frames", "2", "--calibration", cal, timeout=120)
+    assert_one_line_error(r, "camera:97", "cannot open")  # not V4L2's "[ WARN:0@0.2] ... can't open camera" first
