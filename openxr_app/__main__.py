@@ -11,8 +11,12 @@ def main(argv=None) -> int:
     from passthrough.allocator import keep_freed_memory
 
     keep_freed_memory()  # as `passthrough`: frame loops reuse their freed buffers
-    from passthrough.argcheck import OneLineErrorParser
+    from passthrough.argcheck import OneLineErrorParser, empty_argument
 
+    empty = empty_argument(sys.argv[1:] if argv is None else list(argv))
+    if empty is not None:
+        print(f"error: {empty}", file=sys.stderr)
+        return 2
     parser = OneLineErrorParser(prog="python -m openxr_app")
     sub = parser.add_subparsers(dest="command", required=True)
     add_run_arguments(sub.add_parser("run", help="run the display stage in an OpenXR session"))

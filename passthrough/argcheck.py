@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["RULES", "check_arguments", "OneLineErrorParser"]
+__all__ = ["RULES", "check_arguments", "empty_argument", "OneLineErrorParser"]
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -29,6 +29,21 @@ class OneLineErrorParser(argparse.ArgumentParser):
         if message.startswith("argument "):  # "argument --stride: invalid choice: ..." -> "--stride: ..."
             message = message[len("argument "):]
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+def empty_argument(argv) -> "str | None":
+    """The complaint about the first empty command-line argument in ``argv`` (``--out ''``, ``--out=``, a
+    positional ``''``), or None. No option of these commands takes an empty value, and argparse would turn
+    an empty path into ``Path('.')``, the current folder. Checked before parsing, by both entry points."""
+    for i, tok in enumerate(argv):
+        if tok.startswith("--") and tok.endswith("=") and len(tok) > 3:
+            return f"{tok[:-1]}: an empty value (give a path or a value)"
+        if not tok.strip():
+            prev = argv[i - 1] if i > 0 else ""
+            if prev.startswith("-") and "=" not in prev:
+                return f"{prev}: an empty value (give a path or a value)"
+            return f"argument {i + 1} is empty (give a path)"
+    return None
+
 
 #: the most threads any option may ask for (0 means "all cores" where an option documents it)
 MAX_THREADS = 1024

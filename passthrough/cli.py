@@ -116,6 +116,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     keep_freed_memory()  # frame loops reuse their freed buffers instead of faulting in fresh pages
     argv = list(sys.argv[1:] if argv is None else argv)
+    from .argcheck import empty_argument
+
+    empty = empty_argument(argv)
+    if empty is not None:  # before argparse, which makes '' the current folder
+        print(f"error: {empty}", file=sys.stderr)
+        return 2
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not hasattr(args, "_main"):

@@ -264,12 +264,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--camera-yaw-deg", type=float, nargs=2, default=(0.0, 0.0), metavar=("LEFT", "RIGHT"),
                         help="turn the two cameras about the vertical axis (toed out / in: inputs that are not a "
                              "rectified pair; no ground-truth disparity then). Default 0 0")
-    parser.add_argument("--sequence", type=int, default=0, metavar="N",
+    parser.add_argument("--sequence", type=int, default=None, metavar="N",
                         help="write a stereo sequence of N frames instead (KITTI odometry layout, 640x480 unless "
                              "told, 30 Hz): a hand-sized plate 0.4 m in front of a static rig moves left and right "
                              "at --hand-speed (for what moving near objects cost, e.g. `passthrough bench pipeline "
                              "--early-image --dataset DIR`)")
-    parser.add_argument("--hand-speed", type=float, default=0.5,
+    parser.add_argument("--hand-speed", type=float, default=None,
                         help="speed of the sequence's hand in m/s (default 0.5; 0 = still)")
     parser.add_argument("--head-sway", type=float, default=0.0, metavar="M",
                         help="the sequence's rig sways sideways by M metres (amplitude, 2 s period) and turns with "
@@ -284,7 +284,7 @@ SET_FILES = frozenset({"rig.json", "disp_cam_left.png"} | {f"{n}.png" for n in V
 
 def main(args) -> int:
     if args.height is None:
-        args.height = 480 if args.sequence else 512
+        args.height = 480 if args.sequence is not None else 512
     if not (16 <= args.width <= 4096 and 16 <= args.height <= 4096):
         raise InputError(None, f"--width and --height must be 16..4096 px, got {args.width}x{args.height}")
     if not 1 <= args.supersample <= 4:
@@ -296,9 +296,13 @@ def main(args) -> int:
         raise InputError(None, f"--camera-yaw-deg must be within +-30 degrees, got {yaw[0]:g} {yaw[1]:g}")
     from passthrough.io.out_folder import prepare_out_folder
 
-    if args.head_sway and not args.sequence:
-        raise InputError(None, "--head-sway is for a --sequence (a rig-v1 set is one still rig)")
-    if args.sequence:
+    if args.sequence is None:
+        for flag, given in (("--head-sway", args.head_sway), ("--hand-speed", args.hand_speed is not None)):
+            if given:
+                raise InputError(None, f"{flag} is for a --sequence (a rig-v1 set is one still rig)")
+    else:
+        if args.hand_speed is None:
+            args.hand_speed = 0.5
         if not 2 <= args.sequence <= 10000:
             raise InputError(None, f"--sequence must be 2..10000 frames, got {args.sequence}")
         if not 0 <= args.hand_speed <= 5.0:  # also refuses nan

@@ -403,3 +403,16 @@ def test_a_camera_that_does_not_open_is_one_line_without_opencv_warnings(cli, sh
     cal = shared_data / "stereo/oakd-pairs/stereodemo_calibration.json"
     r = cli("record", "camera:97", "--out", tmp_path / "rec", "--frames", "2", "--calibration", cal, timeout=120)
     assert_one_line_error(r, "camera:97", "cannot open")  # not V4L2's "[ WARN:0@0.2] ... can't open camera" first
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["info", ""], "argument 2"),
+    (["build-models", "--cache-dir", "", "--only", "demo-data"], "--cache-dir"),
+    (["eval", "reprojection", "--dataset="], "--dataset"),
+    (["info", "DATA/stereo/oakd-pairs", "--calibration", ""], "--calibration"),
+])
+def test_an_empty_argument_is_refused_not_taken_for_the_current_folder(cli, shared_data, tmp_path, argv, flag):
+    argv = [a.replace("DATA", str(shared_data)) for a in argv]
+    r = cli(*argv, cwd=tmp_path, timeout=60)
+    assert_one_line_error(r, flag, "empty")
+    assert list(tmp_path.iterdir()) == []

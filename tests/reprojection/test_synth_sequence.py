@@ -82,7 +82,8 @@ def test_sequence_never_writes_over_a_users_recording(tmp_path, cli):
     assert (mine / "image_l" / "000000.png").read_bytes() == b"user's frame"
     assert (mine / "poses.txt").read_text() == "keep\n" and sorted(p.name for p in mine.iterdir()) == ["image_l", "poses.txt"]
     for bad in (["--sequence", "1"], ["--sequence", "3", "--hand-speed", "nan"], ["--sequence", "3", "--camera-yaw-deg", "2", "0"],
-                ["--sequence", "3", "--head-sway", "0.5"], ["--head-sway", "0.05"]):
+                ["--sequence", "3", "--head-sway", "0.5"], ["--head-sway", "0.05"], ["--sequence", "0"],
+                ["--hand-speed", "1"]):  # 0 frames is no sequence either; a hand speed needs one
         r = cli("synth", *bad, "--out", tmp_path / "new", "--width", "32", "--height", "32")
         assert r.returncode == 2 and "error" in r.stderr and "Traceback" not in r.stderr, bad
 
