@@ -202,9 +202,14 @@ def check_output_files(args) -> None:
     running any command. (An output folder that *holds* the inputs is refused by
     :func:`prepare_out_folder`: it is not empty.)"""
     inputs = None
+    folders = [(flag, Path(getattr(args, dest)).resolve()) for dest, flag in OUTPUT_FOLDER_ARGS
+               if isinstance(getattr(args, dest, None), (str, os.PathLike)) and str(getattr(args, dest))]
     for dest, flag, kind in OUTPUT_FILE_ARGS:
         value = getattr(args, dest, None)
         if isinstance(value, (str, os.PathLike)) and str(value):
+            for folder_flag, folder in folders:  # the run would make that folder, then fail to write the file
+                if Path(value).resolve() == folder:
+                    raise InputError(Path(value), f"{flag} names the {folder_flag} folder; give a file to write")
             inputs = input_paths(args) if inputs is None else inputs
             prepare_out_file(value, flag, inputs, kind)
     for dest, flag in OUTPUT_FOLDER_ARGS:

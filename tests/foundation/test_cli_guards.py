@@ -416,3 +416,10 @@ def test_an_empty_argument_is_refused_not_taken_for_the_current_folder(cli, shar
     r = cli(*argv, cwd=tmp_path, timeout=60)
     assert_one_line_error(r, flag, "empty")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_json_file_that_names_the_out_folder_is_refused_before_the_run(cli, shared_data, tmp_path):
+    out = tmp_path / "e8"
+    r = cli("eval", "reprojection", "--dataset", shared_data / TSUKUBA, "--out", out, "--json", out, timeout=120)
+    assert_one_line_error(r, "--json", "--out")
+    assert not out.exists()  # refused before anything was made
