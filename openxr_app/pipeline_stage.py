@@ -119,7 +119,7 @@ class PipelineXRStage:
                 cv2.resize(right, size, interpolation=cv2.INTER_AREA))
 
     def _publish(self, out, early=None, t_grab_ns: Optional[int] = None) -> None:
-        """Put a camera output on the reprojection canvas (images, depth, K scaled) with its model inputs
+        """Put a camera output on the reprojection canvas (images, depth, K and K_right scaled) with its model inputs
         and publish it. ``early``: this frame's image-first output, already on the canvas: its images
         (and their model inputs) are taken as they are."""
         full_w, full_h = out.left_bgr.shape[1], out.left_bgr.shape[0]
@@ -132,6 +132,7 @@ class PipelineXRStage:
             out.depth_left = cv2.resize(out.depth_left, size, interpolation=cv2.INTER_NEAREST)
             out.depth_right = cv2.resize(out.depth_right, size, interpolation=cv2.INTER_NEAREST)
             out.K = scale_intrinsics(out.K, size[0] / full_w, size[1] / full_h)
+            out.K_right = scale_intrinsics(out.K_right, size[0] / full_w, size[1] / full_h)
         # the model's per-camera-frame inputs are made here, on the camera thread: no XR frame pays for them
         out.display_feeds = self.reprojector.camera_feeds(
             out.left_bgr, out.right_bgr, out.depth_left, out.depth_right,

@@ -180,3 +180,13 @@ def test_the_eyes_sit_behind_the_cameras_whatever_the_rigs_head_frame(shared_dat
         np.testing.assert_allclose(T_l[0][:3, :3], np.eye(3), atol=1e-9)  # not turned by the IMU's axes
     finally:
         s.close()
+
+
+def test_both_cameras_intrinsics_are_scaled_onto_the_canvas(stage, shared_data):
+    """The stage reprojects on a canvas of half the camera size here: both cameras' intrinsics are scaled
+    with it (the right camera's stayed at full size, drawing it twice too large)."""
+    cam = stage.box.get()
+    rig = PairsFolderSource(shared_data / "stereo/oakd-pairs", only=("desk",)).rig
+    assert cam.left_bgr.shape[1] == rig.rectified_size[0] // 2
+    np.testing.assert_allclose(cam.K_right[:2], rig.K_rect_right[:2] * 0.5, atol=0.5)
+    np.testing.assert_allclose(cam.K_right, cam.K, atol=1e-9)  # this rig: doffs 0
