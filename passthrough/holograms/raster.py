@@ -227,9 +227,54 @@ def render_eye_layer(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray,
     color = np.zeros((h, w, 3), np.float32)
     alpha = np.zeros((h, w), np.float32)
     fx, fy, cx, cy = float(K[0, 0]), float(K[1, 1]), float(K[0, 2]) - x0, float(K[1, 2]) - y0
-    for v, tris, drawn, face_bgr, face_alpha, _box in items:
-        _raster(v, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, depth, color, alpha)
+    # opaque holograms into one z-buffer; then each see-through one on its own, blended with what is there in
+    # depth order (it shows what lies behind it, another hologram too, and dims what it stands behind)
+    see_through = []
+    for item in items:
+        v, tris, drawn, face_bgr, face_alpha, _box = item
+        if np.all(face_alpha >= 1.0):
+            _raster(v, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, depth, color, alpha)
+        else:
+            see_through.append(item)
+    if see_through:
+        d_t = np.empty((h, w), np.float32)
+        c_t = np.empty((h, w, 3), np.float32)
+        a_t = np.empty((h, w), np.float32)
+        for v, tris, drawn, face_bgr, face_alpha, _box in see_through:
+            d_t.fill(np.inf)
+            _raster(v, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, d_t, c_t, a_t)
+            _blend_in_depth_order(depth, color, alpha, d_t, c_t, a_t)
     return HologramLayer(color, alpha, depth, x0, y0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _blend_in_depth_order(depth, color, alpha, d_new, c_new, a_new):
+    """Blend one hologram's own nearest surface (``d_new``, ``c_new``, ``a_new``: inf depth where it is not
+    drawn) into the layer (``depth``, ``color``, ``alpha``) with the "over" operator, the nearer one in front:
+    ``alpha = a_f + a_b (1 - a_f)``, ``color = (c_f a_f + c_b a_b (1 - a_f)) / alpha`` (colours are not
+    premultiplied); the layer keeps the nearer depth (what the real world's depth is tested against)."""
+    H, W = depth.shape
+    for y in range(H):
+        for x in range(W):
+            zn = d_new[y, x]
+            if not zn < np.inf:
+                continue
+            an = a_new[y, x]
+            ab = alpha[y, x]
+            if zn < depth[y, x]:  # in front of what is there (or nothing is)
+                af, wb = an, ab * (1.0 - an)
+                a = af + wb
+                for c in range(3):
+                    color[y, x, c] = (c_new[y, x, c] * af + color[y, x, c] * wb) / a if a > 0 else c_new[y, x, c]
+                alpha[y, x] = a
+                depth[y, x] = zn
+            elif ab < 1.0:  # behind a see-through surface: seen through it
+                wn = an * (1.0 - ab)
+                a = ab + wn
+                if a > 0:
+                    for c in range(3):
+                        color[y, x, c] = (color[y, x, c] * ab + c_new[y, x, c] * wn) / a
+                alpha[y, x] = a
 
 
 def render_eye(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray, size: Tuple[int, int]):

@@ -184,3 +184,27 @@ def test_rasteriser_row_spans_draw_exactly_the_pixels_of_the_per_pixel_test():
         np.testing.assert_array_equal(depth, ref_depth)
         drawn = np.isfinite(ref_depth)
         np.testing.assert_array_equal(color[..., 0][drawn], ref_face[drawn].astype(np.float32))
+
+
+def test_a_see_through_hologram_shows_the_hologram_behind_it():
+    """Half-transparent red in front of a blue box: the pixel is half red, half blue and fully covered (the
+    z-buffer kept only the nearer one, so the real world showed through and the blue box vanished)."""
+    blue = box((0.4, 0.4, 0.1), name="blue", color_rgb=(0.0, 0.0, 1.0), T_world_from_object=make_T(np.eye(3), [0, 0, 1.0]))
+    red = box((0.2, 0.2, 0.05), name="red", color_rgb=(1.0, 0.0, 0.0), alpha=0.5,
+              T_world_from_object=make_T(np.eye(3), [0, 0, 0.6]))
+    color, alpha, depth = render_eye(Scene([blue, red]), np.eye(4), K, (640, 480))
+    b_alone, *_ = render_eye(Scene([blue]), np.eye(4), K, (640, 480))
+    r_alone, *_ = render_eye(Scene([red]), np.eye(4), K, (640, 480))
+    c = (240, 320)
+    assert alpha[c] == pytest.approx(1.0) and depth[c] == pytest.approx(0.575, abs=1e-4)  # the red box's front
+    np.testing.assert_allclose(color[c], 0.5 * r_alone[c] + 0.5 * b_alone[c], atol=1e-6)  # BGR: both show
+    # behind an opaque hologram a see-through one is hidden; order in the scene does not matter
+    color2, alpha2, _ = render_eye(Scene([red, blue]), np.eye(4), K, (640, 480))
+    np.testing.assert_allclose(color2, color, atol=1e-6)
+    np.testing.assert_allclose(alpha2, alpha, atol=1e-6)
+    hidden = box((0.1, 0.1, 0.05), color_rgb=(0.0, 1.0, 0.0), alpha=0.5, T_world_from_object=make_T(np.eye(3), [0, 0, 1.5]))
+    color3, alpha3, _ = render_eye(Scene([blue, hidden]), np.eye(4), K, (640, 480))
+    np.testing.assert_allclose(color3, b_alone, atol=1e-6)
+    # a see-through hologram alone keeps its colour and opacity over the real world
+    _, a_red, _ = render_eye(Scene([red]), np.eye(4), K, (640, 480))
+    assert a_red[c] == pytest.approx(0.5)
