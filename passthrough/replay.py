@@ -127,7 +127,7 @@ def run_pipeline_replay(source, out: Path, args) -> list:
 
     from .pipeline.factory import build_pipeline
     from .pipeline.outputs import ReplayWriter
-    from .pipeline.scheduler import STILL_RATE_HZ
+    from .pipeline.scheduler import STILL_RATE_HZ, HandsSnapshot
 
     pipe = build_pipeline(source, args)
     cam_hz = source.rate_hz or STILL_RATE_HZ
@@ -139,7 +139,16 @@ def run_pipeline_replay(source, out: Path, args) -> list:
             def on_frame(*a):
                 writer.on_frame(*a)
                 bar.update(1)
-            pipe.run_realtime(est, on_frame=on_frame, loop_source=False)
+
+            newest_hands = [None]  # the hand worker's newest result, drawn on the camera frames that follow it
+
+            def on_hands(res):  # the display thread
+                newest_hands[0] = HandsSnapshot([], int(res.t_capture_ns or 0), res)
+
+            def on_camera(cam):  # the camera thread: depth.mp4, hands.mp4, camera_frames.csv
+                writer.on_camera(cam, newest_hands[0])
+
+            pipe.run_realtime(est, on_frame=on_frame, on_camera=on_camera, on_hands=on_hands, loop_source=False)
         else:
             pipe.run_virtual(args.frames, on_frame=writer.on_frame, on_camera=writer.on_camera, progress=bar)
         bar.total = bar.n  # the estimate was from the source's length; the bar ends at the frames made

@@ -49,3 +49,21 @@ def test_demo_runs_on_the_embedded_oakd_pairs(cli, tmp_path):
     with open(out / "camera_frames.csv") as f:
         rows = list(csv.DictReader(f))
     assert rows and int(rows[0]["hands"]) == 2  # the first pair is pov_hands: both hands tracked
+
+
+def test_a_real_time_replay_writes_the_same_outputs(cli, shared_data, tmp_path):
+    """--realtime writes depth.mp4, hands.mp4 and one camera_frames.csv row per camera frame too (it wrote
+    only the eye outputs and an empty camera_frames.csv)."""
+    r = cli("replay", shared_data / "sequences/euroc-MH_01_easy-first5", "--out", tmp_path, "--no-progress",
+            "--realtime", "--frames", "20", "--no-png", timeout=300)
+    assert r.returncode == 0, r.stderr
+    for name in ("left_eye.mp4", "right_eye.mp4", "depth.mp4", "hands.mp4", "contact_sheet.png",
+                 "frames.csv", "camera_frames.csv"):
+        assert (tmp_path / name).is_file() and (tmp_path / name).stat().st_size > 0, name
+    with open(tmp_path / "frames.csv") as f:
+        shown = {int(row["camera_index"]) for row in csv.DictReader(f)}
+    with open(tmp_path / "camera_frames.csv") as f:
+        cams = [int(row["camera_index"]) for row in csv.DictReader(f)]
+    assert shown <= set(cams) and cams == sorted(cams)
+    cap = cv2.VideoCapture(str(tmp_path / "depth.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == len(cams)
