@@ -173,6 +173,8 @@ class KittiOdometrySource(FrameSource):
             self.timestamps = read_times_kitti(times)
             if self.timestamps.size != n:
                 raise InputError(times, f"{self.timestamps.size} timestamps for {n} frames")
+            if n >= 2:  # the rate its times say (KITTI's own: ~10 Hz; synth --sequence writes 30 Hz)
+                self.rate_hz = round(1e9 / float(np.median(np.diff(self.timestamps))), 3)
         else:
             self.timestamps = nominal_timestamps(n, KITTI_RATE_HZ)
             self.notes.append("no times.txt: nominal 10 Hz timestamps")

@@ -23,6 +23,7 @@ def test_a_swaying_sequence_records_the_rig_poses(tmp_path, cli):
             "--height", "48", "--supersample", "1")
     assert r.returncode == 0, r.stderr
     src = open_source(out)
+    assert src.rate_hz == 30.0  # the rate its times.txt says (a KITTI layout was always read as 10 Hz)
     T_head_from_cam = np.eye(4)
     T_head_from_cam[0, 3] = -0.035
     for i, P in enumerate(src.poses):
