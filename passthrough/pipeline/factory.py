@@ -111,4 +111,5 @@ def build_pipeline(source, args, depth_fn=None, reprojector=None, threads: int =
     early = bool(getattr(args, "early_image", False)) and not stills
     p = Pipeline(source, camera, display, eye_fn, args.display_hz, hands, early_image=early)
     p.head_path = head
+    p.stills = stills
     return p

@@ -159,6 +159,9 @@ class Pipeline:
         self.display_latency_ns = self.period_ns if display_latency_ns is None else int(display_latency_ns)
         self.hand_tracker_factory = hand_tracker_factory
         self.early_image = bool(early_image)
+        #: successive frames are unrelated scenes (the source's own :attr:`stills` unless the factory says
+        #: otherwise): a display frame then shows only its own camera frame's hands
+        self.stills = bool(getattr(source, "stills", False))
         self.grab = GrabController(display_stage.scene) if grab else None
         self.camera_box: Mailbox = Mailbox()
         self.hands_box: Mailbox = Mailbox()
@@ -171,6 +174,8 @@ class Pipeline:
     # ------------------------------------------------------------------------------------------ shared
     def _display(self, k: int, t_start: int, cam: CameraOutput, hands: Optional[HandsSnapshot], clock) -> tuple:
         t_disp = t_start + self.display_latency_ns
+        if hands is not None and self.stills and hands.t_capture_ns != cam.t_capture_ns:
+            hands = None  # another still's hands: unrelated scenes share nothing
         views = self.eye_fn(self.head_clock(t_disp))
         hands_world = [h["joints_world"] for h in hands.hands] if hands else None
         if self.grab is not None and hands is not None:

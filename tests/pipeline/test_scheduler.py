@@ -187,3 +187,14 @@ def test_a_real_time_run_follows_the_sequences_ground_truth_on_its_own_clock(sha
     travelled = np.linalg.norm(eyes[-1] - eyes[0])
     assert travelled > 0.3, travelled  # the car drives ~1 m per camera frame at this excerpt's 10 Hz
     assert pipe.head_clock(123) == 123 and pipe.camera_stage.pose_clock(123) == 123  # virtual time again
+
+
+def test_a_still_never_shows_another_stills_hands(make_pipeline):
+    """Unrelated stills (the demo's pairs): until a still's own hands are found, its display frames show none,
+    not the previous still's (they cut a hand-shaped hole into the next scene's holograms)."""
+    pipe = make_pipeline(pairs=("pov_hands", "pov_controllers", "desk"), no_hands=False)
+    recs = pipe.run_virtual()
+    assert {r.camera_index for r in recs} == {0, 1, 2}
+    assert any(r.hands_t_capture_ns == r.t_capture_ns for r in recs)  # pov_hands' own hands are shown
+    for r in recs:
+        assert r.hands_t_capture_ns in (-1, r.t_capture_ns), (r.display_index, r.camera_index)
