@@ -34,7 +34,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True, help="output folder: new, empty, or an earlier replay's (its outputs are replaced)")
     parser.add_argument("--realtime", action="store_true",
                         help="run on the wall clock with threads (camera at its recorded rate); default: a "
-                             "deterministic replay on the source clock using measured stage times. The outputs "
+                             "replay on the source clock using measured stage times (every display slot is "
+                             "rendered; which camera frame a slot shows near a frame's completion can differ by "
+                             "one between runs). With --realtime the outputs "
                              "are written on the display loop, so they set its pace (on a 2-core VM, 2026-12-04: "
                              "a display frame every 67 ms with PNGs, 33 ms with --no-png; `passthrough bench "
                              "pipeline` times the loop without writing)")

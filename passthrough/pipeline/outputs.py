@@ -4,7 +4,8 @@ hand-overlay video, a contact sheet, and CSVs with every stage timestamp.
 Layout of ``--out DIR``::
 
     left_eye/NNNNNN.png, right_eye/NNNNNN.png   composited eye frames (every display frame)
-    left_eye.mp4, right_eye.mp4                  the same as video at the display rate
+    left_eye.mp4, right_eye.mp4                  the same as video at the display rate (an odd size padded by
+                                                 one replicated column / row: the codec takes even sizes only)
     depth.mp4                                    colour-mapped depth of each camera frame (turbo on inverse depth, near = red;
                                                  one range per run, fitted to the first camera frame, see contact_sheet.png)
     hands.mp4                                    left rectified camera with tracked hand joints
@@ -77,10 +78,16 @@ def depth_colormap(depth_m: np.ndarray, near: float = 0.3, far: float = 6.0) -> 
 
 
 class _Video:
+    """An MP4 (MPEG-4 part 2) of the frames written; an odd width or height is padded by one replicated
+    column or row (the codec takes even sizes only and would drop the last column: KITTI's 1241 px)."""
+
     def __init__(self, path: Path, fps: float):
         self.path, self.fps, self.writer = path, fps, None
 
     def write(self, img: np.ndarray) -> None:
+        h, w = img.shape[:2]
+        if h % 2 or w % 2:
+            img = cv2.copyMakeBorder(img, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
         if self.writer is None:
             self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
                                           (img.shape[1], img.shape[0]))

@@ -14,10 +14,14 @@ Two drivers share those stages:
 * :meth:`Pipeline.run_realtime`: threads and the wall clock (``time.monotonic_ns``), as on a headset.
   Display slots are paced at ``display_hz``; work that overruns its slot is a *deadline miss* and the
   next slot is the next one in the future (no backlog).
-* :meth:`Pipeline.run_virtual`: a deterministic replay on a virtual clock (the source's timestamps):
-  every stage runs once, in order, and its *measured* duration advances the virtual time of its output,
-  so which camera frame each display frame sees is exactly what the real-time pipeline would see with
-  those stage times, and outputs do not depend on machine load.
+* :meth:`Pipeline.run_virtual`: a replay on a virtual clock (the source's timestamps): every stage runs
+  once, in order, and its *measured* duration advances the virtual time of its output, so each display
+  frame sees the camera output the real-time pipeline would have finished by then with those stage
+  times. Every display slot is rendered, one after another (a slot is not skipped when the one before
+  overran it, as in real time, so frames' timestamps may overlap), and no stage waits for another
+  thread. The stage times are measured, so which camera frame a display frame shows near a camera
+  frame's completion can differ between runs and machines (by one camera frame); everything else is
+  the same from run to run.
 
 Every display frame produces a :class:`FrameRecord` with the per-stage timestamps.
 """
@@ -241,7 +245,7 @@ class Pipeline:
 
     def run_virtual(self, max_display_frames: Optional[int] = None, on_frame: Optional[Callable] = None,
                     on_camera: Optional[Callable] = None, progress=None) -> List[FrameRecord]:
-        """Deterministic replay on the source clock (see module docstring). ``on_frame(record, output,
+        """Replay on the source clock with measured stage times (see the module docstring). ``on_frame(record, output,
         camera_output, hands, views)`` is called for every display frame, ``on_camera(camera_output,
         hands)`` for every camera frame; ``progress`` is an optional tqdm-like bar."""
         self.warmup()

@@ -1,6 +1,7 @@
 """Replay outputs: depth colours fit the scene, and what a replay or a benchmark keeps in memory stays
 bounded on sequences of any length."""
 
+import cv2
 import numpy as np
 
 from passthrough.pipeline.outputs import EvenlySpaced, depth_colormap, depth_display_range
@@ -66,3 +67,19 @@ def test_contact_sheet_shows_different_camera_frames_first():
     # fewer camera frames than rows: the same frame at other head poses fills the sheet
     assert sheet_rows([(0, "a"), (0, "b"), (1, "c"), (1, "d")]) == ["a", "b", "c", "d"]
     assert sheet_rows([]) == []
+
+
+def test_an_odd_sized_video_keeps_every_column(tmp_path):
+    """MPEG-4 part 2 takes even sizes only; a 1241 px wide frame (KITTI) is padded, not cropped."""
+    from passthrough.pipeline.outputs import _Video
+
+    img = np.zeros((375, 1241, 3), np.uint8)
+    img[:, -8:] = 255  # a white stripe at the right edge
+    v = _Video(tmp_path / "odd.mp4", 10.0)
+    for _ in range(3):
+        v.write(img)
+    v.close()
+    cap = cv2.VideoCapture(str(tmp_path / "odd.mp4"))
+    ok, frame = cap.read()
+    assert ok and frame.shape == (376, 1242, 3)
+    assert frame[:375, 1236:1241].mean() > 200 and frame[:375, :1200].mean() < 20  # the last columns are there
