@@ -170,6 +170,23 @@ class StereoHandFrame:
                 hand_mask(shape, [h.right.landmarks for h in self.hands if h.right is not None]))
 
 
+def right_probability(left_view, right_view) -> float:
+    """The probability that a hand seen in both views is a right hand: the mean of the two views'
+    (each view's ``handedness`` with its ``handedness_score``, the probability of that label)."""
+    p = [v.handedness_score if v.handedness == "right" else 1.0 - v.handedness_score for v in (left_view, right_view)]
+    return (p[0] + p[1]) / 2
+
+
+def relabel_same_handed(hands_3d) -> None:
+    """Two 3-D hands (seen in both views) with the same label: the less sure one takes the other label, in
+    place. How sure a hand is of its label: its :func:`right_probability`'s distance from 1/2 (a view's own
+    ``handedness_score`` is for that view's label, which may differ from the averaged one)."""
+    if len(hands_3d) == 2 and hands_3d[0].handedness == hands_3d[1].handedness:
+        conf = [abs(right_probability(h.left, h.right) - 0.5) for h in hands_3d]
+        weaker = hands_3d[int(np.argmin(conf))]
+        weaker.handedness = "left" if weaker.handedness == "right" else "right"
+
+
 class StereoHandTracker:
     """Two per-view :class:`HandTracker` s on a rectified pair, matched and triangulated.
 
@@ -302,9 +319,7 @@ class StereoHandTracker:
         hands: list[StereoHand] = []
         for a, b in pairs:
             h_l, h_r = lh[a], rh[b]
-            right_p = ((h_l.handedness_score if h_l.handedness == "right" else 1 - h_l.handedness_score)
-                       + (h_r.handedness_score if h_r.handedness == "right" else 1 - h_r.handedness_score)) / 2
-            label = "right" if right_p >= 0.5 else "left"
+            label = "right" if right_probability(h_l, h_r) >= 0.5 else "left"
             joints = triangulate(h_l.landmarks, h_r.landmarks, self.cam)
             hands.append(StereoHand(label, min(h_l.score, h_r.score), ["left", "right"], joints, h_l, h_r))
         for i, h in enumerate(lh):
@@ -314,11 +329,7 @@ class StereoHandTracker:
             if j not in used_r:
                 hands.append(StereoHand(h.handedness, h.score, ["right"], None, None, h))
         # two 3-D hands with the same label: the less confident one takes the other label
-        three_d = [h for h in hands if h.joints_m is not None]
-        if len(three_d) == 2 and three_d[0].handedness == three_d[1].handedness:
-            conf = [min(x.left.handedness_score, x.right.handedness_score) for x in three_d]
-            weaker = three_d[int(np.argmin(conf))]
-            weaker.handedness = "left" if weaker.handedness == "right" else "right"
+        relabel_same_handed([h for h in hands if h.joints_m is not None])
         seen = set()
         for h in hands:
             if h.joints_m is None or h.handedness in seen:

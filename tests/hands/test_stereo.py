@@ -156,3 +156,20 @@ def test_stills_forget_the_previous_capture(oakd, hand_models):
     again = st.process(*hands, 2)
     for a, b in zip(sorted(first.hands, key=lambda h: h.handedness), sorted(again.hands, key=lambda h: h.handedness)):
         np.testing.assert_array_equal(a.joints_m, b.joints_m)
+
+
+def test_of_two_hands_labelled_alike_the_less_sure_one_is_relabelled():
+    """Hand A: its views say right 0.9 and left 0.51 (right with p = 0.695); hand B: right 0.6 and 0.6
+    (p = 0.6). B is the less sure right hand and becomes the left one. (Taking the smaller view score,
+    0.51 against 0.6, relabelled A.)"""
+    from types import SimpleNamespace as View
+
+    from hand_tracking.stereo import relabel_same_handed, right_probability
+
+    a = View(handedness="right", left=View(handedness="right", handedness_score=0.9),
+             right=View(handedness="left", handedness_score=0.51))
+    b = View(handedness="right", left=View(handedness="right", handedness_score=0.6),
+             right=View(handedness="right", handedness_score=0.6))
+    assert right_probability(a.left, a.right) == pytest.approx(0.695)
+    relabel_same_handed([a, b])
+    assert (a.handedness, b.handedness) == ("right", "left")
