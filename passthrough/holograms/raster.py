@@ -236,14 +236,18 @@ def render_eye_layer(scene: Scene, T_eye_from_world: np.ndarray, K: np.ndarray,
             _raster(v, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, depth, color, alpha)
         else:
             see_through.append(item)
-    if see_through:
-        d_t = np.empty((h, w), np.float32)
-        c_t = np.empty((h, w, 3), np.float32)
-        a_t = np.empty((h, w), np.float32)
-        for v, tris, drawn, face_bgr, face_alpha, _box in see_through:
-            d_t.fill(np.inf)
-            _raster(v, tris, drawn, face_bgr, face_alpha, fx, fy, cx, cy, d_t, c_t, a_t)
-            _blend_in_depth_order(depth, color, alpha, d_t, c_t, a_t)
+    for v, tris, drawn, face_bgr, face_alpha, box in see_through:  # each inside its own pixel box only
+        bx0, by0 = max(box[0] - x0, 0), max(box[1] - y0, 0)
+        bx1, by1 = min(box[2] - x0, w - 1), min(box[3] - y0, h - 1)
+        if bx1 < bx0 or by1 < by0:
+            continue
+        bh, bw = by1 - by0 + 1, bx1 - bx0 + 1
+        d_t = np.full((bh, bw), np.inf, np.float32)
+        c_t = np.empty((bh, bw, 3), np.float32)
+        a_t = np.empty((bh, bw), np.float32)
+        _raster(v, tris, drawn, face_bgr, face_alpha, fx, fy, cx - bx0, cy - by0, d_t, c_t, a_t)
+        rows, cols = slice(by0, by1 + 1), slice(bx0, bx1 + 1)
+        _blend_in_depth_order(depth[rows, cols], color[rows, cols], alpha[rows, cols], d_t, c_t, a_t)
     return HologramLayer(color, alpha, depth, x0, y0)
 
 
