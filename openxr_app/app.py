@@ -396,6 +396,9 @@ def run_session(stage_factory: Callable[[], DisplayStage], holograms: Optional[H
         dog.beat(startup_timeout_s)
         compositor.destroy()
         sess.close()
+        if sess.loss_pending:  # the runtime took the session away (LOSS_PENDING): not the clean end asked for
+            lost = "INSTANCE_LOSS_PENDING" if "INSTANCE_LOSS_PENDING" in sess.states else "LOSS_PENDING"
+            die_runtime_lost(f"the OpenXR runtime ended the session ({lost}) after {stats.frames_submitted} frames")
     except Exception as exc:
         if is_runtime_loss(exc) or isinstance(exc, XrRuntimeLostError):
             die_runtime_lost(f"the OpenXR runtime was lost during the session ({type(exc).__name__}) after "

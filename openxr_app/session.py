@@ -95,6 +95,9 @@ class Swapchain:
 def _xr():
     """Import pyopenxr (lazily), turning a missing package into :class:`XrUnavailableError`."""
     os.environ.setdefault("XRT_LOG", "warning")  # Monado's client library logs at info level otherwise
+    # the OpenXR loader prints 4-5 "Error [GENERAL | ... | OpenXR-Loader]" lines when it finds no runtime;
+    # this module turns that into one error line of its own
+    os.environ.setdefault("XR_LOADER_DEBUG", "none")
     # pyopenxr imports PyOpenGL, which picks its platform once, at import: headless EGL unless told otherwise.
     os.environ.setdefault("EGL_PLATFORM", "surfaceless")
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")

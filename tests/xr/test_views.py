@@ -242,8 +242,9 @@ def test_no_runtime_message_names_what_to_install(tmp_path):
     r = subprocess.run([sys.executable, "-m", "openxr_app", "xr-info"], capture_output=True, text=True,
                        timeout=60, env=env, cwd=PROJECT)
     assert r.returncode == 4, r.stderr
-    last = r.stderr.strip().splitlines()[-1]
-    assert last.startswith("error:") and "Monado" in last and "scripts/xr-runtime setup" in last
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr  # not the OpenXR loader's own "Error [GENERAL | ...]" lines first
+    assert lines[0].startswith("error:") and "Monado" in lines[0] and "scripts/xr-runtime setup" in lines[0]
 
 
 def test_default_eye_scale_is_full_size_only_when_reprojecting_on_cuda():
