@@ -8,7 +8,8 @@ File format (YAML or JSON)::
       - center: [0.0, 0.0, 1.5]   # metres, in the anchor frame
         size: 0.2                 # edge length, or [sx, sy, sz] along the anchor's axes
         rgb: [255, 0, 255]        # uint8 colour of the faces facing the anchor's z axis (others are shaded)
-      - mesh: teapot.obj          # a triangle mesh (path relative to this file), in its own frame (metres)
+      - mesh: teapot.obj          # a triangle mesh (path relative to this file), in its own Y-up frame (metres;
+                                  #   turned upright into the head anchor's OpenCV axes, passthrough.geometry)
         center: [0.3, 0.0, 2.0]   # where its origin goes in the anchor frame
         size: 1.0                 # scale factor (or [sx, sy, sz])
         rgb: [40, 200, 255]
@@ -29,7 +30,7 @@ from typing import List, Optional
 import numpy as np
 
 from passthrough.errors import InputError
-from passthrough.geometry import make_T
+from passthrough.geometry import make_T, mesh_points_to_cv
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def parse_holograms(data, path: Optional[Path] = None) -> HologramScene:
             if not mesh_path.is_absolute() and path is not None:
                 mesh_path = Path(path).parent / mesh_path
             vertices, triangles = load_mesh_file(mesh_path)
+            if anchor == "head":  # OpenCV axes; the 'world' anchor has OpenXR's, which are the mesh's own
+                vertices = mesh_points_to_cv(vertices)
             boxes.append(Box(T, rgb, vertices, triangles))
         else:
             boxes.append(Box(T, rgb))

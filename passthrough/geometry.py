@@ -10,6 +10,9 @@ Conventions used everywhere in this project
   frame ``b`` to frame ``a``: ``p_a = T_a_from_b @ p_b``. Compose by matching names:
   ``T_a_from_c = T_a_from_b @ T_b_from_c``.
 * **Quaternions** are ``(x, y, z, w)`` (OpenXR/ROS order) unless a function says otherwise.
+* **Mesh files** (holograms) are Y-up: +y up and the model's front towards +z (glTF's convention, which
+  OBJ/PLY exporters follow by default), the same axes as OpenXR's. :func:`mesh_points_to_cv` turns their
+  vertices into an OpenCV-axes object frame where a model is placed in one.
 
 Converting an OpenXR pose of a frame (an eye, a head) to the matching OpenCV-style camera frame is a
 change of the *local* axes only: ``T_world_from_eye_cv = T_world_from_eye_xr @ T_xr_from_cv``, where
@@ -25,6 +28,14 @@ import numpy as np
 #: the matrix is its own inverse). Shape (4, 4), float64.
 T_XR_FROM_CV = np.diag([1.0, -1.0, -1.0, 1.0])
 T_CV_FROM_XR = T_XR_FROM_CV.copy()
+
+
+def mesh_points_to_cv(points_mesh: np.ndarray) -> np.ndarray:
+    """Vertices (N, 3) of a Y-up mesh file (module docstring) in OpenCV axes: a half turn about x
+    (``T_CV_FROM_XR``), so the model stands upright (+y down is up) and faces a camera that looks along +z.
+    Returns float32 (N, 3)."""
+    v = np.asarray(points_mesh, np.float32).reshape(-1, 3)
+    return v * np.array([1.0, -1.0, -1.0], np.float32)
 
 
 def make_T(R: np.ndarray, t: np.ndarray) -> np.ndarray:

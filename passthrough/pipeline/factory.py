@@ -23,7 +23,8 @@ def add_pipeline_arguments(parser) -> None:
                              "ground truth if it has one, else sway)")
     parser.add_argument("--depth-method", default=None, help="depth method name (default: the depth stage's default)")
     parser.add_argument("--hologram", action="append", default=[],
-                        help="mesh file (glTF/GLB/OBJ/PLY) to place 1 m ahead; repeatable (default: the demo scene)")
+                        help="mesh file (glTF/GLB/OBJ/PLY, Y-up as glTF defines it) to place upright 1 m ahead; repeatable "
+                             "(default: the demo scene)")
     parser.add_argument("--no-hands", action="store_true", help="disable hand tracking")
     parser.add_argument("--ipd-mm", type=float, default=DEFAULT_IPD_M * 1000, help="interpupillary distance (mm)")
     parser.add_argument("--eye-relief-mm", type=float, default=DEFAULT_EYE_RELIEF_M * 1000,
@@ -56,15 +57,15 @@ def make_scene(mesh_paths, T_world_from_viewer: Optional[np.ndarray] = None) -> 
 
 
 def _scene_in_viewer_frame(mesh_paths) -> Scene:
-    from ..geometry import make_T
+    from ..geometry import make_T, mesh_points_to_cv
 
     if not mesh_paths:
         return default_scene()
     scene = Scene()
     for i, p in enumerate(mesh_paths):
         h = load_mesh(p)
-        # scale the mesh to ~30 cm and put it 1 m ahead, spread sideways
-        v = h.vertices
+        # upright in the viewer's OpenCV axes (mesh files are Y-up), scaled to ~30 cm, 1 m ahead, spread sideways
+        v = mesh_points_to_cv(h.vertices)
         size = float(np.max(v.max(0) - v.min(0))) or 1.0
         h.vertices = ((v - (v.max(0) + v.min(0)) / 2) * (0.3 / size)).astype(np.float32)
         h.T_world_from_object = make_T(np.eye(3), [0.35 * (i - (len(mesh_paths) - 1) / 2), 0.0, 1.0])

@@ -208,3 +208,29 @@ def test_a_see_through_hologram_shows_the_hologram_behind_it():
     # a see-through hologram alone keeps its colour and opacity over the real world
     _, a_red, _ = render_eye(Scene([red]), np.eye(4), K, (640, 480))
     assert a_red[c] == pytest.approx(0.5)
+
+
+def test_a_y_up_mesh_file_stands_upright_in_the_opencv_world(tmp_path):
+    """Mesh files are Y-up (glTF's convention): a spike pointing to +y in the file points up in the replay's
+    world, whose +y is down (it was drawn upside down), and its front (+z) faces the viewer."""
+    from passthrough.geometry import transform_points
+    from passthrough.pipeline.factory import make_scene
+
+    spike = tmp_path / "spike.obj"  # a tetrahedron: apex up (+y), tip of the base forward (+z)
+    spike.write_text("v -0.1 0 0\nv 0.1 0 0\nv 0 0 0.1\nv 0 0.5 0\nf 1 3 2\nf 1 2 4\nf 2 3 4\nf 3 1 4\n")
+    holo = make_scene([spike]).holograms[0]
+    w = transform_points(holo.T_world_from_object, holo.vertices)  # (open3d may reorder the vertices)
+    y, z = w[:, 1], w[:, 2]
+    assert y.min() < np.median(y) - 0.1 and y.max() - np.median(y) < 0.01  # the apex is above (smaller y)
+    assert z.min() < np.median(z) - 0.01 and z.max() - np.median(z) < 0.01  # the front tip nearer the viewer
+
+
+def test_xr_head_anchored_meshes_stand_upright_and_world_anchored_ones_keep_their_axes(tmp_path):
+    from openxr_app.hologram import parse_holograms
+
+    spike = tmp_path / "spike.obj"
+    spike.write_text("v -0.1 0 0\nv 0.1 0 0\nv 0 0 0.1\nv 0 0.5 0\nf 1 3 2\nf 1 2 4\nf 2 3 4\nf 3 1 4\n")
+    for anchor, up in (("head", -1.0), ("world", 1.0)):  # head: OpenCV axes; world: OpenXR's (+y up)
+        scene = parse_holograms({"anchor": anchor, "boxes": [{"mesh": str(spike), "center": [0, 0, 1]}]})
+        v = scene.boxes[0].vertices
+        assert np.sign(v[3, 1] - v[:3, 1].mean()) == up, anchor
