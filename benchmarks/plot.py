@@ -40,7 +40,8 @@ def plot_pipeline(records, cams, report: dict, path: str, n_frames: int = 100) -
     first = {}
     for r in records:
         first.setdefault(r.t_capture_ns, r.t_composite_end_ns)
-    c2r = np.array([(e - c) / 1e6 for c, e in first.items()])
+    t_first = records[0].t_frame_start_ns  # as the JSON: frames captured during the warm-up are left out
+    c2r = np.array([(e - c) / 1e6 for c, e in first.items() if c >= t_first])
     ax3.hist(c2r, bins=40, color="tab:green")
     ax3.set_xlabel("camera capture -> frame ready (ms)")
     for a in (ax2, ax3):

@@ -42,8 +42,9 @@ def machine_info(threads: int) -> dict:
         "cores": os.cpu_count(),
         "onnxruntime_version": ort.__version__,
         "onnxruntime_providers": ort.get_available_providers(),
+        # onnxruntime's sessions are made with ``threads`` intra-op threads (one inter-op thread, no spinning)
         "threads": {"requested": threads, "cv2": cv2.getNumThreads(), "numba": numba.get_num_threads(),
-                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
+                    "onnxruntime_intra_op": threads, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
         "python": platform.python_version(),
         "allocator": allocator_info(),
     }

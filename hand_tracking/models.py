@@ -173,7 +173,8 @@ def make_session(path: Path | str, *, threads: int = 1, device: str = "cpu"):
     Args:
         path: ONNX file.
         threads: intra-op threads (1 = the pipeline's "one core" budget).
-        device: ``"cpu"``, ``"cuda"`` (falls back to CPU if CUDA is unavailable) or ``"auto"``.
+        device: ``"cpu"``, ``"cuda"`` (an :class:`~passthrough.errors.InputError` if onnxruntime has no CUDA
+            provider) or ``"auto"`` (CUDA where there is one).
     """
     import onnxruntime as ort
 
@@ -186,6 +187,10 @@ def make_session(path: Path | str, *, threads: int = 1, device: str = "cpu"):
     providers = ["CPUExecutionProvider"]
     if device in ("cuda", "auto") and "CUDAExecutionProvider" in ort.get_available_providers():
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    elif device == "cuda":  # asked for, not there: as the reprojection model's provider choice
+        from passthrough.errors import InputError
+
+        raise InputError(None, "CUDA requested but onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)")
     return ort.InferenceSession(str(path), so, providers=providers)
 
 

@@ -24,6 +24,9 @@ def test_bench_pipeline_json(cli, tmp_path):
     for name in ("rectify", "depth", "reproject", "holograms", "composite", "display", "display_cpu", "display_wait"):
         _check_stage(rep["stages"][name])
     st = rep["stages"]  # a thread's CPU time within a frame is part of the frame's wall time
+    # hand results of the measured camera frames only (the warm-up's were counted too)
+    assert st["hands"]["n"] <= rep["display"]["camera_frames"]
+    assert rep["providers"][0] in rep["machine"]["onnxruntime_providers"]
     assert st["display_cpu"]["n"] == st["display_wait"]["n"] == st["display"]["n"]
     assert 0 < st["display_cpu"]["p50_ms"] <= st["display"]["p50_ms"] + 0.01
     assert st["display_wait"]["max_ms"] <= st["display"]["max_ms"]
@@ -120,7 +123,8 @@ def test_json_into_a_folder_is_refused_and_a_missing_folder_is_made(cli, tmp_pat
 
 def test_a_value_that_could_not_be_measured_is_null_in_standard_json(cli, shared_data, tmp_path):
     """EuRoC's first frames show no hand, so no frame is tracked: the tracking figures are null (the
-    file is standard JSON, no NaN), the detection figures are numbers, and the tracking target fails."""
+    file is standard JSON, no NaN), the detection figures are numbers, and the tracking target is not
+    judged (holds null; it was reported as missed)."""
     out = tmp_path / "hands.json"
     r = cli("bench", "hands", "--dataset", shared_data / "sequences/euroc-MH_01_easy-first5", "--frames", "3",
             "--warmup", "1", "--json", out, timeout=600)
@@ -133,7 +137,8 @@ def test_a_value_that_could_not_be_measured_is_null_in_standard_json(cli, shared
     assert rep["stages"]["tracking"]["n"] == 0 and rep["stages"]["tracking"]["p50_ms"] is None
     assert rep["stages"]["detection_plus_landmarks"]["p50_ms"] > 0
     tracking = [t for t in rep["targets"] if "tracking" in t["target"]]
-    assert tracking and tracking[0]["value"] is None and tracking[0]["holds"] is False
+    assert tracking and tracking[0]["value"] is None and tracking[0]["holds"] is None
+    assert "NOT JUDGED" in r.stdout and rep["hands_per_image"] == 0
 
 
 def test_bench_pipeline_measures_what_the_image_first_mode_costs(cli, shared_data, tmp_path):
@@ -164,3 +169,21 @@ def test_bench_pipeline_measures_what_the_image_first_mode_costs(cli, shared_dat
         assert m["early_ms"]["n"] == 3 * cost["frames"] and 0 < m["early_ms"]["p50"] <= m["early_ms"]["max"]
         q = m["psnr_early_vs_own_depth_db"]
         assert 25 < q["min"] <= q["p50"] < 80 and 0.0 <= m["changed_share"]["p50"] <= m["changed_share"]["max"] < 0.05
+
+
+def test_a_target_is_judged_only_when_measured_and_at_its_eye_size():
+    from benchmarks.cli import _at_size, _verdict
+
+    assert _verdict("x", 7.9, 8.0)["holds"] is True and _verdict("x", 8.1, 8.0)["holds"] is False
+    assert _verdict("x", None, 8.0)["holds"] is None and _verdict("x", float("nan"), 8.0)["holds"] is None
+    label, ok = _at_size(384, 288)
+    assert not ok and "not the target's 640x480" in label
+    assert _verdict("x" + label, 3.0, 8.0, judged=ok)["holds"] is None  # Tsukuba's eyes are a third of the pixels
+    assert _at_size(640, 480) == (" at 640x480", True)
+
+
+def test_runs_that_cannot_measure_a_target_are_refused_up_front(cli):
+    from passthrough.testing import assert_one_line_error
+
+    assert_one_line_error(cli("bench", "pipeline", "--frames", "1", timeout=60), "--frames", "at least 2")
+    assert_one_line_error(cli("bench", "depth", "--provider", "cuda", timeout=60), "--provider cuda", "no onnxruntime")
