@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,8 @@ __all__ = ["MODELS", "WHEEL", "INT8_LANDMARK", "DEFAULT_LANDMARK_VARIANT", "defa
 
 WHEEL_REQ = "mediapipe==0.10.21"
 WHEEL = "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl"
+#: sha256 of that wheel on PyPI (a download or cached copy that differs is removed and refused)
+WHEEL_SHA256 = "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3"
 
 #: member path inside the wheel -> sha256 of its bytes
 MODELS: dict[str, str] = {
@@ -89,10 +92,30 @@ def _is_built(out_dir: Path) -> bool:
     return q.exists() and info.get("onnx", {}).get(INT8_LANDMARK) == _sha256(q.read_bytes())
 
 
+def verify_models(cache_dir: Path, model_files) -> None:
+    """Check each hand model file (``.onnx`` in ``cache_dir/hands``) against the sha256 its build recorded in
+    ``manifest.json``: a damaged or foreign file is a :class:`ModelBuildError` (one line) instead of an
+    onnxruntime traceback or silently wrong hands."""
+    manifest = Path(cache_dir) / "hands" / "manifest.json"
+    try:
+        recorded = json.loads(manifest.read_text()).get("onnx", {})
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    for path in sorted(Path(p) for p in model_files):
+        want = recorded.get(path.stem) if isinstance(recorded, dict) else None
+        got = _sha256(path.read_bytes())
+        if want != got:
+            why = (f"sha256 {got[:16]}..., the build recorded {want[:16]}..." if isinstance(want, str)
+                   else f"no build record of it in {manifest.name}")
+            raise ModelBuildError(path, f"model hash mismatch ({why}): run `passthrough build-models --cache-dir "
+                                        f"{cache_dir}` to rebuild it")
+
+
 def _fetch_wheel(wheel_dir: Path, download: bool = True) -> Path:
     """The pinned mediapipe wheel (cp311 manylinux: it holds the models whatever Python runs the build)."""
-    return fetch_wheel(WHEEL_REQ, wheel_dir, pip_args=["--only-binary=:all:", "--python-version", "3.11",
-                                                       "--platform", "manylinux_2_28_x86_64", "--implementation", "cp"],
+    return fetch_wheel(WHEEL_REQ, wheel_dir, sha256=WHEEL_SHA256,
+                       pip_args=["--only-binary=:all:", "--python-version", "3.11",
+                                 "--platform", "manylinux_2_28_x86_64", "--implementation", "cp"],
                        download=download)
 
 
@@ -130,7 +153,10 @@ def build(cache_dir: Path | str, *, force: bool = False, log=None, download: boo
     manifest = {"wheel": wheel.name, "converter_version": CONVERTER_VERSION, "sources": {}, "onnx": {}}
     with zf:
         for member, sha in MODELS.items():
-            data = zf.read(member)
+            try:
+                data = zf.read(member)
+            except (zipfile.BadZipFile, zlib.error, KeyError) as exc:  # a damaged member, or none
+                raise ModelBuildError(wheel, f"{member}: cannot read it from the wheel ({exc})") from None
             got = _sha256(data)
             if got != sha:
                 raise ModelBuildError(wheel, f"{member}: sha256 {got} does not match the pinned {sha}")
@@ -263,6 +289,7 @@ def load_sessions(cache_dir: Path | str | None = None, *, variant: str = "full",
         print(f"hand models missing in {Path(cache_dir) / 'hands'}: building them from {wheel.name} (once, ~20 s)",
               file=sys.stderr)
         build(cache_dir, download=False)
+    verify_models(Path(cache_dir), {palm, lm, seed})
     lm_session = make_session(lm, threads=threads, device=device)
     seed_session = lm_session if seed == lm else make_session(seed, threads=threads, device=device)
     name = variant if landmark_variant == seed_variant == variant else (

@@ -161,3 +161,36 @@ def test_run_time_commands_never_download(cli, shared_data, tmp_path, monkeypatc
         assert_one_line_error(cli(*args), "stereodemo==0.7", "nothing is downloaded at run time")
     assert not (tmp_path / "demo-out").exists()
     assert sorted(p.name for p in empty.iterdir()) == []
+
+
+def test_a_damaged_hand_model_is_refused_by_its_recorded_hash(hand_model_files, shared_data, tmp_path, cli):
+    """A model file that is not the one the build wrote (bytes flipped, truncated) is one line naming it, not
+    an onnxruntime traceback or a detector that silently finds nothing."""
+    import shutil
+
+    from passthrough.testing import assert_one_line_error
+
+    cache = tmp_path / "cache"
+    shutil.copytree(hand_model_files[0].parent, cache / "hands")
+    palm = cache / "hands" / "palm_detection_full.onnx"
+    data = bytearray(palm.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)  # 64 weight bytes zeroed: still a valid protobuf
+    palm.write_bytes(bytes(data))
+    r = cli("eval", "hands", "--dataset", shared_data / "hands", "--models", cache, "--repeat", "1", timeout=300)
+    assert_one_line_error(r, "palm_detection_full.onnx", "hash mismatch", "build-models")
+    (cache / "hands" / "hand_landmark_full.onnx").write_bytes(b"\x08\x01")  # truncated
+    from hand_tracking.models import ModelBuildError, load_sessions
+
+    with pytest.raises(ModelBuildError, match="hash mismatch"):
+        load_sessions(cache, landmark_variant="full", build_if_missing=False)
+
+
+def test_the_mediapipe_wheel_is_pinned_by_its_sha256(tmp_path):
+    """A cached wheel that is not PyPI's file is removed and refused, like the demo data's wheel."""
+    from hand_tracking.models import WHEEL, ModelBuildError, _fetch_wheel
+
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels" / WHEEL).write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip, not the wheel
+    with pytest.raises(ModelBuildError, match="does not match the pinned"):
+        _fetch_wheel(tmp_path / "wheels", download=False)
+    assert not (tmp_path / "wheels" / WHEEL).exists()
