@@ -63,6 +63,45 @@ class NaivePipeline:
 
 def remap_reference_maps(K, size, T_eye_from_cam: np.ndarray, depth_m: float = 2.0):
     """A plane-induced warp (points at ``depth_m``) as cv2.remap tables: the cheapest per-pixel warp."""
+    return cv2.convertMaps(*reference_float_maps(K, size, T_eye_from_cam, depth_m), cv2.CV_16SC2)
+
+
+def gridsample_reference(images_bgr, float_maps, threads: int = 1):
+    """The issue's yardstick for the reprojection's cost: onnxruntime's ``GridSample`` (bilinear, zero
+    padding, ``align_corners=0``) of each uint8 (H, W, 3) image along its smooth grid (``float_maps``: the
+    ``(map_x, map_y)`` pixel tables of :func:`reference_float_maps`), one call per eye, on ``threads``
+    intra-op threads without spinning, as the project's own sessions. Returns a function that runs every
+    call once; its inputs (float32 NCHW images, normalised grids) are made here, outside the timing."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("GridSample", ["x", "grid"], ["y"], mode="linear", padding_mode="zeros", align_corners=0)],
+        "gridsample", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, None, None]),
+                       helper.make_tensor_value_info("grid", TensorProto.FLOAT, [1, None, None, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, None, None])])
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = max(1, threads)
+    so.inter_op_num_threads = 1
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    sess = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]).SerializeToString(),
+                                so, providers=["CPUExecutionProvider"])
+    feeds = []
+    for img, (mx, my) in zip(images_bgr, float_maps):
+        h, w = img.shape[:2]
+        grid = np.stack([(mx + 0.5) / w * 2 - 1, (my + 0.5) / h * 2 - 1], -1)[None].astype(np.float32)
+        x = np.ascontiguousarray(img.transpose(2, 0, 1)[None], np.float32)
+        feeds.append({"x": x, "grid": grid})
+
+    def run():
+        for f in feeds:
+            sess.run(None, f)
+    return run
+
+
+def reference_float_maps(K, size, T_eye_from_cam: np.ndarray, depth_m: float = 2.0):
+    """``(map_x, map_y)`` float32 (H, W) camera pixel of each eye pixel for points at ``depth_m`` (a plane
+    at that depth ahead of the eye): the warp of :func:`remap_reference_maps`, as float tables."""
     w, h = size
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     Kinv = np.linalg.inv(K)
@@ -71,4 +110,4 @@ def remap_reference_maps(K, size, T_eye_from_cam: np.ndarray, depth_m: float = 2
     pc = rays @ T[:3, :3].T + T[:3, 3]
     mx = (K[0, 0] * pc[..., 0] / pc[..., 2] + K[0, 2]).astype(np.float32)
     my = (K[1, 1] * pc[..., 1] / pc[..., 2] + K[1, 2]).astype(np.float32)
-    return cv2.convertMaps(mx, my, cv2.CV_16SC2)
+    return mx, my

@@ -66,6 +66,11 @@ def test_bench_stage_json(cli, tmp_path, target, stage):
     if target == "reprojection":  # the CPU path's two parts add up to (at most) the whole
         parts = rep["stages"]["reproject_graph"]["p50_ms"] + rep["stages"]["reproject_gather"]["p50_ms"]
         assert 0 < parts <= rep["stages"]["reproject_both_eyes"]["p50_ms"] * 1.25
+        # the yardstick, GridSample of each eye, measured in the same run
+        grid = rep["baseline"]["onnxruntime_gridsample_both_eyes"]
+        _check_stage(grid)
+        assert rep["ratio_vs_gridsample"] == pytest.approx(
+            rep["stages"]["reproject_both_eyes"]["p50_ms"] / grid["p50_ms"], abs=0.01)
     if target == "hands":  # the fp32 landmark model, interleaved, and the ratios to it
         base = rep["baseline"]["fp32_landmarks"]
         for k in ("detection_plus_landmarks", "tracking"):
