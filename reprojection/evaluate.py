@@ -268,6 +268,12 @@ def eval_region(src: RigV1Source, target: str, eye_depth: np.ndarray, crop: int)
     return crop_border(ok.reshape(h, w), crop)
 
 
+def scored_region(src: RigV1Source, target: str, eye_depth: np.ndarray, holes: np.ndarray, crop: int) -> np.ndarray:
+    """The evaluation region (module docstring): :func:`eval_region` without the model's ``holes`` (H, W)
+    bool, the pixels no camera saw (their fill is scored on its own, :func:`disoccluded_region`)."""
+    return eval_region(src, target, eye_depth, crop) & ~np.asarray(holes, bool)
+
+
 def crop_border(mask: np.ndarray, crop: int) -> np.ndarray:
     """``mask`` (H, W) bool with ``crop`` pixels on every side set False (a copy)."""
     m = mask.copy()
@@ -378,7 +384,7 @@ def evaluate_set(path: Path, reprojector, out_dir: Optional[Path], crop: int, re
             times.append(reprojector.last_ms)
         rendered = np.ascontiguousarray(imgs[0].transpose(1, 2, 0)) if imgs.dtype == np.uint8 else \
             np.clip(np.rint(imgs[0].transpose(1, 2, 0)), 0, 255).astype(np.uint8)
-        region = eval_region(src, t, depth[0, 0], crop) & ~holes[0, 0].astype(bool)  # holes: scored apart
+        region = scored_region(src, t, depth[0, 0], holes[0, 0], crop)
         hole_px = disoccluded_region(holes[0, 0].astype(bool), crop)
         near = min(src.inputs, key=lambda n: np.linalg.norm(src.cameras[n].centre - src.cameras[t].centre))
         near_img, near_z, near_K = (left, raw_zl, KL) if near == ln else (right, raw_zr, KR)

@@ -10,7 +10,7 @@ import pytest
 
 from passthrough.datasets import open_source
 from passthrough.datasets.rigv1 import RigV1Source
-from reprojection.evaluate import JSON_KEYS, disoccluded_region, evaluate_set, splat_baseline
+from reprojection.evaluate import JSON_KEYS, disoccluded_region, eval_region, evaluate_set, scored_region, splat_baseline
 from reprojection.runtime import Reprojector
 
 
@@ -172,3 +172,15 @@ def test_disocclusions_are_the_holes_that_do_not_reach_the_border_crop():
     want[25:28, 30:40] = True
     assert (got == want).all()
     assert not disoccluded_region(np.zeros((8, 8), bool), crop=2).any()
+
+
+def test_the_scored_region_is_what_both_inputs_see_less_the_models_holes(tsukuba):
+    """PSNR and SSIM are computed where both inputs see the rendered surface and the model drew real camera
+    data: its hole pixels (no camera saw them) are scored apart (they were scored in with the rest)."""
+    depth = np.full((288, 384), 5.0, np.float32)  # a wall 5 m ahead of view 3
+    holes = np.zeros((288, 384), bool)
+    holes[100:130, 150:200] = True
+    seen = eval_region(tsukuba, "tsukuba3.png", depth, crop=8)
+    got = scored_region(tsukuba, "tsukuba3.png", depth, holes, crop=8)
+    assert seen[100:130, 150:200].all() and not got[100:130, 150:200].any()
+    assert np.array_equal(got, seen & ~holes)
