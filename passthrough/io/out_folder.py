@@ -207,9 +207,14 @@ def check_output_files(args) -> None:
     for dest, flag, kind in OUTPUT_FILE_ARGS:
         value = getattr(args, dest, None)
         if isinstance(value, (str, os.PathLike)) and str(value):
-            for folder_flag, folder in folders:  # the run would make that folder, then fail to write the file
-                if Path(value).resolve() == folder:
+            for folder_flag, folder in folders:
+                target = Path(value).resolve()
+                if target == folder:  # the run would make that folder, then fail to write the file
                     raise InputError(Path(value), f"{flag} names the {folder_flag} folder; give a file to write")
+                if folder_flag == "--out" and folder in target.parents:  # a later run would stop at a file it
+                    # does not write there (a --dump-dir of frame dumps may hold the run's --json beside them)
+                    raise InputError(Path(value), f"{flag} lies inside the {folder_flag} folder, which holds only "
+                                                  "this command's own outputs: put it beside that folder")
             inputs = input_paths(args) if inputs is None else inputs
             prepare_out_file(value, flag, inputs, kind)
     for dest, flag in OUTPUT_FOLDER_ARGS:

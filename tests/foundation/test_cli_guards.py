@@ -423,3 +423,7 @@ def test_a_json_file_that_names_the_out_folder_is_refused_before_the_run(cli, sh
     r = cli("eval", "reprojection", "--dataset", shared_data / TSUKUBA, "--out", out, "--json", out, timeout=120)
     assert_one_line_error(r, "--json", "--out")
     assert not out.exists()  # refused before anything was made
+    # inside it: the next run into that folder would stop at the file it did not write
+    r = cli("eval", "reprojection", "--dataset", shared_data / TSUKUBA, "--out", out, "--json", out / "r.json", timeout=120)
+    assert_one_line_error(r, "--json", "inside the --out folder")
+    assert not out.exists()
