@@ -1,5 +1,7 @@
-"""Pinch to grab: a pinch whose point (between thumb and index tips) is on a hologram grabs it; while
-the pinch holds, the hologram follows the pinch point; releasing the pinch drops it where it is.
+"""Pinch to grab: a pinch whose point (between thumb and index tips) is on a hologram when the pinch
+closes grabs it; while the pinch holds, the hologram follows the pinch point; releasing the pinch drops it
+where it is. A pinch that closed in the air grabs nothing until it is released (a closed pinch swept
+through a hologram does not pick it up), and a hologram one hand holds is not taken by the other.
 
 Joints are (21, 3) arrays in the world frame (MediaPipe order: 4 = thumb tip, 8 = index tip).
 """
@@ -29,6 +31,7 @@ class GrabController:
         self.scene = scene
         self.margin = margin_m
         self._held: Dict[str, tuple] = {}  # handedness -> (hologram index, T_world_from_object at grab, point at grab)
+        self._missed: set = set()  # hands whose current pinch closed on no hologram
 
     @property
     def held(self) -> Dict[str, str]:
@@ -43,22 +46,29 @@ class GrabController:
             p = pinch_point(np.asarray(hand["joints_world"], np.float64))
             if not hand["pinch"]:
                 self._held.pop(key, None)
+                self._missed.discard(key)
                 continue
             if key in self._held:
                 i, T0, p0 = self._held[key]
                 self.scene.holograms[i].T_world_from_object = make_T(np.eye(3), p - p0) @ T0
                 continue
-            target = self._hit(p)
+            if key in self._missed:  # this pinch closed in the air: it grabs nothing until released
+                continue
+            taken = {i for i, _, _ in self._held.values()}
+            target = self._hit(p, taken)
             if target is not None:
                 self._held[key] = (target, self.scene.holograms[target].T_world_from_object.copy(), p)
+            else:
+                self._missed.add(key)
         for key in list(self._held):
             if key not in seen:  # hand lost: drop what it held
                 self._held.pop(key)
+        self._missed &= seen
 
-    def _hit(self, p: np.ndarray) -> Optional[int]:
+    def _hit(self, p: np.ndarray, taken=frozenset()) -> Optional[int]:
         best, best_d = None, np.inf
         for i, h in enumerate(self.scene.holograms):
-            if not h.grabbable:
+            if not h.grabbable or i in taken:
                 continue
             c, r = h.bounding_sphere_world()
             d = np.linalg.norm(p - c)

@@ -103,6 +103,25 @@ def test_pinch_grabs_and_moves_a_hologram():
     far = joints + [1.0, 0, 0]
     grab.update([{"handedness": "right", "joints_world": far, "pinch": True}])
     assert grab.held == {}  # a pinch away from every hologram grabs nothing
+    # ... and swept onto one while still closed, it still grabs nothing (it did: accidental pick-ups)
+    grab.update([{"handedness": "right", "joints_world": moved, "pinch": True}])
+    assert grab.held == {}
+    grab.update([{"handedness": "right", "joints_world": moved, "pinch": False}])
+    grab.update([{"handedness": "right", "joints_world": moved, "pinch": True}])  # reopened and closed on it
+    assert grab.held == {"right": s.name}
+
+
+def test_a_hologram_held_by_one_hand_is_not_taken_by_the_other():
+    s = sphere(0.1, T_world_from_object=make_T(np.eye(3), [0, 0, 0.5]))
+    grab = GrabController(Scene([s]))
+    joints = np.zeros((21, 3))
+    joints[4] = joints[8] = [0.02, 0.0, 0.45]
+    grab.update([{"handedness": "right", "joints_world": joints, "pinch": True}])
+    both = [{"handedness": "right", "joints_world": joints + [0.1, 0, 0], "pinch": True},
+            {"handedness": "left", "joints_world": joints, "pinch": True}]
+    grab.update(both)
+    assert grab.held == {"right": s.name}  # the left hand's pinch on it grabs nothing
+    assert np.allclose(s.T_world_from_object[:3, 3], [0.1, 0.0, 0.5])  # it follows the right hand only
 
 
 def test_closed_meshes_skip_back_faces_without_changing_the_image():
