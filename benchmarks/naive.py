@@ -61,11 +61,6 @@ class NaivePipeline:
         return eyes, disp
 
 
-def remap_reference_maps(K, size, T_eye_from_cam: np.ndarray, depth_m: float = 2.0):
-    """A plane-induced warp (points at ``depth_m``) as cv2.remap tables: the cheapest per-pixel warp."""
-    return cv2.convertMaps(*reference_float_maps(K, size, T_eye_from_cam, depth_m), cv2.CV_16SC2)
-
-
 def gridsample_reference(images_bgr, float_maps, threads: int = 1):
     """The issue's yardstick for the reprojection's cost: onnxruntime's ``GridSample`` (bilinear, zero
     padding, ``align_corners=0``) of each uint8 (H, W, 3) image along its smooth grid (``float_maps``: the
@@ -101,7 +96,8 @@ def gridsample_reference(images_bgr, float_maps, threads: int = 1):
 
 def reference_float_maps(K, size, T_eye_from_cam: np.ndarray, depth_m: float = 2.0):
     """``(map_x, map_y)`` float32 (H, W) camera pixel of each eye pixel for points at ``depth_m`` (a plane
-    at that depth ahead of the eye): the warp of :func:`remap_reference_maps`, as float tables."""
+    at that depth ahead of the eye): a plane-induced warp, the cheapest per-pixel warp (the bench's
+    ``cv2.remap`` baseline converts it to fixed-point tables)."""
     w, h = size
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     Kinv = np.linalg.inv(K)

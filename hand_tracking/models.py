@@ -210,14 +210,9 @@ def make_session(path: Path | str, *, threads: int = 1, device: str = "cpu"):
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.add_session_config_entry("session.inter_op.allow_spinning", "0")
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    providers = ["CPUExecutionProvider"]
-    if device in ("cuda", "auto") and "CUDAExecutionProvider" in ort.get_available_providers():
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    elif device == "cuda":  # asked for, not there: as the reprojection model's provider choice
-        from passthrough.errors import InputError
+    from passthrough.onnx_providers import select_providers
 
-        raise InputError(None, "CUDA requested but onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)")
-    return ort.InferenceSession(str(path), so, providers=providers)
+    return ort.InferenceSession(str(path), so, providers=select_providers(device))
 
 
 def default_landmark_variant(device: str = "cpu") -> str:

@@ -34,8 +34,7 @@ def mesh_points_to_cv(points_mesh: np.ndarray) -> np.ndarray:
     """Vertices (N, 3) of a Y-up mesh file (module docstring) in OpenCV axes: a half turn about x
     (``T_CV_FROM_XR``), so the model stands upright (+y down is up) and faces a camera that looks along +z.
     Returns float32 (N, 3)."""
-    v = np.asarray(points_mesh, np.float32).reshape(-1, 3)
-    return v * np.array([1.0, -1.0, -1.0], np.float32)
+    return transform_points(T_CV_FROM_XR, np.asarray(points_mesh, np.float64).reshape(-1, 3)).astype(np.float32)
 
 
 def make_T(R: np.ndarray, t: np.ndarray) -> np.ndarray:

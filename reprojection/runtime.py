@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit
 
 from passthrough.errors import InputError
+from passthrough.onnx_providers import select_providers
 
 from .build import (BIG, MAPS_INPUT_NAMES, ModelParams, build, model_bytes, model_filename, subsample_depth,
                     usable_depth)
@@ -69,23 +70,6 @@ def verify_model(path, stride: int, blend: bool = True, maps: bool = False) -> b
         raise ModelIntegrityError(path, f"model hash mismatch: file sha256 {got[:16]}..., expected {want[:16]}... "
                                         "(file modified or built by other code; rebuild with `passthrough build-models`)")
     return data
-
-
-def select_providers(provider: str = "auto") -> list:
-    """onnxruntime execution providers for ``"auto"``, ``"cpu"`` or ``"cuda"``."""
-    import onnxruntime as ort
-
-    avail = ort.get_available_providers()
-    if provider == "cpu":
-        return ["CPUExecutionProvider"]
-    if provider == "cuda":
-        if "CUDAExecutionProvider" not in avail:
-            raise InputError(None, "CUDA requested but onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu)")
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if provider != "auto":
-        raise InputError(None, f"unknown provider {provider!r} (auto, cpu, cuda)")
-    return (["CUDAExecutionProvider", "CPUExecutionProvider"] if "CUDAExecutionProvider" in avail
-            else ["CPUExecutionProvider"])
 
 
 def to_chw(img: np.ndarray) -> np.ndarray:

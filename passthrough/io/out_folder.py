@@ -73,8 +73,12 @@ def prepare_out_folder(path, writes: Iterable[str], sub_writes: Iterable[str] = 
             raise InputError(out, f"output folder holds files this command does not write ({', '.join(other[:3])}{more}); "
                                   "nothing is overwritten: choose a new or empty folder")
         read = [Path(r).resolve() for r in reads if Path(r).exists()]
-        held = [p for p in earlier if any(q == r or r in q.parents or q in r.parents
-                                          for q in [p.resolve()] for r in read)]
+
+        def holds_input(p: Path) -> bool:  # is one of the inputs, lies inside one, or holds one
+            q = p.resolve()
+            return any(q == r or r in q.parents or q in r.parents for r in read)
+
+        held = [p for p in earlier if holds_input(p)]
         if held:
             names = [str(p.relative_to(out)) for p in held if not p.is_dir()] or [str(held[0].relative_to(out))]
             more = ", ..." if len(names) > 3 else ""
@@ -207,8 +211,8 @@ def check_output_files(args) -> None:
     for dest, flag, kind in OUTPUT_FILE_ARGS:
         value = getattr(args, dest, None)
         if isinstance(value, (str, os.PathLike)) and str(value):
+            target = Path(value).resolve()
             for folder_flag, folder in folders:
-                target = Path(value).resolve()
                 if target == folder:  # the run would make that folder, then fail to write the file
                     raise InputError(Path(value), f"{flag} names the {folder_flag} folder; give a file to write")
                 if folder_flag == "--out" and folder in target.parents:  # a later run would stop at a file it

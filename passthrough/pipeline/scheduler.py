@@ -36,7 +36,7 @@ from typing import Callable, Iterator, List, Optional
 import numpy as np
 
 from ..mailbox import Mailbox
-from .camera_stage import CameraOutput, CameraStage
+from .camera_stage import CameraOutput, CameraStage, _same_time
 from .display_stage import DisplayStage
 from .priority import DisplayCore, lower_this_thread
 from .eyes import EyeView
@@ -100,10 +100,6 @@ def hands_to_world(result, T_world_from_left: np.ndarray) -> HandsSnapshot:
 def _newness(cam: CameraOutput) -> tuple:
     """Order of camera outputs by what they show: a later frame, then a frame's full output after its early one."""
     return cam.index, not cam.early
-
-
-def _same_time(t_ns: int) -> int:
-    return t_ns
 
 
 class SourceClock:
@@ -344,8 +340,9 @@ class Pipeline:
             worker = HandWorker(self.hand_tracker_factory).start()
         cam_T: dict = {}
         errors: List[BaseException] = []
-        # a sequence's head path and rig poses run on its own clock (stills have none: their stamps say
-        # nothing about motion, so a named path runs on the wall clock, as before)
+        # a sequence's head path and rig poses run on its own clock (the source's stills have none: their
+        # stamps say nothing about motion, so a named path runs on the wall clock, as before; this is the
+        # source's own `stills`, not self.stills, which is False where stills are played as a stream)
         src_clock = None
         if not getattr(self.source, "stills", False):
             src_rate = self.source.rate_hz
